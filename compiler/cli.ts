@@ -1,0 +1,256 @@
+#!/usr/bin/env node
+// The command line: parse options, call one compiler function, write files, set the exit code.
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { Command, Option } from "commander";
+import { checkSpec, compileBundle, type Compiled } from "./index.js";
+import { exitCodeOf, formatOrigin, PlcError, type Diagnostic } from "./diagnostics.js";
+import type { LoadOptions } from "./load/index.js";
+import type { Word } from "./load/argv.js";
+import { readPlugins } from "./load/plugins.js";
+import { PACKAGE_ROOT } from "./paths.js";
+import { formatDiagnostic } from "./report.js";
+import { shAssign } from "./render/quote.js";
+import { readProjectSchema, schemaFor } from "./validate/index.js";
+import type { BundleFile, Spec } from "./types.js";
+
+const VERSION = (JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }).version;
+const isColor = process.stderr.isTTY && process.env["NO_COLOR"] === undefined;
+
+interface SpecOptions {
+  inventory?: string;
+  plugins?: string[];
+  pluginsDir?: string[];
+  vaultPasswordFile?: string[];
+  vaultId?: string[];
+  imageArchive?: string;
+}
+
+/** Options every command that reads a spec takes. */
+function withSpecOptions(command: Command): Command {
+  return command
+    .argument("[vars...]", "name=value, env.KEY=value, '{\"json\":\"object\"}', a bare image, @host")
+    .option("-i, --inventory <dir>", "inventory directory in Ansible layout")
+    .option("-p, --plugins <list>", "plugins in order, comma-separated (repeatable)", collect, [])
+    .option("--plugins-dir <dir>", "extra plugins directory, searched before the built-in ones (repeatable)", collect, [])
+    .option("--vault-password-file <file>", "Ansible Vault password file (default $ANSIBLE_VAULT_PASSWORD_FILE)", collect, [])
+    .option("--vault-id <label@file>", "Ansible Vault id and password file (repeatable)", collect, [])
+    .option("--image-archive <file>", "a `docker save` archive: its config is read, and it travels in the bundle");
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Positional words and -p values with their index on the command line (argv[0] is the subcommand). */
+function locateWords(raw: readonly string[], operands: readonly string[]): { words: Word[]; plugins: Word[] } {
+  const words: Word[] = [];
+  let cursor = 1;
+  for (const operand of operands) {
+    const index = raw.indexOf(operand, cursor);
+    words.push({ text: operand, index: index < 0 ? cursor : index });
+    if (index >= 0) cursor = index + 1;
+  }
+  const plugins: Word[] = [];
+  raw.forEach((token, index) => {
+    if ((token === "-p" || token === "--plugins") && raw[index + 1] !== undefined) {
+      plugins.push({ text: raw[index + 1] ?? "", index: index + 1 });
+    } else if (token.startsWith("--plugins=")) {
+      plugins.push({ text: token.slice("--plugins=".length), index });
+    } else if (/^-p[^-]/.test(token)) {
+      plugins.push({ text: token.slice(2), index });
+    }
+  });
+  return { words, plugins };
+}
+
+function loadOptions(operands: string[], options: SpecOptions): LoadOptions {
+  const raw = process.argv.slice(2);
+  const { words, plugins } = locateWords(raw, operands);
+  const vaultFiles = [...(options.vaultPasswordFile ?? []), ...(options.vaultId ?? [])];
+  const fromEnv = process.env["ANSIBLE_VAULT_PASSWORD_FILE"];
+  if (vaultFiles.length === 0 && fromEnv !== undefined && fromEnv !== "") vaultFiles.push(fromEnv);
+  return {
+    words,
+    plugins,
+    inventoryDir: options.inventory,
+    vaultPasswordFiles: vaultFiles,
+    pluginsDirs: (options.pluginsDir ?? []).map((dir) => resolve(dir)),
+    imageArchive: options.imageArchive === undefined ? undefined : resolve(options.imageArchive),
+    cwd: process.cwd(),
+  };
+}
+
+function packOptions(extraFiles: BundleFile[] = []): { plcVersion: string; mtime: number; extraFiles: BundleFile[] } {
+  const epoch = process.env["SOURCE_DATE_EPOCH"];
+  const mtime = epoch !== undefined && /^[0-9]+$/.test(epoch) ? Number(epoch) : 0;
+  return { plcVersion: VERSION, mtime, extraFiles };
+}
+
+/** Writes a file through a temporary name, so a reader never sees half of it. */
+function writeAtomically(path: string, content: Buffer | string, mode: number): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const temporary = `${path}.tmp-${process.pid}`;
+  writeFileSync(temporary, content, { mode });
+  chmodSync(temporary, mode);
+  renameSync(temporary, path);
+}
+
+function masked(spec: Spec): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [pointer, value] of [...spec.values].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const isSecret = value.isSecret || /^\/(backup_password|lftp_dsn|htaccess)/.test(pointer) || spec.env.some((e) => e.isSecret && pointer === `/env/${e.key}`);
+    out[pointer.slice(1).replace(/\//g, ".")] = isSecret ? "********" : value.value;
+  }
+  return out;
+}
+
+function build(operands: string[], options: SpecOptions & { outDir: string; embedSecrets?: boolean }): void {
+  const extraFiles: BundleFile[] = [];
+  if (options.imageArchive !== undefined) {
+    extraFiles.push({ path: "image.tar", mode: 0o644, content: readFileSync(resolve(options.imageArchive)) });
+  }
+  let compiled: Compiled = compileBundle(loadOptions(operands, options), packOptions(extraFiles));
+  if (options.embedSecrets === true && compiled.bundle.secrets.length > 0) {
+    extraFiles.push({ path: "secrets.env", mode: 0o644, content: secretsText(compiled) });
+    compiled = compileBundle(loadOptions(operands, options), packOptions(extraFiles));
+  }
+  for (const note of compiled.spec.notes) process.stderr.write(`note: ${note}\n`);
+  const tarball = join(options.outDir, compiled.packed.fileName);
+  writeAtomically(tarball, compiled.packed.tgz, 0o644);
+  process.stdout.write(`${tarball}\n`);
+  if (compiled.bundle.secrets.length > 0 && options.embedSecrets !== true) {
+    const secretsFile = tarball.replace(/\.tar\.gz$/, ".secrets.env");
+    writeAtomically(secretsFile, secretsText(compiled), 0o600);
+    process.stdout.write(`${secretsFile}\n`);
+  }
+  process.stderr.write(`bundle ${compiled.packed.id.slice(0, 12)}: ${compiled.spec.name}, image ${compiled.spec.image}, ${compiled.packed.files.length} files\n`);
+}
+
+function secretsText(compiled: Compiled): string {
+  return compiled.bundle.secrets.map((secret) => `${shAssign(secret.key, secret.value)}\n`).join("");
+}
+
+function renderTree(operands: string[], options: SpecOptions & { output: string }): void {
+  const compiled = compileBundle(loadOptions(operands, options), packOptions());
+  const root = resolve(options.output);
+  rmSync(root, { recursive: true, force: true });
+  for (const file of compiled.packed.files) writeAtomically(join(root, file.path), file.content, file.mode);
+  process.stdout.write(`${root}\n`);
+}
+
+function run(action: () => void): void {
+  try {
+    action();
+  } catch (error) {
+    if (error instanceof PlcError) {
+      reportAll(error.diagnostics);
+      process.exitCode = exitCodeOf(error.diagnostics);
+      return;
+    }
+    process.stderr.write(`plc: internal error (this is a bug in plc, please report it):\n${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 70;
+  }
+}
+
+function reportAll(diagnostics: readonly Diagnostic[]): void {
+  for (const d of diagnostics) process.stderr.write(formatDiagnostic(d, { isColor }) + "\n");
+}
+
+const program = new Command()
+  .name("plc")
+  .version(VERSION)
+  .description("Compile a deployment spec into a reproducible bundle of shell, systemd, logrotate and nginx files.")
+  .showHelpAfterError("(plc --help for usage)")
+  .addHelpText(
+    "after",
+    `
+Examples:
+  plc build image=betagouv/mrs:master prefix=ybs instance=hack env.SECRET_KEY=x backup_password=foo
+  plc build -i inventory prefix=yourproject instance=production
+  plc check -i inventory prefix=yourproject instance=production
+  plc render -o out image=nginx:1.27`,
+  );
+
+withSpecOptions(program.command("build"))
+  .description("compile the bundle: dist/<prefix>-<instance>-<id>.tar.gz (+ .secrets.env, mode 0600)")
+  .option("-o, --out-dir <dir>", "where to write the tarball", "dist")
+  .option("--embed-secrets", "put secrets inside the tarball (never for a public release)")
+  .action((operands: string[], options: SpecOptions & { outDir: string; embedSecrets?: boolean }) => {
+    run(() => {
+      build(operands, options);
+    });
+  });
+
+withSpecOptions(program.command("check"))
+  .description("validate and print the resolved spec (secrets masked); write nothing")
+  .action((operands: string[], options: SpecOptions) => {
+    run(() => {
+      const { spec } = checkSpec(loadOptions(operands, options));
+      for (const note of spec.notes) process.stderr.write(`note: ${note}\n`);
+      const summary = {
+        name: spec.name,
+        plugins: spec.plugins.map((plugin) => plugin.name),
+        values: masked(spec),
+      };
+      process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
+    });
+  });
+
+withSpecOptions(program.command("explain"))
+  .description("each resolved value, where it came from and what it overrode (secrets masked); a bare variable name (image, env.KEY) narrows it")
+  .action((operands: string[], options: SpecOptions) => {
+    run(() => {
+      const known = new Set(Object.keys(readProjectSchema().properties));
+      const isName = (word: string): boolean => /^[a-z_][a-z0-9_]*(\.[A-Za-z0-9_]+)*$/.test(word) && known.has(word.split(".")[0] ?? "");
+      const names = operands.filter(isName);
+      const { spec } = checkSpec(loadOptions(operands.filter((word) => !isName(word)), options));
+      const shown = masked(spec);
+      for (const [pointer, value] of [...spec.values].sort(([a], [b]) => (a < b ? -1 : 1))) {
+        const key = pointer.slice(1).replace(/\//g, ".");
+        if (names.length > 0 && !names.some((name) => key === name || key.startsWith(`${name}.`))) continue;
+        const overrode = value.overrode.length === 0 ? "" : ` (overrode ${value.overrode.map(formatOrigin).join(", ")})`;
+        process.stdout.write(`${key} = ${JSON.stringify(shown[key])}  <- ${formatOrigin(value.origin)}${overrode}\n`);
+      }
+    });
+  });
+
+withSpecOptions(program.command("render"))
+  .description("write the bundle tree unpacked, for reading and diffing")
+  .requiredOption("-o, --output <dir>", "directory to (re)create")
+  .action((operands: string[], options: SpecOptions & { output: string }) => {
+    run(() => {
+      renderTree(operands, options);
+    });
+  });
+
+program
+  .command("schema")
+  .description("print the JSON Schema of the project variables (with the built-in plugins' variables)")
+  .action(() => {
+    run(() => {
+      const plugins = readPlugins([], process.cwd());
+      process.stdout.write(JSON.stringify(schemaFor(plugins, readProjectSchema()), null, 2) + "\n");
+    });
+  });
+
+program
+  .command("plugins")
+  .description("list the plugins, their descriptions and variables with defaults")
+  .addOption(new Option("--plugins-dir <dir>", "extra plugins directory (repeatable)").argParser(collect).default([]))
+  .action((options: { pluginsDir: string[] }) => {
+    run(() => {
+      for (const plugin of readPlugins(options.pluginsDir.map((dir) => resolve(dir)), process.cwd())) {
+        process.stdout.write(`${plugin.name}: ${plugin.description}\n`);
+        const order = [...plugin.requires.map((p) => `requires ${p}`), ...plugin.after.map((p) => `after ${p}`)];
+        if (order.length > 0) process.stdout.write(`  order: ${order.join(", ")}\n`);
+        for (const [name, fragment] of Object.entries(plugin.variables)) {
+          const { description, default: value } = fragment as { description?: string; default?: unknown };
+          const shown = value === undefined ? "" : ` (default ${JSON.stringify(value)})`;
+          process.stdout.write(`  ${name}${shown}: ${description ?? ""}\n`);
+        }
+      }
+    });
+  });
+
+program.parse();

@@ -1,0 +1,27 @@
+// The pipeline, one call per phase: load -> resolve -> validate -> render -> pack.
+import { loadSpec, type LoadOptions } from "./load/index.js";
+import { packBundle, type PackOptions } from "./pack/index.js";
+import { renderBundle } from "./render/index.js";
+import { resolveSpec } from "./resolve/index.js";
+import type { Bundle, PackedBundle, Spec, WrittenSpec } from "./types.js";
+import { validateSpec } from "./validate/index.js";
+
+export interface Compiled {
+  written: WrittenSpec;
+  spec: Spec;
+  bundle: Bundle;
+  packed: PackedBundle;
+}
+
+/** Reads inputs and checks them; what `plc check` and `plc explain` show. */
+export function checkSpec(options: LoadOptions): { written: WrittenSpec; spec: Spec } {
+  const written = loadSpec(options);
+  return { written, spec: validateSpec(resolveSpec(written)) };
+}
+
+/** The whole pipeline up to the tarball's bytes. Writes nothing. */
+export function compileBundle(options: LoadOptions, pack: PackOptions): Compiled {
+  const { written, spec } = checkSpec(options);
+  const bundle = renderBundle(spec);
+  return { written, spec, bundle, packed: packBundle(spec, bundle, pack) };
+}

@@ -1,0 +1,56 @@
+// Phase 1, load: the only phase that reads files. Argv, inventory, vault, plugins, image config.
+import { readFileSync } from "node:fs";
+import { fail } from "../diagnostics.js";
+import type { WrittenSpec } from "../types.js";
+import { parseArgv, type Word } from "./argv.js";
+import { readInventory } from "./inventory.js";
+import { readPlugins } from "./plugins.js";
+import { readImageEnv } from "./image.js";
+import { parseVaultPasswordFile, type VaultSecret } from "./vault.js";
+
+export interface LoadOptions {
+  words: Word[];
+  /** `-p` values, with their argv index. */
+  plugins: Word[];
+  inventoryDir: string | undefined;
+  vaultPasswordFiles: string[];
+  pluginsDirs: string[];
+  imageArchive: string | undefined;
+  cwd: string;
+}
+
+/** Reads everything the build depends on into a WrittenSpec. */
+export function loadSpec(options: LoadOptions): WrittenSpec {
+  const parsed = parseArgv(options.words);
+  for (const word of options.plugins) {
+    parsed.assignments.push({
+      path: ["plugins"],
+      value: word.text,
+      origin: { kind: "argv", index: word.index, text: word.text },
+      isSecret: false,
+    });
+  }
+  const secrets = options.vaultPasswordFiles.map(readVaultPassword);
+  const inventory =
+    options.inventoryDir === undefined ? undefined : readInventory(options.inventoryDir, secrets, options.cwd);
+  const plugins = readPlugins(options.pluginsDirs, options.cwd);
+  const imageEnv = options.imageArchive === undefined ? undefined : readImageEnv(options.imageArchive, options.cwd);
+  return { argv: parsed.assignments, targets: parsed.targets, inventory, imageEnv, plugins };
+}
+
+function readVaultPassword(spec: string): VaultSecret {
+  // `--vault-id label@file` as Ansible writes it, or a plain file.
+  const at = spec.indexOf("@");
+  const id = at > 0 ? spec.slice(0, at) : undefined;
+  const file = at > 0 ? spec.slice(at + 1) : spec;
+  let content: string;
+  try {
+    content = readFileSync(file, "utf8");
+  } catch {
+    fail("missing-value", `cannot read vault password file '${file}'`, {
+      variable: "--vault-password-file",
+      hint: "give a readable file holding the vault password",
+    });
+  }
+  return parseVaultPasswordFile(content, id);
+}

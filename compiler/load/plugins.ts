@@ -1,0 +1,127 @@
+// Plugins are folders: plugin.yml plus optional hook templates. External dirs are searched first.
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { Ajv, type ErrorObject } from "ajv";
+import { LineCounter, parseDocument, isMap, isScalar, type Node } from "yaml";
+import { diagnostic, PlcError, type Diagnostic } from "../diagnostics.js";
+import { BUILTIN_PLUGINS_DIR, SCHEMA_DIR } from "../paths.js";
+import { HOOK_NAMES, type HookName, type PluginDefinition } from "../types.js";
+
+/** Every plugin available, by name; a plugin in an earlier dir hides a built-in of the same name. */
+export function readPlugins(extraDirs: readonly string[], cwd: string): PluginDefinition[] {
+  const problems: Diagnostic[] = [];
+  const byName = new Map<string, PluginDefinition>();
+  const schema = JSON.parse(readFileSync(join(SCHEMA_DIR, "plugin.schema.json"), "utf8")) as object;
+  const validate = new Ajv({ allErrors: true, strict: true }).compile(schema);
+  for (const dir of [...extraDirs, BUILTIN_PLUGINS_DIR]) {
+    if (!existsSync(dir)) {
+      problems.push(
+        diagnostic("missing-inventory", `plugins directory '${dir}' does not exist`, {
+          variable: "--plugins-dir",
+          hint: "give a directory holding <name>/plugin.yml folders",
+        }),
+      );
+      continue;
+    }
+    for (const entry of readdirSync(dir).sort()) {
+      const manifestFile = join(dir, entry, "plugin.yml");
+      if (entry.startsWith("_") || !existsSync(manifestFile) || byName.has(entry)) continue;
+      const plugin = readPlugin(join(dir, entry), manifestFile, cwd, validate, problems);
+      if (plugin) byName.set(plugin.name, plugin);
+    }
+  }
+  if (problems.length > 0) throw new PlcError(problems);
+  return [...byName.values()];
+}
+
+function readPlugin(
+  dir: string,
+  manifestFile: string,
+  cwd: string,
+  validate: ReturnType<Ajv["compile"]>,
+  problems: Diagnostic[],
+): PluginDefinition | undefined {
+  const display = relative(cwd, manifestFile) || manifestFile;
+  const lines = new LineCounter();
+  const doc = parseDocument(readFileSync(manifestFile, "utf8"), { lineCounter: lines, uniqueKeys: true });
+  const firstError = doc.errors[0];
+  if (firstError) {
+    const position = firstError.linePos?.[0] ?? { line: 1, col: 1 };
+    problems.push(
+      diagnostic("invalid-plugin", `invalid YAML in plugin manifest: ${firstError.message.split("\n")[0] ?? ""}`, {
+        origin: { kind: "file", file: display, ...position },
+      }),
+    );
+    return undefined;
+  }
+  const raw = doc.toJS() as unknown;
+  if (!validate(raw)) {
+    for (const error of validate.errors ?? []) {
+      problems.push(pluginSchemaDiagnostic(error, doc.contents, lines, display));
+    }
+    return undefined;
+  }
+  const manifest = raw as {
+    name: string;
+    description: string;
+    after?: string[];
+    requires?: string[];
+    variables?: Record<string, unknown>;
+    env?: Record<string, string>;
+    secret_env?: string[];
+    mounts?: { source: string; target: string }[];
+    data?: { path: string; owner?: "root" | "image"; mode?: string }[];
+  };
+  if (manifest.name !== dir.split("/").pop()) {
+    problems.push(
+      diagnostic("invalid-plugin", `plugin '${manifest.name}' lives in a folder named differently`, {
+        origin: positionOf(doc.contents, ["name"], lines, display),
+        hint: "name the folder after the plugin",
+      }),
+    );
+    return undefined;
+  }
+  const hooks = new Map<HookName, { file: string; source: string }>();
+  for (const hook of HOOK_NAMES) {
+    const file = join(dir, `${hook}.sh.ejs`);
+    if (existsSync(file) && statSync(file).isFile()) {
+      hooks.set(hook, { file: relative(cwd, file) || file, source: readFileSync(file, "utf8") });
+    }
+  }
+  return {
+    name: manifest.name,
+    description: manifest.description,
+    dir,
+    after: manifest.after ?? [],
+    requires: manifest.requires ?? [],
+    variables: manifest.variables ?? {},
+    env: manifest.env ?? {},
+    secretEnv: manifest.secret_env ?? [],
+    mounts: manifest.mounts ?? [],
+    data: (manifest.data ?? []).map((dir) => ({ path: dir.path, owner: dir.owner ?? "image", mode: dir.mode ?? "0750" })),
+    hooks,
+    manifestFile: display,
+    raw: raw as Record<string, unknown>,
+  };
+}
+
+function pluginSchemaDiagnostic(error: ErrorObject, contents: unknown, lines: LineCounter, display: string): Diagnostic {
+  const path = error.instancePath.split("/").slice(1);
+  const extra = error.keyword === "additionalProperties" ? String((error.params as { additionalProperty: string }).additionalProperty) : undefined;
+  return diagnostic("invalid-plugin", `plugin manifest ${error.instancePath || "/"}${extra === undefined ? "" : `/${extra}`}: ${error.message ?? "invalid"}`, {
+    origin: positionOf(contents, extra === undefined ? path : [...path, extra], lines, display),
+    hint: "see schema/plugin.schema.json for the fields a plugin.yml may have",
+  });
+}
+
+function positionOf(contents: unknown, path: string[], lines: LineCounter, display: string) {
+  let node = contents as Node | null;
+  for (const key of path) {
+    if (!isMap(node)) break;
+    const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === key);
+    if (!pair) break;
+    node = (pair.value as Node | null) ?? (pair.key as Node);
+  }
+  const { line, col } = lines.linePos(node?.range?.[0] ?? 0);
+  return { kind: "file" as const, file: display, line, col };
+}

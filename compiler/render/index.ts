@@ -1,0 +1,216 @@
+// Phase 4, render: EJS templates produce the bundle's files as data. Logic here, layout in templates.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import ejs from "ejs";
+import { diagnostic, PlcError } from "../diagnostics.js";
+import { TEMPLATES_DIR } from "../paths.js";
+import type { Bundle, BundleFile, HookName, Spec } from "../types.js";
+import { hashHtpasswd } from "./htpasswd.js";
+import { QUOTE_HELPERS } from "./quote.js";
+
+/** A rendered plugin hook: where it lives in the bundle and which plugin it belongs to. */
+export interface HookFile {
+  plugin: string;
+  hook: HookName;
+  path: string;
+}
+
+/** Everything a template may read. Values still need a quote helper to reach output. */
+export interface RenderContext {
+  spec: Spec;
+  backups: boolean;
+  hasVhost: boolean;
+  network: string;
+  /** Env keys passed to the container by name (`-e KEY`). */
+  envKeys: string[];
+  publicEnv: { key: string; value: string }[];
+  secretKeys: string[];
+  hooks: (hook: HookName) => HookFile[];
+  lftpCommands: { push: string[]; fetch: string } | undefined;
+  healthUrl: string;
+  units: { backupService: string; backupTimer: string; pruneService: string; pruneTimer: string };
+  vhostFile: string;
+  requiredTools: string[];
+  dataDirs: { path: string; owner: "root" | "image"; mode: string }[];
+  mounts: { source: string; target: string }[];
+}
+
+const SECRET_BACKUP_PASSWORD = "PLC_BACKUP_PASSWORD";
+const SECRET_LFTP_PASSWORD = "PLC_LFTP_PASSWORD";
+
+/** Renders every file of the bundle for a validated spec. */
+export function renderBundle(spec: Spec): Bundle {
+  const context = buildContext(spec);
+  const files: BundleFile[] = [];
+  const script = (path: string, template: string): void => {
+    files.push({ path, mode: 0o755, content: renderTemplate(template, context) });
+  };
+  const text = (path: string, template: string): void => {
+    files.push({ path, mode: 0o644, content: renderTemplate(template, context) });
+  };
+
+  script("install.sh", "install.sh.ejs");
+  script("docker-run.sh", "docker-run.sh.ejs");
+  script("uninstall.sh", "uninstall.sh.ejs");
+  text("env", "env.ejs");
+  text("secrets.keys", "secrets.keys.ejs");
+  text(`logrotate/${spec.name}`, "logrotate.ejs");
+  if (context.backups) {
+    script("backup.sh", "backup.sh.ejs");
+    script("restore.sh", "restore.sh.ejs");
+    script("prune.sh", "prune.sh.ejs");
+    text(`systemd/${context.units.backupService}`, "backup.service.ejs");
+    text(`systemd/${context.units.backupTimer}`, "backup.timer.ejs");
+    text(`systemd/${context.units.pruneService}`, "prune.service.ejs");
+    text(`systemd/${context.units.pruneTimer}`, "prune.timer.ejs");
+  }
+  if (context.hasVhost) {
+    text(`nginx/${context.vhostFile}`, "vhost.conf.ejs");
+    if (spec.htaccess.length > 0) {
+      files.push({
+        path: "nginx/htpasswd",
+        mode: 0o644,
+        content: spec.htaccess.map((entry) => `${entry.user}:${hashHtpasswd(entry.user, entry.password)}\n`).join(""),
+      });
+    }
+  }
+  for (const [index, plugin] of spec.plugins.entries()) {
+    for (const [hook, { file, source }] of plugin.hooks) {
+      files.push({
+        path: hookPath(index, plugin.name, hook),
+        mode: 0o644,
+        content: renderSource(source, file, { ...context, plugin: plugin.name }),
+      });
+    }
+  }
+
+  const secrets = [
+    ...spec.env.filter((entry) => entry.isSecret).map((entry) => ({ key: entry.key, value: entry.value })),
+    ...(spec.backupPassword === undefined ? [] : [{ key: SECRET_BACKUP_PASSWORD, value: spec.backupPassword }]),
+    ...(spec.lftp?.password === undefined ? [] : [{ key: SECRET_LFTP_PASSWORD, value: spec.lftp.password }]),
+  ];
+  return { root: spec.name, files: files.sort((a, b) => compare(a.path, b.path)), secrets };
+}
+
+function hookPath(index: number, plugin: string, hook: HookName): string {
+  return `hooks/${String(index + 1).padStart(2, "0")}-${plugin}/${hook}.sh`;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function buildContext(spec: Spec): RenderContext {
+  const backups = spec.backupPassword !== undefined;
+  const hasVhost = spec.dns.length > 0;
+  const hookFiles = spec.plugins.flatMap((plugin, index) =>
+    [...plugin.hooks.keys()].map((hook) => ({ plugin: plugin.name, hook, path: hookPath(index, plugin.name, hook) })),
+  );
+  const secretKeys = [
+    ...spec.env.filter((entry) => entry.isSecret).map((entry) => entry.key),
+    ...(backups ? [SECRET_BACKUP_PASSWORD] : []),
+    ...(spec.lftp?.password === undefined ? [] : [SECRET_LFTP_PASSWORD]),
+  ];
+  const requiredTools = ["tar", "gzip", "sha256sum", "flock", "docker", "systemctl", "curl"];
+  if (backups) requiredTools.push("restic");
+  if (spec.lftp) requiredTools.push("lftp");
+  if (hasVhost) requiredTools.push("nginx");
+  return {
+    spec,
+    backups,
+    hasVhost,
+    network: spec.name,
+    envKeys: spec.env.map((entry) => entry.key),
+    publicEnv: spec.env.filter((entry) => !entry.isSecret).map(({ key, value }) => ({ key, value })),
+    secretKeys,
+    // Post hooks run in reverse plugin order: teardown mirrors setup.
+    hooks: (hook) => {
+      const found = hookFiles.filter((file) => file.hook === hook);
+      return hook.endsWith(".post") ? found.reverse() : found;
+    },
+    lftpCommands: spec.lftp === undefined ? undefined : lftpCommands(spec, spec.lftp),
+    healthUrl: `http://127.0.0.1:${spec.hostPort}${spec.healthcheckPath}`,
+    units: {
+      backupService: `backup-${spec.name}.service`,
+      backupTimer: `backup-${spec.name}.timer`,
+      pruneService: `prune-${spec.name}.service`,
+      pruneTimer: `prune-${spec.name}.timer`,
+    },
+    vhostFile: `${spec.dns[0] ?? spec.name}.conf`,
+    requiredTools,
+    dataDirs: [{ path: "log", owner: "image" as const, mode: "0755" }, ...spec.plugins.flatMap((plugin) => plugin.data)],
+    mounts: [{ source: "log", target: spec.logMount }, ...spec.plugins.flatMap((plugin) => plugin.mounts)],
+  };
+}
+
+/** lftp command strings: values were validated against lftp's command language (formats.ts). */
+function lftpCommands(spec: Spec, lftp: NonNullable<Spec["lftp"]>): { push: string[]; fetch: string } {
+  const open = [
+    "set cmd:fail-exit yes",
+    "set net:max-retries 3",
+    "set sftp:auto-confirm no",
+    `open${lftp.password === undefined ? "" : " --env-password"}${lftp.user === undefined ? "" : ` -u ${lftp.user}`}${lftp.port === undefined ? "" : ` -p ${lftp.port}`} ${lftp.scheme}://${lftp.host}`,
+  ].join("; ");
+  const repository = `${spec.home}/restic`;
+  const remote = lftp.path;
+  // Data and index first, snapshots last: a cut mirror never holds a snapshot whose packs are missing.
+  return {
+    push: [
+      `${open}; mkdir -p -f ${remote}; mirror --reverse --no-perms --exclude ^locks/ --exclude ^snapshots/ --exclude ^config$ --exclude ^keys/ ${repository} ${remote}`,
+      `${open}; mirror --reverse --no-perms --delete --exclude ^locks/ ${repository} ${remote}`,
+    ],
+    fetch: `${open}; mirror --no-perms --exclude ^locks/ ${remote} ${repository}`,
+  };
+}
+
+function renderTemplate(name: string, context: RenderContext): string {
+  const file = join(TEMPLATES_DIR, name);
+  return renderSource(readFileSync(file, "utf8"), file, context);
+}
+
+const LOCALS = [
+  ...Object.keys(QUOTE_HELPERS),
+  "spec",
+  "backups",
+  "hasVhost",
+  "network",
+  "envKeys",
+  "publicEnv",
+  "secretKeys",
+  "hooks",
+  "lftpCommands",
+  "healthUrl",
+  "units",
+  "vhostFile",
+  "requiredTools",
+  "dataDirs",
+  "mounts",
+  "plugin",
+];
+
+function renderSource(source: string, file: string, context: RenderContext & { plugin?: string }): string {
+  try {
+    return ejs.render(source, { ...QUOTE_HELPERS, plugin: undefined, ...context }, {
+      async: false,
+      filename: file,
+      strict: true,
+      _with: false,
+      destructuredLocals: LOCALS,
+      escape: (value: unknown) => {
+        throw new Error(`<%= is forbidden: quote ${String(value)} with a helper (sh, unitValue, nginx…) and <%-`);
+      },
+    } as ejs.Options & { async: false });
+  } catch (error) {
+    throw new PlcError([
+      diagnostic("template-error", `cannot render ${file}: ${(error as Error).message}`, {
+        origin: { kind: "file", file, line: lineOf(error), col: 1 },
+        hint: "fix the template; values reach output only through a quoting helper",
+      }),
+    ]);
+  }
+}
+
+function lineOf(error: unknown): number {
+  const match = /:(\d+)\n/.exec((error as Error).message);
+  return match ? Number(match[1]) : 1;
+}

@@ -1,0 +1,228 @@
+// Phase 2, resolve: precedence, plugin selection and order. Pure: no I/O.
+import { diagnostic, nearest, PlcError, type Diagnostic } from "../diagnostics.js";
+import type { Assignment, Origin, PluginDefinition, ResolvedSpec, ResolvedValue, WrittenSpec } from "../types.js";
+
+export const DEFAULT_PREFIX = "project";
+export const DEFAULT_INSTANCE = "staging";
+
+/** Variables whose argv form is a comma-separated list (`-p a,b`, `dns=a.fr,b.fr`). */
+const LIST_VARIABLES = new Set(["plugins", "dns", "dns_redirect", "secret_env"]);
+
+export function pointerOf(path: readonly string[]): string {
+  return path.map((part) => "/" + part.replace(/~/g, "~0").replace(/\//g, "~1")).join("");
+}
+
+/** Applies the design's precedence: defaults, inventory (all, group, host), image, argv. */
+export function resolveSpec(written: WrittenSpec): ResolvedSpec {
+  const prefix = lastString(written.argv, "prefix") ?? DEFAULT_PREFIX;
+  const instance = lastString(written.argv, "instance") ?? DEFAULT_INSTANCE;
+  const name = `${prefix}-${instance}`;
+  const values = new Map<string, ResolvedValue>();
+  const defaults: Origin = { kind: "default" };
+
+  setValue(values, { path: ["home"], value: `/home/${name}`, origin: defaults, isSecret: false });
+  setValue(values, { path: ["host_port"], value: defaultHostPort(name), origin: defaults, isSecret: false });
+
+  const inventoryLayers = inventoryAssignments(written, prefix, instance);
+  for (const assignment of inventoryLayers) setValue(values, assignment);
+
+  const pluginsGiven = [...inventoryLayers, ...written.argv].some((a) => a.path[0] === "plugins");
+  const imagePlugins = written.imageEnv?.get("PLAYLABS_PLUGINS");
+  if (!pluginsGiven && imagePlugins !== undefined && imagePlugins.trim() !== "") {
+    setValue(values, {
+      path: ["plugins"],
+      value: splitList(imagePlugins),
+      origin: { kind: "image", ref: "ENV PLAYLABS_PLUGINS" },
+      isSecret: false,
+    });
+  }
+  for (const assignment of written.argv) {
+    const isList = assignment.path.length === 1 && LIST_VARIABLES.has(assignment.path[0] ?? "");
+    const value = isList && typeof assignment.value === "string" ? splitList(assignment.value) : assignment.value;
+    setValue(values, { ...assignment, value });
+  }
+
+  const pluginValue = values.get("/plugins");
+  const { plugins, notes } = orderPlugins(pluginValue, written.plugins);
+  return { vars: buildObject(values), values, plugins, notes };
+}
+
+function lastString(assignments: readonly Assignment[], name: string): string | undefined {
+  const found = assignments.filter((a) => a.path.length === 1 && a.path[0] === name).pop();
+  return typeof found?.value === "string" ? found.value : undefined;
+}
+
+function splitList(text: string): string[] {
+  return text
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
+}
+
+/** `yourproject_production_image` in group_vars/all, the group `<prefix>-<instance>`, then host_vars. */
+function inventoryAssignments(written: WrittenSpec, prefix: string, instance: string): Assignment[] {
+  const inventory = written.inventory;
+  if (!inventory) return [];
+  const group = `${prefix}-${instance}`;
+  // Ansible variable names cannot hold '-', so `feature-login` is also looked up as `feature_login`.
+  const keyPrefixes = [...new Set([`${prefix}_${instance}_`, `${prefix}_${instance}_`.replace(/-/g, "_")])];
+  const host = targetHost(written, group);
+  const layers = [
+    inventory.groupVars.get("all") ?? [],
+    inventory.groupVars.get(group) ?? [],
+    host === undefined ? [] : (inventory.hostVars.get(host) ?? []),
+  ];
+  const result: Assignment[] = [];
+  for (const layer of layers) {
+    for (const assignment of layer) {
+      const head = assignment.path[0] ?? "";
+      const keyPrefix = keyPrefixes.find((candidate) => head.startsWith(candidate));
+      if (keyPrefix === undefined || head.length === keyPrefix.length) continue;
+      result.push({ ...assignment, path: [head.slice(keyPrefix.length), ...assignment.path.slice(1)] });
+    }
+  }
+  return result;
+}
+
+/** The host being built for: the first `@host` known to the inventory, else the group's only host. */
+export function targetHost(written: WrittenSpec, group: string): string | undefined {
+  const hosts = written.inventory?.hosts ?? new Map<string, string[]>();
+  const named = written.targets.find((target) => hosts.has(target.host));
+  if (named) return named.host;
+  const members = [...hosts].filter(([, groups]) => groups.includes(group)).map(([host]) => host);
+  return members.length === 1 ? members[0] : undefined;
+}
+
+/** Sets a value; a scalar replaces whatever was below its path, objects merge key by key. */
+function setValue(values: Map<string, ResolvedValue>, assignment: Assignment): void {
+  const pointer = pointerOf(assignment.path);
+  const overrode: Origin[] = [];
+  for (const [key, previous] of [...values]) {
+    const isBelow = key.startsWith(pointer + "/");
+    const isAbove = pointer.startsWith(key + "/");
+    if (key === pointer || isBelow || isAbove) {
+      if (key === pointer) overrode.push(...previous.overrode, previous.origin);
+      values.delete(key);
+    }
+  }
+  values.set(pointer, { value: assignment.value, origin: assignment.origin, overrode, isSecret: assignment.isSecret });
+}
+
+function buildObject(values: Map<string, ResolvedValue>): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  for (const [pointer, resolved] of values) {
+    const parts = pointer
+      .split("/")
+      .slice(1)
+      .map((part) => part.replace(/~1/g, "/").replace(/~0/g, "~"));
+    let node = root;
+    parts.forEach((part, index) => {
+      if (index === parts.length - 1) {
+        node[part] = resolved.value;
+        return;
+      }
+      const next = node[part];
+      if (typeof next !== "object" || next === null) node[part] = {};
+      node = node[part] as Record<string, unknown>;
+    });
+  }
+  return root;
+}
+
+/** A stable port per instance, so two instances on one host do not collide by default. */
+function defaultHostPort(name: string): number {
+  let hash = 2166136261;
+  for (const char of name) {
+    hash ^= char.charCodeAt(0);
+    hash = Math.imul(hash, 16777619) >>> 0;
+  }
+  return 20000 + (hash % 10000);
+}
+
+/** Keeps the user's order unless `after`/`requires` forbid it; then a stable topological sort. */
+export function orderPlugins(
+  given: ResolvedValue | undefined,
+  available: readonly PluginDefinition[],
+): { plugins: PluginDefinition[]; notes: string[] } {
+  if (given === undefined) return { plugins: [], notes: [] };
+  const origin = given.origin;
+  const problems: Diagnostic[] = [];
+  const names = Array.isArray(given.value) ? given.value.map(String) : splitList(String(given.value));
+  const byName = new Map(available.map((plugin) => [plugin.name, plugin]));
+  const wanted: PluginDefinition[] = [];
+  for (const name of names) {
+    const plugin = byName.get(name);
+    if (plugin === undefined) {
+      const suggestion = nearest(name, byName.keys());
+      problems.push(
+        diagnostic("unknown-plugin", `unknown plugin '${name}'`, {
+          origin,
+          variable: "plugins",
+          hint:
+            (suggestion === undefined ? "" : `did you mean '${suggestion}'? `) +
+            `available: ${[...byName.keys()].sort().join(", ")}`,
+        }),
+      );
+    } else if (!wanted.includes(plugin)) {
+      wanted.push(plugin);
+    }
+  }
+  for (const plugin of wanted) {
+    for (const required of plugin.requires) {
+      if (!wanted.some((other) => other.name === required)) {
+        problems.push(
+          diagnostic("plugin-requires", `plugin '${plugin.name}' requires '${required}', which is not active`, {
+            origin,
+            variable: "plugins",
+            hint: `add it: -p ${[required, ...names].join(",")}`,
+          }),
+        );
+      }
+    }
+  }
+  if (problems.length > 0) throw new PlcError(problems);
+
+  const mustFollow = (plugin: PluginDefinition): string[] =>
+    [...plugin.after, ...plugin.requires].filter((name) => wanted.some((other) => other.name === name));
+  const placed: PluginDefinition[] = [];
+  const remaining = [...wanted];
+  while (remaining.length > 0) {
+    const index = remaining.findIndex((plugin) =>
+      mustFollow(plugin).every((name) => placed.some((done) => done.name === name)),
+    );
+    if (index < 0) {
+      throw new PlcError([
+        diagnostic("plugin-cycle", `plugin order has a cycle: ${findCycle(remaining, mustFollow).join(" -> ")}`, {
+          origin,
+          variable: "plugins",
+          hint: "remove one of these 'after'/'requires' entries from the plugins' plugin.yml",
+        }),
+      ]);
+    }
+    placed.push(...remaining.splice(index, 1));
+  }
+  const notes = placed
+    .map((plugin, index) =>
+      wanted[index] === plugin
+        ? undefined
+        : `plugin order: '${plugin.name}' moved to position ${index + 1} (${plugin.name} runs after ${mustFollow(plugin).join(", ") || "nothing"}); order used: ${placed.map((p) => p.name).join(",")}`,
+    )
+    .filter((note): note is string => note !== undefined)
+    .slice(0, 1);
+  return { plugins: placed, notes };
+}
+
+function findCycle(plugins: PluginDefinition[], mustFollow: (plugin: PluginDefinition) => string[]): string[] {
+  const byName = new Map(plugins.map((plugin) => [plugin.name, plugin]));
+  for (const start of plugins) {
+    const path: string[] = [];
+    let current: PluginDefinition | undefined = start;
+    while (current !== undefined && !path.includes(current.name)) {
+      path.push(current.name);
+      const next: string | undefined = mustFollow(current).find((name) => byName.has(name));
+      current = next === undefined ? undefined : byName.get(next);
+    }
+    if (current !== undefined) return [...path.slice(path.indexOf(current.name)), current.name];
+  }
+  return plugins.map((plugin) => plugin.name);
+}

@@ -1,0 +1,185 @@
+// The values that travel between plc's phases: load -> resolve -> validate -> render -> pack.
+
+/** Where a value came from, kept from load to `plc explain` and every diagnostic. */
+export type Origin =
+  | { kind: "file"; file: string; line: number; col: number }
+  | { kind: "argv"; index: number; text: string }
+  | { kind: "default" }
+  | { kind: "plugin"; plugin: string }
+  | { kind: "image"; ref: string };
+
+/** One variable as written somewhere: a path into the spec (`["env", "SECRET_KEY"]`) and its value. */
+export interface Assignment {
+  path: string[];
+  value: unknown;
+  origin: Origin;
+  /** Vault values and anything the user marked secret. */
+  isSecret: boolean;
+}
+
+/** A parsed `-i DIR` inventory: hosts with their groups, and the variables of each group and host. */
+export interface Inventory {
+  dir: string;
+  /** host name -> groups it belongs to (always including `all`). */
+  hosts: Map<string, string[]>;
+  groupVars: Map<string, Assignment[]>;
+  hostVars: Map<string, Assignment[]>;
+}
+
+/** What `load` returns: the spec as given, before precedence. */
+export interface WrittenSpec {
+  argv: Assignment[];
+  /** `@host`, `user@host`, `user@host:port` targets in argv order. */
+  targets: Target[];
+  inventory: Inventory | undefined;
+  /** Image config read from an archive or a local docker, when available. */
+  imageEnv: Map<string, string> | undefined;
+  plugins: PluginDefinition[];
+}
+
+export interface Target {
+  user: string | undefined;
+  host: string;
+  port: number | undefined;
+  origin: Origin;
+}
+
+/** A resolved value and the chain of places that set it (lowest precedence first). */
+export interface ResolvedValue {
+  value: unknown;
+  origin: Origin;
+  overrode: Origin[];
+  isSecret: boolean;
+}
+
+/** What `resolve` returns: one merged object, still unvalidated, with provenance by JSON pointer. */
+export interface ResolvedSpec {
+  vars: Record<string, unknown>;
+  /** JSON pointer (`/env/SECRET_KEY`) -> where it came from. */
+  values: Map<string, ResolvedValue>;
+  plugins: PluginDefinition[];
+  /** Human-readable notes about plugin order changes. */
+  notes: string[];
+}
+
+/** One built-in or external plugin, as read from `plugins/<name>/`. */
+export interface PluginDefinition {
+  name: string;
+  description: string;
+  dir: string;
+  after: string[];
+  requires: string[];
+  /** JSON Schema properties of the plugin's own variables. */
+  variables: Record<string, unknown>;
+  env: Record<string, string>;
+  secretEnv: string[];
+  mounts: { source: string; target: string }[];
+  data: { path: string; owner: "root" | "image"; mode: string }[];
+  hooks: Map<HookName, { file: string; source: string }>;
+  manifestFile: string;
+  raw: Record<string, unknown>;
+}
+
+export const HOOK_NAMES = [
+  "deploy.pre",
+  "deploy.post",
+  "backup.pre",
+  "backup.post",
+  "restore.pre",
+  "restore.post",
+] as const;
+export type HookName = (typeof HOOK_NAMES)[number];
+
+export interface HtaccessUser {
+  user: string;
+  password: string;
+}
+
+export interface LftpTarget {
+  scheme: "ftp" | "ftps" | "sftp";
+  user: string | undefined;
+  password: string | undefined;
+  host: string;
+  port: number | undefined;
+  path: string;
+}
+
+export interface Retention {
+  last: number;
+  daily: number;
+  weekly: number;
+  monthly: number;
+  yearly: number;
+}
+
+/** The validated spec: every field typed, defaults applied. Render reads only this. */
+export interface Spec {
+  prefix: string;
+  instance: string;
+  /** `<prefix>-<instance>`: container, network, unit and file names. */
+  name: string;
+  home: string;
+  image: string;
+  plugins: PluginDefinition[];
+  /** Container environment, sorted by key. */
+  env: EnvEntry[];
+  dns: string[];
+  dnsRedirect: string[];
+  htaccess: HtaccessUser[];
+  port: number;
+  hostPort: number;
+  healthcheckPath: string;
+  healthcheckTimeout: number;
+  logMount: string;
+  backupPassword: string | undefined;
+  lftp: LftpTarget | undefined;
+  retention: Retention;
+  backupSchedule: string;
+  pruneSchedule: string;
+  releasesKept: number;
+  vars: Record<string, unknown>;
+  values: Map<string, ResolvedValue>;
+  notes: string[];
+}
+
+export interface EnvEntry {
+  key: string;
+  value: string;
+  isSecret: boolean;
+}
+
+/** A file of the bundle, as data: render's output and pack's input. */
+export interface BundleFile {
+  path: string;
+  mode: 0o644 | 0o755;
+  content: string | Buffer;
+}
+
+export interface Bundle {
+  /** `<prefix>-<instance>`: the tarball's root folder. */
+  root: string;
+  files: BundleFile[];
+  /** KEY=value lines (shell-quoted) kept out of the tarball unless embedded. */
+  secrets: { key: string; value: string }[];
+}
+
+export interface PackedBundle {
+  id: string;
+  /** Every file of the tarball, MANIFEST.json and SHA256SUMS included, relative to the root folder. */
+  files: BundleFile[];
+  tgz: Buffer;
+  fileName: string;
+  manifest: Manifest;
+}
+
+export interface Manifest {
+  plc: string;
+  id: string;
+  project: string;
+  instance: string;
+  image: string;
+  plugins: string[];
+  inputsDigest: string;
+  secrets: string[];
+  files: { path: string; mode: string; sha256: string }[];
+}

@@ -1,0 +1,290 @@
+// Phase 3, validate: the project schema plus each plugin's variables, checked by ajv; errors located.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import ejs from "ejs";
+import { diagnostic, nearest, PlcError, type Diagnostic } from "../diagnostics.js";
+import { SCHEMA_DIR } from "../paths.js";
+import { pointerOf } from "../resolve/index.js";
+import type { EnvEntry, HtaccessUser, Origin, PluginDefinition, ResolvedSpec, ResolvedValue, Retention, Spec } from "../types.js";
+import { isAbsolutePath, isHostName, isImageReference, parseLftpDsn, suggestName, textProblem } from "./formats.js";
+
+interface ProjectSchema {
+  properties: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+export function readProjectSchema(): ProjectSchema {
+  return JSON.parse(readFileSync(join(SCHEMA_DIR, "project.schema.json"), "utf8")) as ProjectSchema;
+}
+
+/** The project schema with the active plugins' variables added, as `plc schema` prints it. */
+export function schemaFor(plugins: readonly PluginDefinition[], base: ProjectSchema = readProjectSchema()): ProjectSchema {
+  const properties = { ...base.properties };
+  for (const plugin of plugins) {
+    for (const [name, fragment] of Object.entries(plugin.variables)) {
+      properties[name] = { ...(fragment as object), description: `${plugin.name}: ${String((fragment as { description?: string }).description ?? "")}` };
+    }
+  }
+  return { ...base, properties };
+}
+
+const compiled = new Map<string, ValidateFunction>();
+
+function compile(schema: ProjectSchema): ValidateFunction {
+  const key = JSON.stringify(schema);
+  const cached = compiled.get(key);
+  if (cached) return cached;
+  // coerceTypes: argv values are strings (`port=8000`); "array" lets `dns: example.com` stand for a list of one.
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: "array", strict: true });
+  ajv.addFormat("image-reference", isImageReference);
+  ajv.addFormat("host-name", isHostName);
+  ajv.addFormat("absolute-path", isAbsolutePath);
+  ajv.addFormat("lftp-dsn", (text: string) => typeof parseLftpDsn(text) !== "string");
+  const validate = ajv.compile(schema);
+  compiled.set(key, validate);
+  return validate;
+}
+
+/** Checks the resolved spec and returns it typed, or throws every problem found, located. */
+export function validateSpec(resolved: ResolvedSpec): Spec {
+  const problems: Diagnostic[] = [];
+  for (const [pointer, value] of resolved.values) checkText(pointer, value, problems);
+  if (problems.length > 0) throw new PlcError(problems);
+
+  const schema = schemaFor(resolved.plugins);
+  const vars = structuredClone(resolved.vars);
+  const validate = compile(schema);
+  if (!validate(vars)) {
+    const located = (validate.errors ?? []).map((error) => toDiagnostic(error, resolved, schema));
+    // A derived default (home from prefix) fails because of the user's value: report only the latter.
+    const fromUser = located.filter((d) => d.origin !== undefined && d.origin.kind !== "default");
+    throw new PlcError(dedupe(fromUser.length > 0 ? fromUser : located));
+  }
+  return toSpec(vars, resolved, problems);
+}
+
+function checkText(pointer: string, resolved: ResolvedValue, problems: Diagnostic[]): void {
+  const strings: string[] = [];
+  collectStrings(resolved.value, strings);
+  for (const text of strings) {
+    const problem = textProblem(text);
+    if (problem !== undefined) {
+      problems.push(
+        diagnostic("invalid-text", `${variableName(pointer)} ${problem}`, {
+          origin: resolved.origin,
+          variable: variableName(pointer),
+          hint: "remove the character; every other character is allowed and quoted safely",
+        }),
+      );
+      return;
+    }
+  }
+}
+
+function collectStrings(value: unknown, into: string[]): void {
+  if (typeof value === "string") into.push(value);
+  else if (Array.isArray(value)) for (const item of value) collectStrings(item, into);
+  else if (typeof value === "object" && value !== null) {
+    for (const [key, item] of Object.entries(value)) {
+      into.push(key);
+      collectStrings(item, into);
+    }
+  }
+}
+
+function variableName(pointer: string): string {
+  return pointer
+    .split("/")
+    .slice(1)
+    .map((part) => part.replace(/~1/g, "/").replace(/~0/g, "~"))
+    .join(".");
+}
+
+/** The origin of a pointer, or of the nearest ancestor or descendant that has one. */
+function originAt(pointer: string, resolved: ResolvedSpec): Origin | undefined {
+  for (let candidate = pointer; candidate !== ""; candidate = candidate.slice(0, candidate.lastIndexOf("/"))) {
+    const found = resolved.values.get(candidate);
+    if (found) return found.origin;
+  }
+  for (const [key, value] of resolved.values) if (key.startsWith(pointer + "/")) return value.origin;
+  return undefined;
+}
+
+function toDiagnostic(error: ErrorObject, resolved: ResolvedSpec, schema: ProjectSchema): Diagnostic {
+  const params = error.params as Record<string, unknown>;
+  let pointer = error.instancePath;
+  if (error.keyword === "additionalProperties") pointer += pointerOf([String(params["additionalProperty"])]);
+  if (error.keyword === "propertyNames" || error.propertyName !== undefined) {
+    pointer += pointerOf([String(params["propertyName"] ?? error.propertyName)]);
+  }
+  if (error.keyword === "required") pointer += pointerOf([String(params["missingProperty"])]);
+  const variable = variableName(pointer);
+  const origin = originAt(pointer, resolved);
+  const value = resolved.values.get(pointer)?.value ?? resolved.values.get(error.instancePath)?.value;
+  const top = pointer.split("/")[1] ?? "";
+
+  if (error.keyword === "additionalProperties" && error.instancePath === "") {
+    const suggestion = nearest(top, Object.keys(schema.properties));
+    return diagnostic("unknown-variable", `unknown variable '${variable}'`, {
+      origin,
+      variable,
+      hint: suggestion === undefined ? "plc schema lists the variables" : `did you mean '${suggestion}'?`,
+    });
+  }
+  if (error.keyword === "required") {
+    return diagnostic("missing-value", `'${variable}' is required`, {
+      variable,
+      hint: variable === "image" ? "give image=REPOSITORY:TAG (or the image as a bare argument)" : `set ${variable}=…`,
+    });
+  }
+  if (error.keyword === "propertyNames" || error.keyword === "pattern" && error.propertyName !== undefined) {
+    const key = pointer.split("/").pop() ?? "";
+    return diagnostic("invalid-name", `${variable}: '${key}' is not a valid name here`, {
+      origin,
+      variable,
+      hint: `env keys match [A-Za-z_][A-Za-z0-9_]*; try '${key.replace(/[^A-Za-z0-9_]/g, "_").replace(/^([0-9])/, "_$1")}'`,
+    });
+  }
+  if (error.keyword === "pattern" && (top === "prefix" || top === "instance")) {
+    const suggestion = suggestName(String(value));
+    return diagnostic("invalid-name", `${variable} '${String(value)}' is not a valid name`, {
+      origin,
+      variable,
+      hint: `use lowercase letters, digits and '-' (at most 63)${suggestion === "" ? "" : `: try ${variable}=${suggestion}`}`,
+    });
+  }
+  if (error.keyword === "format") {
+    const format = String(params["format"]);
+    const hints: Record<string, string> = {
+      "image-reference": "write it as [registry/]repository[:tag][@sha256:digest], e.g. betagouv/mrs:master",
+      "host-name": "give a host name (example.com) or an IP address, without spaces, ';' or a port",
+      "absolute-path": "give an absolute path of letters, digits, '.', '_', '-' and '/', without '..'",
+      "lftp-dsn": `${typeof value === "string" ? parseLftpDsn(value) as string : "invalid"}; e.g. sftp://user:password@backup.example.com/restic`,
+    };
+    return diagnostic(format === "image-reference" ? "invalid-image" : "invalid-value", `${variable} '${format === "lftp-dsn" ? "<dsn>" : String(value)}' is not a valid ${format.replace(/-/g, " ")}`, {
+      origin,
+      variable,
+      hint: hints[format],
+    });
+  }
+  return diagnostic("invalid-value", `${variable} ${error.message ?? "is invalid"}`, {
+    origin,
+    variable,
+    hint: describeExpected(error),
+  });
+}
+
+function describeExpected(error: ErrorObject): string | undefined {
+  const params = error.params as Record<string, unknown>;
+  if (error.keyword === "type") return `expected ${String(params["type"])}`;
+  if (error.keyword === "enum") return `one of: ${(params["allowedValues"] as unknown[]).map(String).join(", ")}`;
+  if (error.keyword === "pattern") return `must match ${String(params["pattern"])}`;
+  return undefined;
+}
+
+function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diagnostics.filter((d) => {
+    const key = `${d.code}:${d.variable ?? ""}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** From the validated object to the typed Spec render reads; plugin env templated here. */
+function toSpec(vars: Record<string, unknown>, resolved: ResolvedSpec, problems: Diagnostic[]): Spec {
+  const prefix = vars["prefix"] as string;
+  const instance = vars["instance"] as string;
+  const name = `${prefix}-${instance}`;
+  const projectEnv = vars["env"] as Record<string, string>;
+  const secretKeys = new Set([...(vars["secret_env"] as string[]), ...resolved.plugins.flatMap((p) => p.secretEnv)]);
+  const env = new Map<string, EnvEntry>();
+  const templateContext = { ...vars, name, plugins: resolved.plugins.map((p) => p.name) };
+  for (const plugin of resolved.plugins) {
+    for (const [key, template] of Object.entries(plugin.env)) {
+      try {
+        const value = ejs.render(template, templateContext, { strict: true, _with: false, localsName: "v", async: false } as ejs.Options & { async: false });
+        env.set(key, { key, value, isSecret: secretKeys.has(key) });
+        resolved.values.set(pointerOf(["env", key]), {
+          value,
+          origin: { kind: "plugin", plugin: plugin.name },
+          overrode: [],
+          isSecret: secretKeys.has(key),
+        });
+      } catch (error) {
+        problems.push(
+          diagnostic("template-error", `plugin ${plugin.name}: env ${key}: ${(error as Error).message.split("\n").pop() ?? ""}`, {
+            origin: { kind: "file", file: plugin.manifestFile, line: 1, col: 1 },
+            variable: `env.${key}`,
+          }),
+        );
+      }
+    }
+  }
+  for (const [key, value] of Object.entries(projectEnv)) {
+    const resolvedValue = resolved.values.get(pointerOf(["env", key]));
+    env.set(key, { key, value, isSecret: secretKeys.has(key) || resolvedValue?.isSecret === true });
+  }
+  const lftpDsn = vars["lftp_dsn"] as string | undefined;
+  const lftp = lftpDsn === undefined ? undefined : parseLftpDsn(lftpDsn);
+  if (typeof lftp === "string") throw new Error("unreachable: lftp_dsn passed its format");
+  if (lftp !== undefined && vars["backup_password"] === undefined) {
+    problems.push(
+      diagnostic("missing-value", "lftp_dsn is set but backups are off", {
+        origin: originAt("/lftp_dsn", resolved),
+        variable: "lftp_dsn",
+        hint: "set backup_password=… to turn backups on, or drop lftp_dsn",
+      }),
+    );
+  }
+  const dns = vars["dns"] as string[];
+  const dnsRedirect = vars["dns_redirect"] as string[];
+  if (dnsRedirect.length > 0 && dns.length === 0) {
+    problems.push(
+      diagnostic("missing-value", "dns_redirect needs a dns to redirect to", {
+        origin: originAt("/dns_redirect", resolved),
+        variable: "dns_redirect",
+        hint: "set dns=example.com",
+      }),
+    );
+  }
+  const htaccess = vars["htaccess"] as HtaccessUser[];
+  if (htaccess.length > 0 && dns.length === 0) {
+    problems.push(
+      diagnostic("missing-value", "htaccess protects the vhost, which needs a dns", {
+        origin: originAt("/htaccess", resolved),
+        variable: "htaccess",
+        hint: "set dns=example.com",
+      }),
+    );
+  }
+  if (problems.length > 0) throw new PlcError(problems);
+  return {
+    prefix,
+    instance,
+    name,
+    home: vars["home"] as string,
+    image: vars["image"] as string,
+    plugins: resolved.plugins,
+    env: [...env.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+    dns,
+    dnsRedirect: dnsRedirect.filter((host) => !dns.includes(host)),
+    htaccess,
+    port: vars["port"] as number,
+    hostPort: vars["host_port"] as number,
+    healthcheckPath: vars["healthcheck_path"] as string,
+    healthcheckTimeout: vars["healthcheck_timeout"] as number,
+    logMount: vars["log_mount"] as string,
+    backupPassword: vars["backup_password"] as string | undefined,
+    lftp,
+    retention: vars["retention"] as Retention,
+    backupSchedule: vars["backup_schedule"] as string,
+    pruneSchedule: vars["prune_schedule"] as string,
+    releasesKept: vars["releases_kept"] as number,
+    vars,
+    values: resolved.values,
+    notes: resolved.notes,
+  };
+}

@@ -1,0 +1,21 @@
+// Type-aware linting over the compiler and the tests.
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["build/", "dist/", "node_modules/", "golden/", "fixtures/"] },
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true }],
+    },
+  },
+  {
+    files: ["compiler/**/*.ts"],
+    ignores: ["compiler/cli.ts"],
+    rules: { "no-console": "error" },
+  },
+  { files: ["**/*.js"], ...tseslint.configs.disableTypeChecked },
+);
