@@ -1,5 +1,6 @@
 // Diagnostics are values: a code from the catalogue, a message, where, and a hint.
 // Only cli.ts turns them into text and an exit code.
+import { isAbsolute, relative } from "node:path";
 import type { Origin } from "./types.js";
 
 export const CATALOGUE = {
@@ -77,6 +78,12 @@ export function formatOrigin(origin: Origin): string {
     case "image":
       return `image ${origin.ref}`;
   }
+}
+
+/** A file as shown in diagnostics: relative to the working directory when inside it. */
+export function displayPath(cwd: string, file: string): string {
+  const relativePath = relative(cwd, file);
+  return relativePath === "" || relativePath.startsWith("..") || isAbsolute(relativePath) ? file : relativePath;
 }
 
 /** Levenshtein distance, for "did you mean" hints. */

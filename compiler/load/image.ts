@@ -1,16 +1,15 @@
 // The image config (`ENV PLAYLABS_PLUGINS`, GIT_COMMIT, UWSGI_*) from a `docker save` archive, read in TypeScript.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { relative } from "node:path";
 import * as tar from "tar";
-import { fail } from "../diagnostics.js";
+import { displayPath, fail } from "../diagnostics.js";
 
 // Config blobs are small; layers are skipped without being buffered.
 const MAX_JSON_BYTES = 4 * 1024 * 1024;
 
 /** Reads the Env of the (single) image in a docker-save or OCI archive. */
 export function readImageEnv(archive: string, cwd: string): Map<string, string> {
-  const display = relative(cwd, archive) || archive;
+  const display = displayPath(cwd, archive);
   const notArchive: (why: string) => never = (why) =>
     fail("invalid-image-archive", `${display} is not a docker image archive: ${why}`, {
       variable: "--image-archive",
@@ -25,7 +24,7 @@ export function readImageEnv(archive: string, cwd: string): Map<string, string> 
       strict: true,
       onReadEntry: (entry) => {
         const name = entry.path.replace(/^\.\//, "");
-        if (entry.type !== "File" || (entry.size ?? 0) > MAX_JSON_BYTES) {
+        if (entry.type !== "File" || entry.size > MAX_JSON_BYTES) {
           entry.resume();
           return;
         }

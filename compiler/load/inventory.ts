@@ -1,8 +1,8 @@
 // Reads an inventory directory in Ansible layout, keeping file:line:col on every value.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type ScalarTag } from "yaml";
-import { diagnostic, fail, PlcError, type Diagnostic } from "../diagnostics.js";
+import { diagnostic, displayPath, fail, PlcError, type Diagnostic } from "../diagnostics.js";
 import type { Assignment, Inventory, Origin } from "../types.js";
 import { decryptVault, isVaultText, VaultError, type VaultSecret } from "./vault.js";
 
@@ -187,7 +187,7 @@ function parseYamlFile(
   cwd: string,
   problems: Diagnostic[],
 ): { doc: ReturnType<typeof parseDocument> | undefined; data: unknown; context: FileContext } {
-  const display = relative(cwd, file) || file;
+  const display = displayPath(cwd, file);
   const lines = new LineCounter();
   const context: FileContext = { display, lines, secrets, isVaultFile: false, problems };
   let text: string;

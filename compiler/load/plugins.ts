@@ -1,9 +1,9 @@
 // Plugins are folders: plugin.yml plus optional hook templates. External dirs are searched first.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { Ajv, type ErrorObject } from "ajv";
 import { LineCounter, parseDocument, isMap, isScalar, type Node } from "yaml";
-import { diagnostic, PlcError, type Diagnostic } from "../diagnostics.js";
+import { diagnostic, displayPath, PlcError, type Diagnostic } from "../diagnostics.js";
 import { BUILTIN_PLUGINS_DIR, SCHEMA_DIR } from "../paths.js";
 import { HOOK_NAMES, type HookName, type PluginDefinition } from "../types.js";
 
@@ -41,7 +41,7 @@ function readPlugin(
   validate: ReturnType<Ajv["compile"]>,
   problems: Diagnostic[],
 ): PluginDefinition | undefined {
-  const display = relative(cwd, manifestFile) || manifestFile;
+  const display = displayPath(cwd, manifestFile);
   const lines = new LineCounter();
   const doc = parseDocument(readFileSync(manifestFile, "utf8"), { lineCounter: lines, uniqueKeys: true });
   const firstError = doc.errors[0];
@@ -85,7 +85,7 @@ function readPlugin(
   for (const hook of HOOK_NAMES) {
     const file = join(dir, `${hook}.sh.ejs`);
     if (existsSync(file) && statSync(file).isFile()) {
-      hooks.set(hook, { file: relative(cwd, file) || file, source: readFileSync(file, "utf8") });
+      hooks.set(hook, { file: displayPath(cwd, file), source: readFileSync(file, "utf8") });
     }
   }
   return {
@@ -107,7 +107,7 @@ function readPlugin(
 
 function pluginSchemaDiagnostic(error: ErrorObject, contents: unknown, lines: LineCounter, display: string): Diagnostic {
   const path = error.instancePath.split("/").slice(1);
-  const extra = error.keyword === "additionalProperties" ? String((error.params as { additionalProperty: string }).additionalProperty) : undefined;
+  const extra = error.keyword === "additionalProperties" ? (error.params as { additionalProperty: string }).additionalProperty : undefined;
   return diagnostic("invalid-plugin", `plugin manifest ${error.instancePath || "/"}${extra === undefined ? "" : `/${extra}`}: ${error.message ?? "invalid"}`, {
     origin: positionOf(contents, extra === undefined ? path : [...path, extra], lines, display),
     hint: "see schema/plugin.schema.json for the fields a plugin.yml may have",

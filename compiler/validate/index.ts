@@ -23,7 +23,7 @@ export function schemaFor(plugins: readonly PluginDefinition[], base: ProjectSch
   const properties = { ...base.properties };
   for (const plugin of plugins) {
     for (const [name, fragment] of Object.entries(plugin.variables)) {
-      properties[name] = { ...(fragment as object), description: `${plugin.name}: ${String((fragment as { description?: string }).description ?? "")}` };
+      properties[name] = { ...(fragment as object), description: `${plugin.name}: ${(fragment as { description?: string }).description ?? ""}` };
     }
   }
   return { ...base, properties };
@@ -36,7 +36,7 @@ function compile(schema: ProjectSchema): ValidateFunction {
   const cached = compiled.get(key);
   if (cached) return cached;
   // coerceTypes: argv values are strings (`port=8000`); "array" lets `dns: example.com` stand for a list of one.
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: "array", strict: true });
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: "array", strict: true, verbose: true });
   ajv.addFormat("image-reference", isImageReference);
   ajv.addFormat("host-name", isHostName);
   ajv.addFormat("absolute-path", isAbsolutePath);
@@ -116,12 +116,13 @@ function toDiagnostic(error: ErrorObject, resolved: ResolvedSpec, schema: Projec
   let pointer = error.instancePath;
   if (error.keyword === "additionalProperties") pointer += pointerOf([String(params["additionalProperty"])]);
   if (error.keyword === "propertyNames" || error.propertyName !== undefined) {
-    pointer += pointerOf([String(params["propertyName"] ?? error.propertyName)]);
+    const propertyName = params["propertyName"];
+    pointer += pointerOf([typeof propertyName === "string" ? propertyName : (error.propertyName ?? "")]);
   }
   if (error.keyword === "required") pointer += pointerOf([String(params["missingProperty"])]);
   const variable = variableName(pointer);
   const origin = originAt(pointer, resolved);
-  const value = resolved.values.get(pointer)?.value ?? resolved.values.get(error.instancePath)?.value;
+  const value: unknown = error.keyword === "additionalProperties" || error.keyword === "required" ? undefined : error.data;
   const top = pointer.split("/")[1] ?? "";
 
   if (error.keyword === "additionalProperties" && error.instancePath === "") {

@@ -1,0 +1,77 @@
+// The bad-input catalogue: exit 2, a message naming the variable and where it came from, nothing written.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { CLI, FIXTURES } from "./fixtures.js";
+
+interface BadCase {
+  name: string;
+  args: string[];
+  code: string;
+  /** Fragments stderr must hold: the variable, the location, the hint. */
+  mentions: string[];
+}
+
+const CASES: BadCase[] = [
+  { name: "unknown variable, nearest name", args: ["image=nginx:1", "imag=nginx:2"], code: "unknown-variable", mentions: ["'imag'", "argv[2] 'imag=nginx:2'", "did you mean 'image'"] },
+  { name: "instance with a slash", args: ["image=nginx:1", "instance=feature/login"], code: "invalid-name", mentions: ["instance", "argv[2]", "instance=feature-login"] },
+  { name: "prefix with a path traversal", args: ["image=nginx:1", "prefix=../etc"], code: "invalid-name", mentions: ["prefix '../etc'", "argv[2]", "prefix=etc"] },
+  { name: "dns with a space", args: ["image=nginx:1", "dns=my site.example.com"], code: "invalid-value", mentions: ["dns.0", "'my site.example.com'", "argv[2]"] },
+  { name: "dns with a semicolon", args: ["image=nginx:1", "dns=evil.com;include /etc/passwd"], code: "invalid-value", mentions: ["dns.0", "argv[2]", "host name"] },
+  { name: "env key with a dash", args: ["image=nginx:1", "env.MY-KEY=1"], code: "invalid-name", mentions: ["env.MY-KEY", "argv[2]", "MY_KEY"] },
+  { name: "JSON argument that is a list", args: ["image=nginx:1", "[1,2]"], code: "invalid-json", mentions: ["argv[2] '[1,2]'", "object"] },
+  { name: "JSON argument that does not parse", args: ["image=nginx:1", "{\"env\":"], code: "invalid-json", mentions: ["argv[2]"] },
+  { name: "image that is not a reference", args: ["image=Not An Image!"], code: "invalid-image", mentions: ["image 'Not An Image!'", "argv[1]", "repository[:tag]"] },
+  { name: "missing image", args: ["prefix=app"], code: "missing-value", mentions: ["'image' is required", "image=REPOSITORY:TAG"] },
+  { name: "NUL in a value", args: ["image=nginx:1", "{\"env\":{\"A\":\"x\\u0000y\"}}"], code: "invalid-text", mentions: ["env.A holds a NUL", "argv[2]"] },
+  { name: "lone surrogate in a value", args: ["image=nginx:1", "{\"env\":{\"A\":\"\\ud800\"}}"], code: "invalid-text", mentions: ["malformed unicode", "argv[2]"] },
+  { name: "lftp DSN with a shell escape", args: ["image=nginx:1", "backup_password=x", "lftp_dsn=sftp://u@host/x;!sh"], code: "invalid-value", mentions: ["lftp_dsn", "argv[3]"] },
+  { name: "port out of range", args: ["image=nginx:1", "port=70000"], code: "invalid-value", mentions: ["port", "argv[2]", "<= 65535"] },
+  { name: "bad ship target", args: ["image=nginx:1", "@bad host"], code: "invalid-argument", mentions: ["ship target", "argv[2]"] },
+  {
+    name: "missing inventory directory",
+    args: ["-i", "/nonexistent/plc-inventory", "prefix=app"],
+    code: "missing-inventory",
+    mentions: ["/nonexistent/plc-inventory", "-i"],
+  },
+  {
+    name: "invalid YAML, with its line",
+    args: ["-i", join(FIXTURES, "bad-yaml", "inventory"), "prefix=yourproject", "instance=production"],
+    code: "invalid-yaml",
+    mentions: ["group_vars/all/project.yml:2:"],
+  },
+  {
+    name: "unknown inventory variable, located in its file",
+    args: ["-i", join(FIXTURES, "bad-inventory-variable", "inventory"), "prefix=yourproject", "instance=production"],
+    code: "unknown-variable",
+    mentions: ["'backup_pasword'", "group_vars/all/project.yml:2:40", "did you mean 'backup_password'"],
+  },
+  { name: "unknown plugin, nearest name", args: ["image=nginx:1", "-p", "postgre"], code: "unknown-plugin", mentions: ["'postgre'", "argv[3]"] },
+];
+
+describe("bad input", () => {
+  for (const badCase of CASES) {
+    it(badCase.name, () => {
+      const out = mkdtempSync(join(tmpdir(), "plc-bad-"));
+      try {
+        const result = spawnSync(process.execPath, [CLI, "build", "-o", join(out, "dist"), ...badCase.args], {
+          encoding: "utf8",
+          cwd: out,
+          env: { ...process.env, NO_COLOR: "1" },
+        });
+        assert.equal(result.status, 2, `exit status; stderr:\n${result.stderr}`);
+        assert.match(result.stderr, new RegExp(`error\\[${badCase.code}\\]`));
+        // Cases say argv[N] for their N-th argument; on this command line `build -o DIR` come first.
+        const mentions = badCase.mentions.map((m) => m.replace(/argv\[(\d+)\]/, (_, n: string) => `argv[${Number(n) + 2}]`));
+        for (const fragment of mentions) assert.ok(result.stderr.includes(fragment), `stderr lacks ${JSON.stringify(fragment)}:\n${result.stderr}`);
+        assert.equal(result.stdout, "");
+        assert.ok(!existsSync(join(out, "dist")) || readdirSync(join(out, "dist")).length === 0, "nothing written");
+      } finally {
+        rmSync(out, { recursive: true, force: true });
+      }
+    });
+  }
+});
