@@ -11,8 +11,9 @@ import { readPlugins } from "./load/plugins.js";
 import { PACKAGE_ROOT } from "./paths.js";
 import { formatDiagnostic } from "./report.js";
 import { shAssign } from "./render/quote.js";
-import { readProjectSchema, schemaFor } from "./validate/index.js";
+import { isSecretPointer, readProjectSchema, schemaFor } from "./validate/index.js";
 import type { BundleFile, Spec } from "./types.js";
+import { registerShipCommand } from "./ship/command.js";
 
 const VERSION = (JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }).version;
 const isColor = process.stderr.isTTY && process.env["NO_COLOR"] === undefined;
@@ -77,6 +78,7 @@ function loadOptions(operands: string[], options: SpecOptions): LoadOptions {
     vaultPasswordFiles: vaultFiles,
     pluginsDirs: (options.pluginsDir ?? []).map((dir) => resolve(dir)),
     imageArchive: options.imageArchive === undefined ? undefined : resolve(options.imageArchive),
+    inspectLocalDocker: true,
     cwd: process.cwd(),
   };
 }
@@ -99,17 +101,13 @@ function writeAtomically(path: string, content: Buffer | string, mode: number): 
 function masked(spec: Spec): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [pointer, value] of [...spec.values].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const isSecret = value.isSecret || /^\/(backup_password|lftp_dsn|htaccess)/.test(pointer) || spec.env.some((e) => e.isSecret && pointer === `/env/${e.key}`);
-    out[pointer.slice(1).replace(/\//g, ".")] = isSecret ? "********" : value.value;
+    out[pointer.slice(1).replace(/\//g, ".")] = isSecretPointer(spec, pointer) ? "********" : value.value;
   }
   return out;
 }
 
 function build(operands: string[], options: SpecOptions & { outDir: string; embedSecrets?: boolean }): void {
   const extraFiles: BundleFile[] = [];
-  if (options.imageArchive !== undefined) {
-    extraFiles.push({ path: "image.tar", mode: 0o644, content: readFileSync(resolve(options.imageArchive)) });
-  }
   let compiled: Compiled = compileBundle(loadOptions(operands, options), packOptions(extraFiles));
   if (options.embedSecrets === true && compiled.bundle.secrets.length > 0) {
     extraFiles.push({ path: "secrets.env", mode: 0o644, content: secretsText(compiled) });
@@ -252,5 +250,7 @@ program
       }
     });
   });
+
+registerShipCommand(program, { withSpecOptions, loadOptions, packOptions, secretsText, run });
 
 program.parse();

@@ -34,6 +34,10 @@ export interface WrittenSpec {
   inventory: Inventory | undefined;
   /** Image config read from an archive or a local docker, when available. */
   imageEnv: Map<string, string> | undefined;
+  /** The `docker save` archive that travels in the bundle (air-gapped hosts). */
+  imageArchive: Buffer | undefined;
+  /** Said when the image config could not be read (plc carries on with the plugins given). */
+  imageNote: string | undefined;
   plugins: PluginDefinition[];
 }
 
@@ -58,6 +62,7 @@ export interface ResolvedSpec {
   /** JSON pointer (`/env/SECRET_KEY`) -> where it came from. */
   values: Map<string, ResolvedValue>;
   plugins: PluginDefinition[];
+  imageArchive: Buffer | undefined;
   /** Human-readable notes about plugin order changes. */
   notes: string[];
 }
@@ -73,8 +78,21 @@ export interface PluginDefinition {
   variables: Record<string, unknown>;
   env: Record<string, string>;
   secretEnv: string[];
+  /** Bind mounts of the project container; targets may be templates over the variables. */
   mounts: { source: string; target: string }[];
   data: { path: string; owner: "root" | "image"; mode: string }[];
+  /** Variables that must be given when the plugin is active. */
+  required: string[];
+  /** Variables whose values are secret (masked, digested as "<secret>"). */
+  secretVariables: string[];
+  /** Unprefixed inventory variables the plugin reads (playlabs' global `users`). */
+  globals: string[];
+  /** Plugin variable -> image config Env key that gives its default (UWSGI_SPOOLER_NAMES). */
+  imageEnv: Record<string, string>;
+  /** Secrets generated on the host on first deploy when the build gives none (`requiredFor`: instances that must give one). */
+  hostSecrets: { key: string; requiredFor: string | undefined }[];
+  /** `secrets.env.ejs`: extra secret assignments, kept out of the tarball like all secrets. */
+  secretsTemplate: { file: string; source: string } | undefined;
   hooks: Map<HookName, { file: string; source: string }>;
   manifestFile: string;
   raw: Record<string, unknown>;
@@ -137,6 +155,13 @@ export interface Spec {
   backupSchedule: string;
   pruneSchedule: string;
   releasesKept: number;
+  /** Plugin mounts with their targets rendered. */
+  mounts: { source: string; target: string }[];
+  imageArchive: Buffer | undefined;
+  /** Top-level variables holding secrets: masked in check/explain, out of the inputs digest. */
+  secretVariables: string[];
+  /** Env keys whose values the host generates once and keeps (`.host-secrets.env`). */
+  hostSecretKeys: string[];
   vars: Record<string, unknown>;
   values: Map<string, ResolvedValue>;
   notes: string[];

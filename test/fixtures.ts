@@ -15,6 +15,8 @@ export interface FixtureCase {
   description: string;
   args: string[];
   inventory?: string;
+  /** `-p` values. */
+  plugins?: string[];
   pluginsDirs?: string[];
   imageArchive?: string;
   /** file -> lines it must contain (Quadlet-style intent that survives regeneration). */
@@ -41,7 +43,7 @@ export function fixtureOptions(fixture: FixtureCase): LoadOptions {
   const dir = join(FIXTURES, fixture.name);
   return {
     words: fixture.args.map((text, index) => ({ text, index: index + 1 })),
-    plugins: [],
+    plugins: (fixture.plugins ?? []).map((text, index) => ({ text, index: fixture.args.length + 2 * index + 2 })),
     inventoryDir: fixture.inventory === undefined ? undefined : join(dir, fixture.inventory),
     vaultPasswordFiles: [],
     pluginsDirs: (fixture.pluginsDirs ?? []).map((plugins) => join(dir, plugins)),

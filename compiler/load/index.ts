@@ -5,7 +5,7 @@ import type { WrittenSpec } from "../types.js";
 import { parseArgv, type Word } from "./argv.js";
 import { readInventory } from "./inventory.js";
 import { readPlugins } from "./plugins.js";
-import { readImageEnv } from "./image.js";
+import { inspectLocalImage, readImageEnv } from "./image.js";
 import { parseVaultPasswordFile, type VaultSecret } from "./vault.js";
 
 export interface LoadOptions {
@@ -16,6 +16,8 @@ export interface LoadOptions {
   vaultPasswordFiles: string[];
   pluginsDirs: string[];
   imageArchive: string | undefined;
+  /** Ask a local docker for the image config when no archive is given (the CLI does; tests do not). */
+  inspectLocalDocker?: boolean;
   cwd: string;
 }
 
@@ -34,8 +36,18 @@ export function loadSpec(options: LoadOptions): WrittenSpec {
   const inventory =
     options.inventoryDir === undefined ? undefined : readInventory(options.inventoryDir, secrets, options.cwd);
   const plugins = readPlugins(options.pluginsDirs, options.cwd);
-  const imageEnv = options.imageArchive === undefined ? undefined : readImageEnv(options.imageArchive, options.cwd);
-  return { argv: parsed.assignments, targets: parsed.targets, inventory, imageEnv, plugins };
+  let imageEnv = options.imageArchive === undefined ? undefined : readImageEnv(options.imageArchive, options.cwd);
+  let imageNote: string | undefined;
+  const image = parsed.assignments.filter((a) => a.path.length === 1 && a.path[0] === "image").pop()?.value;
+  const hasPlugins = parsed.assignments.some((a) => a.path[0] === "plugins");
+  if (imageEnv === undefined && options.inspectLocalDocker === true && !hasPlugins && typeof image === "string") {
+    imageEnv = inspectLocalImage(image);
+    if (imageEnv === undefined) {
+      imageNote = `the config of ${image} could not be read (no --image-archive, no local docker with it): ENV PLAYLABS_PLUGINS is not used`;
+    }
+  }
+  const imageArchive = options.imageArchive === undefined ? undefined : readFileSync(options.imageArchive);
+  return { argv: parsed.assignments, targets: parsed.targets, inventory, imageEnv, imageArchive, imageNote, plugins };
 }
 
 function readVaultPassword(spec: string): VaultSecret {

@@ -71,6 +71,11 @@ function readPlugin(
     secret_env?: string[];
     mounts?: { source: string; target: string }[];
     data?: { path: string; owner?: "root" | "image"; mode?: string }[];
+    globals?: string[];
+    required?: string[];
+    secret_variables?: string[];
+    image_env?: Record<string, string>;
+    host_secrets?: { key: string; required_for?: string }[];
   };
   if (manifest.name !== dir.split("/").pop()) {
     problems.push(
@@ -85,9 +90,11 @@ function readPlugin(
   for (const hook of HOOK_NAMES) {
     const file = join(dir, `${hook}.sh.ejs`);
     if (existsSync(file) && statSync(file).isFile()) {
-      hooks.set(hook, { file: displayPath(cwd, file), source: readFileSync(file, "utf8") });
+      // Absolute: EJS resolves include() against it.
+      hooks.set(hook, { file, source: readFileSync(file, "utf8") });
     }
   }
+  const secretsFile = join(dir, "secrets.env.ejs");
   return {
     name: manifest.name,
     description: manifest.description,
@@ -99,6 +106,14 @@ function readPlugin(
     secretEnv: manifest.secret_env ?? [],
     mounts: manifest.mounts ?? [],
     data: (manifest.data ?? []).map((dir) => ({ path: dir.path, owner: dir.owner ?? "image", mode: dir.mode ?? "0750" })),
+    globals: manifest.globals ?? [],
+    required: manifest.required ?? [],
+    secretVariables: manifest.secret_variables ?? [],
+    imageEnv: manifest.image_env ?? {},
+    hostSecrets: (manifest.host_secrets ?? []).map((secret) => ({ key: secret.key, requiredFor: secret.required_for })),
+    secretsTemplate: existsSync(secretsFile)
+      ? { file: secretsFile, source: readFileSync(secretsFile, "utf8") }
+      : undefined,
     hooks,
     manifestFile: display,
     raw: raw as Record<string, unknown>,

@@ -2,6 +2,7 @@
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { Header, Pax } from "tar";
+import { isSecretPointer } from "../validate/index.js";
 import type { Bundle, BundleFile, Manifest, PackedBundle, Spec } from "../types.js";
 
 export interface PackOptions {
@@ -61,9 +62,8 @@ export function manifestText(manifest: Manifest): string {
 function inputsDigest(spec: Spec): string {
   const visible: Record<string, unknown> = {};
   for (const [pointer, value] of [...spec.values].sort(([a], [b]) => compare(a, b))) {
-    visible[pointer] = value.isSecret ? "<secret>" : value.value;
+    visible[pointer] = isSecretPointer(spec, pointer) ? "<secret>" : value.value;
   }
-  for (const key of ["backup_password", "lftp_dsn"]) if (`/${key}` in visible) visible[`/${key}`] = "<secret>";
   return sha256(JSON.stringify(visible));
 }
 

@@ -6,7 +6,7 @@ import { diagnostic, PlcError } from "../diagnostics.js";
 import { TEMPLATES_DIR } from "../paths.js";
 import type { Bundle, BundleFile, HookName, Spec } from "../types.js";
 import { hashHtpasswd } from "./htpasswd.js";
-import { QUOTE_HELPERS } from "./quote.js";
+import { QUOTE_HELPERS, shAssign, unquoteSh } from "./quote.js";
 
 /** A rendered plugin hook: where it lives in the bundle and which plugin it belongs to. */
 export interface HookFile {
@@ -33,6 +33,8 @@ export interface RenderContext {
   requiredTools: string[];
   dataDirs: { path: string; owner: "root" | "image"; mode: string }[];
   mounts: { source: string; target: string }[];
+  /** Inventory users whose roles name this instance (`<prefix>-<instance>`). */
+  superusers: { name: string; email: string | undefined; password: string | undefined }[];
 }
 
 const SECRET_BACKUP_PASSWORD = "PLC_BACKUP_PASSWORD";
@@ -40,7 +42,9 @@ const SECRET_LFTP_PASSWORD = "PLC_LFTP_PASSWORD";
 
 /** Renders every file of the bundle for a validated spec. */
 export function renderBundle(spec: Spec): Bundle {
-  const context = buildContext(spec);
+  // Plugin secrets are rendered first: their keys go to secrets.keys and install.sh.
+  const extraSecrets = pluginSecrets(spec, buildContext(spec, []));
+  const context = buildContext(spec, extraSecrets.map((secret) => secret.key));
   const files: BundleFile[] = [];
   const script = (path: string, template: string): void => {
     files.push({ path, mode: 0o755, content: renderTemplate(template, context) });
@@ -74,22 +78,78 @@ export function renderBundle(spec: Spec): Bundle {
       });
     }
   }
+  if (spec.imageArchive !== undefined) files.push({ path: "image.tar", mode: 0o644, content: spec.imageArchive });
   for (const [index, plugin] of spec.plugins.entries()) {
     for (const [hook, { file, source }] of plugin.hooks) {
       files.push({
         path: hookPath(index, plugin.name, hook),
         mode: 0o644,
-        content: renderSource(source, file, { ...context, plugin: plugin.name }),
+        content: hookHeader(plugin.name, hook) + renderSource(source, file, { ...context, plugin: plugin.name }),
       });
     }
   }
 
   const secrets = [
     ...spec.env.filter((entry) => entry.isSecret).map((entry) => ({ key: entry.key, value: entry.value })),
+    ...extraSecrets,
     ...(spec.backupPassword === undefined ? [] : [{ key: SECRET_BACKUP_PASSWORD, value: spec.backupPassword }]),
     ...(spec.lftp?.password === undefined ? [] : [{ key: SECRET_LFTP_PASSWORD, value: spec.lftp.password }]),
   ];
   return { root: spec.name, files: files.sort((a, b) => compare(a.path, b.path)), secrets };
+}
+
+/** A plugin's secrets.env.ejs renders `KEY='value'` lines (through shAssign) that stay out of the tarball. */
+function pluginSecrets(spec: Spec, context: RenderContext): { key: string; value: string }[] {
+  const secrets: { key: string; value: string }[] = [];
+  for (const plugin of spec.plugins) {
+    if (plugin.secretsTemplate === undefined) continue;
+    const text = renderSource(plugin.secretsTemplate.source, plugin.secretsTemplate.file, { ...context, plugin: plugin.name });
+    for (const line of text.split("\n").filter((l) => l.trim() !== "")) {
+      const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(line);
+      const value = match?.[2] === undefined ? undefined : unquoteSh(match[2]);
+      if (match?.[1] === undefined || value === undefined || shAssign(match[1], value) !== line) {
+        throw new PlcError([
+          diagnostic("template-error", `${plugin.secretsTemplate.file}: every line must be a shAssign(KEY, value) call`, {
+            origin: { kind: "file", file: plugin.secretsTemplate.file, line: 1, col: 1 },
+          }),
+        ]);
+      }
+      secrets.push({ key: match[1], value });
+    }
+  }
+  return secrets;
+}
+
+/** playlabs' users: roles is a list of instance names or a map of instance name -> role. */
+function superusersOf(spec: Spec): RenderContext["superusers"] {
+  const users = Array.isArray(spec.vars["users"]) ? (spec.vars["users"] as Record<string, unknown>[]) : [];
+  const names = [spec.name, `${spec.prefix}_${spec.instance}`];
+  return users
+    .filter((user) => {
+      const roles = user["roles"];
+      if (Array.isArray(roles)) return roles.some((role) => names.includes(String(role)));
+      if (typeof roles === "object" && roles !== null) return names.some((name) => name in roles);
+      return false;
+    })
+    .map((user) => ({
+      name: String(user["name"]),
+      email: typeof user["email"] === "string" ? user["email"] : undefined,
+      password: typeof user["password"] === "string" ? user["password"] : undefined,
+    }));
+}
+
+const HOOK_CALLERS: Record<HookName, string> = {
+  "deploy.pre": "install.sh",
+  "deploy.post": "install.sh",
+  "backup.pre": "backup.sh",
+  "backup.post": "backup.sh",
+  "restore.pre": "restore.sh",
+  "restore.post": "restore.sh",
+};
+
+/** Hooks are fragments: $home, $name, say and die come from the script that sources them. */
+function hookHeader(plugin: string, hook: HookName): string {
+  return `# ${hook} hook of plugin ${plugin}, sourced by ${HOOK_CALLERS[hook]} in a subshell.\n# shellcheck shell=sh disable=SC2154\n`;
 }
 
 function hookPath(index: number, plugin: string, hook: HookName): string {
@@ -100,7 +160,7 @@ function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function buildContext(spec: Spec): RenderContext {
+function buildContext(spec: Spec, pluginSecretKeys: readonly string[]): RenderContext {
   const backups = spec.backupPassword !== undefined;
   const hasVhost = spec.dns.length > 0;
   const hookFiles = spec.plugins.flatMap((plugin, index) =>
@@ -108,6 +168,7 @@ function buildContext(spec: Spec): RenderContext {
   );
   const secretKeys = [
     ...spec.env.filter((entry) => entry.isSecret).map((entry) => entry.key),
+    ...pluginSecretKeys,
     ...(backups ? [SECRET_BACKUP_PASSWORD] : []),
     ...(spec.lftp?.password === undefined ? [] : [SECRET_LFTP_PASSWORD]),
   ];
@@ -120,7 +181,7 @@ function buildContext(spec: Spec): RenderContext {
     backups,
     hasVhost,
     network: spec.name,
-    envKeys: spec.env.map((entry) => entry.key),
+    envKeys: [...spec.env.map((entry) => entry.key), ...spec.hostSecretKeys],
     publicEnv: spec.env.filter((entry) => !entry.isSecret).map(({ key, value }) => ({ key, value })),
     secretKeys,
     // Post hooks run in reverse plugin order: teardown mirrors setup.
@@ -139,7 +200,8 @@ function buildContext(spec: Spec): RenderContext {
     vhostFile: `${spec.dns[0] ?? spec.name}.conf`,
     requiredTools,
     dataDirs: [{ path: "log", owner: "image" as const, mode: "0755" }, ...spec.plugins.flatMap((plugin) => plugin.data)],
-    mounts: [{ source: "log", target: spec.logMount }, ...spec.plugins.flatMap((plugin) => plugin.mounts)],
+    mounts: [{ source: "log", target: spec.logMount }, ...spec.mounts],
+    superusers: superusersOf(spec),
   };
 }
 
@@ -185,6 +247,7 @@ const LOCALS = [
   "requiredTools",
   "dataDirs",
   "mounts",
+  "superusers",
   "plugin",
 ];
 

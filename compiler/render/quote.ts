@@ -8,6 +8,14 @@ export function sh(value: string | number): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
+/** The inverse of sh() for its own output; undefined for anything sh() would not have written. */
+export function unquoteSh(word: string): string | undefined {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
+  if (!word.startsWith("'") || !word.endsWith("'") || word.length < 2) return undefined;
+  const value = word.slice(1, -1).replace(/'\\''/g, "'");
+  return sh(value) === word ? value : undefined;
+}
+
 /** A shell assignment line `KEY='value'`, the format of the env and secrets files. */
 export function shAssign(key: string, value: string): string {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new Error(`not a shell variable name: ${key}`);
@@ -44,10 +52,15 @@ export function logrotatePath(value: string): string {
   return value;
 }
 
+/** A Python string literal (a JSON string is one), for code sent to a container's interpreter. */
+export function py(value: string): string {
+  return JSON.stringify(value);
+}
+
 /** JSON for values that travel to a parser (MANIFEST.json). */
 export function json(value: unknown): string {
   return JSON.stringify(value, null, 2);
 }
 
-export const QUOTE_HELPERS = { sh, shAssign, unitValue, unitExec, nginx, logrotatePath, json };
+export const QUOTE_HELPERS = { sh, shAssign, unitValue, unitExec, nginx, logrotatePath, py, json };
 export type QuoteHelpers = typeof QUOTE_HELPERS;

@@ -44,7 +44,13 @@ export function resolveSpec(written: WrittenSpec): ResolvedSpec {
 
   const pluginValue = values.get("/plugins");
   const { plugins, notes } = orderPlugins(pluginValue, written.plugins);
-  return { vars: buildObject(values), values, plugins, notes };
+  const given = [...values.keys()];
+  for (const assignment of pluginDefaults(written, plugins, `${prefix}-${instance}`)) {
+    const pointer = pointerOf(assignment.path);
+    if (!given.some((key) => key === pointer || key.startsWith(pointer + "/"))) setValue(values, assignment);
+  }
+  if (written.imageNote !== undefined && pluginValue === undefined) notes.push(written.imageNote);
+  return { vars: buildObject(values), values, plugins, notes, imageArchive: written.imageArchive };
 }
 
 function lastString(assignments: readonly Assignment[], name: string): string | undefined {
@@ -79,6 +85,22 @@ function inventoryAssignments(written: WrittenSpec, prefix: string, instance: st
       const keyPrefix = keyPrefixes.find((candidate) => head.startsWith(candidate));
       if (keyPrefix === undefined || head.length === keyPrefix.length) continue;
       result.push({ ...assignment, path: [head.slice(keyPrefix.length), ...assignment.path.slice(1)] });
+    }
+  }
+  return result;
+}
+
+/** Values plugins take when nothing else set them: playlabs' unprefixed globals (`users`), then the image's Env. */
+function pluginDefaults(written: WrittenSpec, plugins: readonly PluginDefinition[], group: string): Assignment[] {
+  const result: Assignment[] = [];
+  const layers = [written.inventory?.groupVars.get("all") ?? [], written.inventory?.groupVars.get(group) ?? []];
+  for (const plugin of plugins) {
+    for (const name of plugin.globals) {
+      for (const assignment of layers.flat()) if (assignment.path[0] === name) result.push(assignment);
+    }
+    for (const [variable, key] of Object.entries(plugin.imageEnv)) {
+      const value = written.imageEnv?.get(key);
+      if (value !== undefined) result.push({ path: [variable], value, origin: { kind: "image", ref: `ENV ${key}` }, isSecret: false });
     }
   }
   return result;

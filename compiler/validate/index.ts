@@ -21,12 +21,24 @@ export function readProjectSchema(): ProjectSchema {
 /** The project schema with the active plugins' variables added, as `plc schema` prints it. */
 export function schemaFor(plugins: readonly PluginDefinition[], base: ProjectSchema = readProjectSchema()): ProjectSchema {
   const properties = { ...base.properties };
+  const required = [...((base["required"] as string[] | undefined) ?? []), ...plugins.flatMap((plugin) => plugin.required)];
   for (const plugin of plugins) {
     for (const [name, fragment] of Object.entries(plugin.variables)) {
       properties[name] = { ...(fragment as object), description: `${plugin.name}: ${(fragment as { description?: string }).description ?? ""}` };
     }
   }
-  return { ...base, properties };
+  return { ...base, properties, required };
+}
+
+/** Variables that are secrets whatever their origin; vault values are secret wherever they are. */
+const CORE_SECRET_VARIABLES = ["backup_password", "lftp_dsn", "htaccess", "users"];
+
+/** Whether the value at a JSON pointer must be masked. */
+export function isSecretPointer(spec: Spec, pointer: string): boolean {
+  const [top, key] = pointer.split("/").slice(1);
+  if (spec.values.get(pointer)?.isSecret === true) return true;
+  if (top !== undefined && spec.secretVariables.includes(top)) return true;
+  return top === "env" && spec.env.some((entry) => entry.isSecret && entry.key === key);
 }
 
 const compiled = new Map<string, ValidateFunction>();
@@ -62,6 +74,12 @@ export function validateSpec(resolved: ResolvedSpec): Spec {
     throw new PlcError(dedupe(fromUser.length > 0 ? fromUser : located));
   }
   return toSpec(vars, resolved, problems);
+}
+
+/** Plugin values are EJS templates over the resolved variables (`<%- name %>-postgres`). */
+function renderPluginTemplate(template: string, context: Record<string, unknown>): string {
+  const locals = Object.keys(context).filter((key) => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key));
+  return ejs.render(template, context, { strict: true, _with: false, destructuredLocals: locals, async: false } as ejs.Options & { async: false });
 }
 
 function checkText(pointer: string, resolved: ResolvedValue, problems: Diagnostic[]): void {
@@ -136,7 +154,7 @@ function toDiagnostic(error: ErrorObject, resolved: ResolvedSpec, schema: Projec
   if (error.keyword === "required") {
     return diagnostic("missing-value", `'${variable}' is required`, {
       variable,
-      hint: variable === "image" ? "give image=REPOSITORY:TAG (or the image as a bare argument)" : `set ${variable}=…`,
+      hint: variable === "image" ? "give image=REPOSITORY:TAG (or the image as a bare argument)" : `set ${variable}=… (plc plugins describes it)`,
     });
   }
   if (error.keyword === "propertyNames" || error.keyword === "pattern" && error.propertyName !== undefined) {
@@ -203,10 +221,14 @@ function toSpec(vars: Record<string, unknown>, resolved: ResolvedSpec, problems:
   const secretKeys = new Set([...(vars["secret_env"] as string[]), ...resolved.plugins.flatMap((p) => p.secretEnv)]);
   const env = new Map<string, EnvEntry>();
   const templateContext = { ...vars, name, plugins: resolved.plugins.map((p) => p.name) };
+  const renderValue = (template: string): string => renderPluginTemplate(template, templateContext);
+  const hostSecretKeys: string[] = [];
+  const mounts: { source: string; target: string }[] = [];
   for (const plugin of resolved.plugins) {
+    const located = { origin: { kind: "file" as const, file: plugin.manifestFile, line: 1, col: 1 } };
     for (const [key, template] of Object.entries(plugin.env)) {
       try {
-        const value = ejs.render(template, templateContext, { strict: true, _with: false, localsName: "v", async: false } as ejs.Options & { async: false });
+        const value = renderValue(template);
         env.set(key, { key, value, isSecret: secretKeys.has(key) });
         resolved.values.set(pointerOf(["env", key]), {
           value,
@@ -217,11 +239,38 @@ function toSpec(vars: Record<string, unknown>, resolved: ResolvedSpec, problems:
       } catch (error) {
         problems.push(
           diagnostic("template-error", `plugin ${plugin.name}: env ${key}: ${(error as Error).message.split("\n").pop() ?? ""}`, {
-            origin: { kind: "file", file: plugin.manifestFile, line: 1, col: 1 },
+            ...located,
             variable: `env.${key}`,
           }),
         );
       }
+    }
+    for (const mount of plugin.mounts) {
+      const target = renderValue(mount.target);
+      if (!isAbsolutePath(target)) {
+        problems.push(
+          diagnostic("invalid-value", `plugin ${plugin.name}: mount target '${target}' is not an absolute path`, {
+            ...located,
+            hint: "check the variable the mount target is made of",
+          }),
+        );
+      }
+      mounts.push({ source: mount.source, target });
+    }
+    for (const secret of plugin.hostSecrets) {
+      const isGiven = projectEnv[secret.key] !== undefined || env.has(secret.key);
+      if (isGiven) continue;
+      if (secret.requiredFor !== undefined && new RegExp(secret.requiredFor).test(instance)) {
+        problems.push(
+          diagnostic("missing-value", `plugin ${plugin.name} needs env.${secret.key} for instance '${instance}'`, {
+            origin: originAt("/instance", resolved),
+            variable: `env.${secret.key}`,
+            hint: `give env.${secret.key}=… (better: ${prefix}_${instance}_env: {${secret.key}: !vault …} in the inventory); other instances get one generated on the host`,
+          }),
+        );
+        continue;
+      }
+      hostSecretKeys.push(secret.key);
     }
   }
   for (const [key, value] of Object.entries(projectEnv)) {
@@ -284,6 +333,10 @@ function toSpec(vars: Record<string, unknown>, resolved: ResolvedSpec, problems:
     backupSchedule: vars["backup_schedule"] as string,
     pruneSchedule: vars["prune_schedule"] as string,
     releasesKept: vars["releases_kept"] as number,
+    mounts,
+    hostSecretKeys,
+    imageArchive: resolved.imageArchive,
+    secretVariables: [...CORE_SECRET_VARIABLES, ...resolved.plugins.flatMap((plugin) => plugin.secretVariables)],
     vars,
     values: resolved.values,
     notes: resolved.notes,

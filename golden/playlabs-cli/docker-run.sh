@@ -27,6 +27,8 @@ set -- "$docker" "$image"
   # shellcheck source=/dev/null
   . "$here/env"
   # shellcheck source=/dev/null
+  if [ -f "$home/.host-secrets.env" ]; then . "$home/.host-secrets.env"; fi
+  # shellcheck source=/dev/null
   if [ -f "$home/.secrets.env" ]; then . "$home/.secrets.env"; fi
   set +a
   exec "$1" run --detach --name ybs-hack \

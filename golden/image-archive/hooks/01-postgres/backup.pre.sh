@@ -1,0 +1,10 @@
+# backup.pre hook of plugin postgres, sourced by backup.sh in a subshell.
+# shellcheck shell=sh disable=SC2154
+# postgres: dump every database to a file, check it is complete, add it to the backup list.
+# Never piped into restic --stdin: a failing pg_dumpall would go unnoticed.
+pg=project-staging-postgres
+dump=$PLC_BACKUP_DIR/postgres.sql
+docker exec "$pg" pg_dumpall --clean --if-exists --username project_staging >"$dump.partial" || die "pg_dumpall failed"
+tail -n 3 "$dump.partial" | grep -q 'PostgreSQL database cluster dump complete' || die "the postgres dump is incomplete"
+mv "$dump.partial" "$dump"
+printf '%s\n' "$dump" >>"$PLC_BACKUP_LIST"

@@ -1,0 +1,46 @@
+# restore.pre hook of plugin postgres, sourced by restore.sh in a subshell.
+# shellcheck shell=sh disable=SC2154
+# postgres: stop the server, set its data aside (deleted only once the restore worked), start it empty.
+pg=project-staging-postgres
+[ -f "$PLC_RESTORED/.backup/postgres.sql" ] || die "the snapshot holds no postgres dump"
+docker stop "$pg" >/dev/null 2>&1 || true
+docker rm -f "$pg" >/dev/null 2>&1 || true
+mkdir -p "$PLC_RESTORE_DIR/previous"
+if [ -d "$home/postgres/data" ]; then mv "$home/postgres/data" "$PLC_RESTORE_DIR/previous/postgres-data"; fi
+mkdir -m 0700 "$home/postgres/data"
+# postgres: start (or keep) the database container, then wait until it accepts connections.
+pg=project-staging-postgres
+pg_image=postgres:16
+if [ "$(docker inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/dev/null)" != "$pg_image true" ]; then
+  docker image inspect "$pg_image" >/dev/null 2>&1 || docker pull --quiet "$pg_image" >/dev/null || die "cannot pull $pg_image"
+  docker network inspect project-staging >/dev/null 2>&1 || docker network create project-staging >/dev/null
+  docker rm -f "$pg" >/dev/null 2>&1 || true
+  # The password travels by name (--env), from the root-only secrets files, never on a command line.
+  (
+    set -a
+    # shellcheck source=/dev/null
+    if [ -f "$home/.host-secrets.env" ]; then . "$home/.host-secrets.env"; fi
+    # shellcheck source=/dev/null
+    if [ -f "$home/.secrets.env" ]; then . "$home/.secrets.env"; fi
+    set +a
+    POSTGRES_PASSWORD=$DB_PASSWORD
+    POSTGRES_USER=project_staging
+    POSTGRES_DB=project_staging
+    export POSTGRES_PASSWORD POSTGRES_USER POSTGRES_DB
+    exec docker run --detach --name project-staging-postgres \
+      --restart unless-stopped \
+      --network project-staging \
+      --label plc.instance=project-staging \
+      --mount type=bind,source=/home/project-staging/postgres/data,target=/var/lib/postgresql/data \
+      --mount type=bind,source=/home/project-staging/postgres/run,target=/var/run/postgresql \
+      --env POSTGRES_PASSWORD --env POSTGRES_USER --env POSTGRES_DB \
+      postgres:16 >/dev/null
+  ) || die "cannot start $pg"
+fi
+# Not a fixed sleep: ask the server until it answers or the timeout passes.
+deadline=$(($(date +%s) + 120))
+until docker exec "$pg" pg_isready --quiet --username project_staging --dbname project_staging; do
+  [ "$(date +%s)" -lt "$deadline" ] || die "$pg does not accept connections after 120s"
+  sleep 1
+done
+
