@@ -23,6 +23,7 @@ export function formatDiagnostic(d: Diagnostic, style: ReportStyle): string {
       }
     }
   }
+  if (!d.origin && d.variable !== undefined) lines.push(`  --> ${d.variable}`);
   if (d.hint !== undefined) lines.push(`  ${paint(style, "1;36", "hint")}: ${d.hint}`);
   return lines.join("\n");
 }

@@ -49,7 +49,49 @@ const CASES: BadCase[] = [
     code: "unknown-variable",
     mentions: ["'backup_pasword'", "group_vars/all/project.yml:2:40", "did you mean 'backup_password'"],
   },
-  { name: "unknown plugin, nearest name", args: ["image=nginx:1", "-p", "postgre"], code: "unknown-plugin", mentions: ["'postgre'", "argv[3]"] },
+  { name: "unknown plugin, nearest name", args: ["image=nginx:1", "-p", "postgre"], code: "unknown-plugin", mentions: ["'postgre'", "argv[3]", "did you mean 'postgres'"] },
+  {
+    name: "plugin cycle, named",
+    args: ["image=nginx:1", "--plugins-dir", join(FIXTURES, "bad-plugins-cycle"), "-p", "alpha,beta"],
+    code: "plugin-cycle",
+    mentions: ["alpha -> beta -> alpha", "argv[5]"],
+  },
+  {
+    name: "plugin requirement missing",
+    args: ["image=nginx:1", "--plugins-dir", join(FIXTURES, "bad-plugins-requires"), "plugins=needs-db"],
+    code: "plugin-requires",
+    mentions: ["'needs-db' requires 'postgres'", "argv[4]", "-p postgres,needs-db"],
+  },
+  {
+    name: "plugin.yml that does not match the plugin schema",
+    args: ["image=nginx:1", "--plugins-dir", join(FIXTURES, "bad-plugins-schema")],
+    code: "invalid-plugin",
+    mentions: ["broken/plugin.yml:3:1", "manifest /volumes"],
+  },
+  {
+    name: "hook template with an error, its file and line",
+    args: ["image=nginx:1", "--plugins-dir", join(FIXTURES, "bad-plugins-template"), "-p", "oops"],
+    code: "template-error",
+    mentions: ["oops/deploy.pre.sh.ejs:3"],
+  },
+  {
+    name: "image archive that is not one",
+    args: ["image=nginx:1", "--image-archive", join(FIXTURES, "bad-image-archive.tar")],
+    code: "invalid-image-archive",
+    mentions: ["bad-image-archive.tar is not a docker image archive", "--image-archive"],
+  },
+  {
+    name: "django in production without SECRET_KEY says how to set it",
+    args: ["image=nginx:1", "instance=production", "-p", "django"],
+    code: "missing-value",
+    mentions: ["env.SECRET_KEY", "argv[2]", "give env.SECRET_KEY="],
+  },
+  {
+    name: "plugin variable of the wrong type, located",
+    args: ["image=nginx:1", "-p", "postgres", "postgres_ready_timeout=soon"],
+    code: "invalid-value",
+    mentions: ["postgres_ready_timeout", "argv[4]", "expected integer"],
+  },
 ];
 
 describe("bad input", () => {

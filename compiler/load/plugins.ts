@@ -123,19 +123,22 @@ function readPlugin(
 function pluginSchemaDiagnostic(error: ErrorObject, contents: unknown, lines: LineCounter, display: string): Diagnostic {
   const path = error.instancePath.split("/").slice(1);
   const extra = error.keyword === "additionalProperties" ? (error.params as { additionalProperty: string }).additionalProperty : undefined;
-  return diagnostic("invalid-plugin", `plugin manifest ${error.instancePath || "/"}${extra === undefined ? "" : `/${extra}`}: ${error.message ?? "invalid"}`, {
-    origin: positionOf(contents, extra === undefined ? path : [...path, extra], lines, display),
+  const where = extra === undefined ? error.instancePath || "/" : `${error.instancePath}/${extra}`;
+  return diagnostic("invalid-plugin", `plugin manifest ${where}: ${error.message ?? "invalid"}`, {
+    origin: positionOf(contents, extra === undefined ? path : [...path, extra], lines, display, extra !== undefined),
     hint: "see schema/plugin.schema.json for the fields a plugin.yml may have",
   });
 }
 
-function positionOf(contents: unknown, path: string[], lines: LineCounter, display: string) {
+/** Where a path of the manifest is written: its value, or its key when the key itself is the problem. */
+function positionOf(contents: unknown, path: string[], lines: LineCounter, display: string, isKey = false) {
   let node = contents as Node | null;
-  for (const key of path) {
+  for (const [index, key] of path.entries()) {
     if (!isMap(node)) break;
     const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === key);
     if (!pair) break;
-    node = (pair.value as Node | null) ?? (pair.key as Node);
+    const isLast = index === path.length - 1;
+    node = isLast && isKey ? (pair.key as Node) : ((pair.value as Node | null) ?? (pair.key as Node));
   }
   const { line, col } = lines.linePos(node?.range?.[0] ?? 0);
   return { kind: "file" as const, file: display, line, col };

@@ -1,6 +1,7 @@
 // Phase 4, render: EJS templates produce the bundle's files as data. Logic here, layout in templates.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { Script } from "node:vm";
 import ejs from "ejs";
 import { diagnostic, PlcError } from "../diagnostics.js";
 import { TEMPLATES_DIR } from "../paths.js";
@@ -265,15 +266,28 @@ function renderSource(source: string, file: string, context: RenderContext & { p
     } as ejs.Options & { async: false });
   } catch (error) {
     throw new PlcError([
-      diagnostic("template-error", `cannot render ${file}: ${(error as Error).message}`, {
-        origin: { kind: "file", file, line: lineOf(error), col: 1 },
+      diagnostic("template-error", `cannot render ${file}: ${(error as Error).message.split("\n").find((l) => l.trim() !== "" && !/^\s*\d+\|/.test(l) && !l.startsWith(">>")) ?? "error"}`, {
+        origin: { kind: "file", file, line: lineOf(error, source), col: 1 },
         hint: "fix the template; values reach output only through a quoting helper",
       }),
     ]);
   }
 }
 
-function lineOf(error: unknown): number {
+/**
+ * The template line of an error. EJS gives it for errors while rendering; a syntax error has none,
+ * so each output tag's expression is compiled alone to find the first that does not parse.
+ */
+function lineOf(error: unknown, source: string): number {
   const match = /:(\d+)\n/.exec((error as Error).message);
-  return match ? Number(match[1]) : 1;
+  if (match) return Number(match[1]);
+  for (const tag of source.matchAll(/<%[-=]([\s\S]*?)-?%>/g)) {
+    try {
+      // Parsed only, never run.
+      new Script(`(${tag[1] ?? ""});`);
+    } catch {
+      return source.slice(0, tag.index).split("\n").length;
+    }
+  }
+  return 1;
 }
