@@ -170,7 +170,7 @@ function vaultDiagnostic(error: VaultError, origin: Origin, variable: string | u
     error.reason === "wrong-password" || error.reason === "not-vault"
       ? "give the vault password with --vault-password-file FILE (or ANSIBLE_VAULT_PASSWORD_FILE)"
       : "re-encrypt the value with ansible-vault encrypt_string";
-  return diagnostic("vault-error", `cannot decrypt vault value: ${error.message}`, { origin, variable, hint });
+  return diagnostic("vault-error", `cannot decrypt ${variable ?? "this vault file"}: ${error.message}`, { origin, variable, hint });
 }
 
 function originOf(node: Node | null, context: FileContext): Origin {
