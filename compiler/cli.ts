@@ -11,6 +11,7 @@ import { readPlugins } from "./load/plugins.js";
 import { PACKAGE_ROOT } from "./paths.js";
 import { formatDiagnostic } from "./report.js";
 import { shAssign } from "./render/quote.js";
+import { selfExtractingBundle, selfExtractingName } from "./ship/self-extracting.js";
 import { isSecretPointer, readProjectSchema, schemaFor } from "./validate/index.js";
 import type { BundleFile, Spec } from "./types.js";
 import { registerShipCommand } from "./ship/command.js";
@@ -106,7 +107,7 @@ function masked(spec: Spec): Record<string, unknown> {
   return out;
 }
 
-function build(operands: string[], options: SpecOptions & { outDir: string; embedSecrets?: boolean }): void {
+function build(operands: string[], options: SpecOptions & { outDir: string; embedSecrets?: boolean; selfExtracting?: boolean }): void {
   const extraFiles: BundleFile[] = [];
   let compiled: Compiled = compileBundle(loadOptions(operands, options), packOptions(extraFiles));
   if (options.embedSecrets === true && compiled.bundle.secrets.length > 0) {
@@ -117,6 +118,11 @@ function build(operands: string[], options: SpecOptions & { outDir: string; embe
   const tarball = join(options.outDir, compiled.packed.fileName);
   writeAtomically(tarball, compiled.packed.tgz, 0o644);
   process.stdout.write(`${tarball}\n`);
+  if (options.selfExtracting === true) {
+    const runFile = join(options.outDir, selfExtractingName(compiled.packed));
+    writeAtomically(runFile, selfExtractingBundle(compiled.packed, compiled.bundle.root), 0o755);
+    process.stdout.write(`${runFile}\n`);
+  }
   if (compiled.bundle.secrets.length > 0 && options.embedSecrets !== true) {
     const secretsFile = tarball.replace(/\.tar\.gz$/, ".secrets.env");
     writeAtomically(secretsFile, secretsText(compiled), 0o600);
@@ -174,7 +180,8 @@ withSpecOptions(program.command("build"))
   .description("compile the bundle: dist/<prefix>-<instance>-<id>.tar.gz (+ .secrets.env, mode 0600)")
   .option("-o, --out-dir <dir>", "where to write the tarball", "dist")
   .option("--embed-secrets", "put secrets inside the tarball (never for a public release)")
-  .action((operands: string[], options: SpecOptions & { outDir: string; embedSecrets?: boolean }) => {
+  .option("--self-extracting", "also write <name>.run: one executable file that checks its payload and installs itself")
+  .action((operands: string[], options: SpecOptions & { outDir: string; embedSecrets?: boolean; selfExtracting?: boolean }) => {
     run(() => {
       build(operands, options);
     });

@@ -61,7 +61,10 @@ describe("secrets", () => {
   });
 
   it("vault values (inline 1.1 and 1.2 with an id, and a whole vault file) stay out of the tarball", (t) => {
-    if (dir === "") return t.skip("ansible-vault not installed (developer laptop); CI fails here");
+    if (dir === "") {
+      t.skip("ansible-vault not installed (developer laptop); CI fails here");
+      return;
+    }
     const result = plc(["build", "-i", inventory, "--vault-password-file", passwordFile, "prefix=app", "instance=production", "-o", "out"]);
     assert.equal(result.status, 0, result.stderr);
     const files = readdirSync(join(dir, "out"));
@@ -81,7 +84,10 @@ describe("secrets", () => {
   });
 
   it("ANSIBLE_VAULT_PASSWORD_FILE works like --vault-password-file; check and explain mask secrets", (t) => {
-    if (dir === "") return t.skip("ansible-vault not installed (developer laptop); CI fails here");
+    if (dir === "") {
+      t.skip("ansible-vault not installed (developer laptop); CI fails here");
+      return;
+    }
     const env = { ANSIBLE_VAULT_PASSWORD_FILE: passwordFile };
     for (const command of ["check", "explain"]) {
       const result = plc([command, "-i", inventory, "prefix=app", "instance=production"], env);
@@ -92,7 +98,10 @@ describe("secrets", () => {
   });
 
   it("a wrong vault password is an error naming the file and line of the value, never an empty value", (t) => {
-    if (dir === "") return t.skip("ansible-vault not installed (developer laptop); CI fails here");
+    if (dir === "") {
+      t.skip("ansible-vault not installed (developer laptop); CI fails here");
+      return;
+    }
     const wrong = join(dir, "wrong-password");
     writeFileSync(wrong, "not it\n");
     const result = plc(["build", "-i", inventory, "--vault-password-file", wrong, "prefix=app", "instance=production", "-o", "wrong-out"]);
@@ -105,7 +114,10 @@ describe("secrets", () => {
   });
 
   it("--embed-secrets puts them in the tarball, and only then", (t) => {
-    if (dir === "") return t.skip("ansible-vault not installed (developer laptop); CI fails here");
+    if (dir === "") {
+      t.skip("ansible-vault not installed (developer laptop); CI fails here");
+      return;
+    }
     const result = plc(["build", "-i", inventory, "--vault-password-file", passwordFile, "--embed-secrets", "prefix=app", "instance=production", "-o", "embedded"]);
     assert.equal(result.status, 0, result.stderr);
     const files = readdirSync(join(dir, "embedded"));

@@ -48,11 +48,11 @@ function readInlineHostVars(dir: string): Map<string, [string, unknown][]> {
   }
   const visit = (node: unknown): void => {
     if (typeof node !== "object" || node === null) return;
-    for (const [key, value] of Object.entries(node)) {
+    for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
       if (key === "hosts" && typeof value === "object" && value !== null) {
-        for (const [host, vars] of Object.entries(value)) {
+        for (const [host, vars] of Object.entries(value as Record<string, unknown>)) {
           if (typeof vars !== "object" || vars === null) continue;
-          result.set(host, [...(result.get(host) ?? []), ...Object.entries(vars)]);
+          result.set(host, [...(result.get(host) ?? []), ...Object.entries(vars as Record<string, unknown>)]);
         }
       } else if (key !== "vars") {
         visit(value);

@@ -1,0 +1,74 @@
+// The receiver: a POSIX sh text the host runs from `sh -c`, reading plc's one stream on stdin.
+// It holds no value of the project; its arguments are the bundle's sha256 and root folder name.
+
+/** Exit statuses the receiver keeps for itself; any other status is install.sh's. */
+export const RECEIVER_STATUS = {
+  incomplete: 90,
+  checksum: 91,
+  sudo: 92,
+  host: 93,
+} as const;
+
+/** Lines on stderr starting with this mark report a phase to plc instead of being shown. */
+export const PHASE_MARK = "@@plc-ship ";
+
+/** Names of the stream's entries, in the order they travel. `END` comes last, so a cut stream lacks it. */
+export const STREAM = { bundle: "bundle.tar.gz", secrets: "secrets.env", end: "END" } as const;
+
+/** The receiver script. Arguments: $1 the bundle's sha256, $2 its root folder, $3 install.sh's mode option or empty. */
+export function receiverScript(): string {
+  const s = RECEIVER_STATUS;
+  return `set -u
+umask 077
+expected=$1
+root=$2
+mode=\${3:-}
+dir=
+sudo=
+phase() { printf '${PHASE_MARK}%s\\n' "$*" >&2; }
+fail() { status=$1; shift; printf 'plc-ship: error: %s\\n' "$*" >&2; exit "$status"; }
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup() {
+  [ -n "$dir" ] || return 0
+  rm -rf "$dir" 2>/dev/null || $sudo rm -rf "$dir" 2>/dev/null || true
+}
+# A write to a cut connection must not kill the receiver before it cleans up.
+trap '' PIPE
+trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+for tool in tar gzip sha256sum mktemp; do
+  command -v "$tool" >/dev/null 2>&1 || fail ${s.host} "$tool is missing on this host (nothing was changed)"
+done
+# Checked before the stream is read, so a refusal costs no transfer.
+if [ "$(id -u)" != 0 ]; then
+  user=$(id -un)
+  command -v sudo >/dev/null 2>&1 || fail ${s.sudo} "user $user is not root and sudo is not installed: ship as root@host or install sudo (nothing was changed)"
+  sudo -n true 2>/dev/null </dev/null || fail ${s.sudo} "sudo asks user $user for a password, which plc cannot type: allow it without one (sudoers: $user ALL=(root) NOPASSWD: ALL) or ship as root@host (nothing was changed)"
+  sudo='sudo -n'
+  phase ready sudo "$user"
+else
+  phase ready root
+fi
+dir=$(mktemp -d "\${TMPDIR:-/tmp}/plc-ship.XXXXXXXX") || fail ${s.host} "cannot create a temporary directory (nothing was changed)"
+# The stream is a tar archive: ${STREAM.bundle}, ${STREAM.secrets} when there are secrets, ${STREAM.end} last.
+tar -xf - -C "$dir" 2>/dev/null || fail ${s.incomplete} "the transfer was cut before its end (nothing was changed)"
+[ -f "$dir/${STREAM.end}" ] || fail ${s.incomplete} "the transfer was cut before its end (nothing was changed)"
+phase received
+(cd "$dir" && sha256sum -c --strict --quiet ${STREAM.end} >/dev/null 2>&1) || fail ${s.checksum} "the stream does not match its checksums (nothing was changed)"
+printf '%s  %s\\n' "$expected" "$dir/${STREAM.bundle}" | sha256sum -c --strict --quiet >/dev/null 2>&1 || fail ${s.checksum} "the bundle's sha256 is not the one plc computed (nothing was changed)"
+{ mkdir "$dir/bundle" && tar -xzf "$dir/${STREAM.bundle}" -C "$dir/bundle" 2>/dev/null; } || fail ${s.host} "cannot unpack the bundle (nothing was changed)"
+rm -f "$dir/${STREAM.bundle}"
+[ -f "$dir/bundle/$root/install.sh" ] || fail ${s.host} "the bundle holds no $root/install.sh (nothing was changed)"
+phase verified
+set -- sh "$dir/bundle/$root/install.sh"
+if [ -f "$dir/${STREAM.secrets}" ]; then set -- "$@" --secrets "$dir/${STREAM.secrets}"; fi
+if [ -n "$mode" ]; then set -- "$@" "$mode"; fi
+phase installing
+$sudo "$@" </dev/null
+status=$?
+phase installed "$status"
+exit "$status"
+`;
+}

@@ -1,0 +1,331 @@
+// The transport: one OpenSSH connection per host, carrying one tar stream (bundle, secrets, END)
+// to the receiver, and the receiver's phases and the installer's output back.
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { Header } from "tar";
+import { diagnostic, type Diagnostic } from "../diagnostics.js";
+import { sh } from "../render/quote.js";
+import type { Target } from "../types.js";
+import { PHASE_MARK, RECEIVER_STATUS, STREAM, receiverScript } from "./receiver.js";
+import type { Shipment } from "./shipment.js";
+
+/** How to reach hosts: what the user gave for ssh. */
+export interface SshSettings {
+  configFile: string | undefined;
+  /** `-o KEY=VALUE` options, in the order given. */
+  options: string[];
+  jump: string | undefined;
+  /** No prompt can be answered (no TTY, or several hosts at once). */
+  isBatch: boolean;
+}
+
+/** A host to ship to: the name shown to the user and how ssh reaches it. */
+export interface Destination {
+  label: string;
+  target: Target;
+}
+
+export type Phase = "connecting" | "sending" | "sent" | "ready" | "received" | "verified" | "installing" | "done";
+
+export type ShipEvent =
+  | { kind: "phase"; label: string; phase: Phase; detail: string }
+  | { kind: "progress"; label: string; sent: number; total: number; elapsedMs: number }
+  | { kind: "output"; label: string; line: string };
+
+export interface ShipResult {
+  label: string;
+  isOk: boolean;
+  durationMs: number;
+  bytesSent: number;
+  /** The last phase the host reported. */
+  phase: Phase;
+  diagnostic: Diagnostic | undefined;
+}
+
+/** install.sh's mode for this ship: a deploy, or `--check` (changes nothing). */
+export type InstallMode = "install" | "--check";
+
+const BLOCK = 512;
+const RECORD = 20 * BLOCK;
+const CHUNK = 64 * 1024;
+
+/** The command the remote login shell runs: `sh -c RECEIVER plc-ship SHA256 ROOT [MODE]`; no secret in it. */
+export function remoteCommand(shipment: Shipment, mode: InstallMode, receiverWord = sh(receiverScript())): string {
+  const words = ["sh", "-c", receiverWord, "plc-ship", shipment.sha256, sh(shipment.root)];
+  if (mode !== "install") words.push(mode);
+  return words.join(" ");
+}
+
+/** ssh's arguments. No user unless the target names one, so ssh config's `User` applies. */
+export function sshArguments(destination: Destination, settings: SshSettings, command: string): string[] {
+  const args: string[] = ["-T"];
+  if (settings.configFile !== undefined) args.push("-F", settings.configFile);
+  for (const option of settings.options) args.push("-o", option);
+  // After the user's -o: ssh keeps the first value it reads, so theirs win; these beat ssh config files.
+  args.push("-o", "StrictHostKeyChecking=yes");
+  if (settings.isBatch) args.push("-o", "BatchMode=yes");
+  // A host that vanishes mid-install is noticed within a minute instead of hanging the ship.
+  args.push("-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4");
+  if (settings.jump !== undefined) args.push("-J", settings.jump);
+  const { user, host, port } = destination.target;
+  if (port !== undefined) args.push("-p", String(port));
+  if (user !== undefined) args.push("-l", user);
+  args.push(host, command);
+  return args;
+}
+
+/** The ssh command line as a person would type it, with the receiver shown as a variable. */
+export function formatSshCommand(destination: Destination, settings: SshSettings, shipment: Shipment, mode: InstallMode): string {
+  const command = remoteCommand(shipment, mode, `"$PLC_RECEIVER"`);
+  return ["ssh", ...sshArguments(destination, settings, command)].map((word) => sh(word)).join(" ");
+}
+
+function tarHeader(path: string, size: number): Buffer {
+  const block = Buffer.alloc(BLOCK);
+  new Header({ path, mode: 0o600, uid: 0, gid: 0, size, mtime: new Date(0), type: "File", uname: "", gname: "" }).encode(block, 0);
+  return block;
+}
+
+function padding(size: number): Buffer {
+  return Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK);
+}
+
+/** Bytes of the stream, for the progress line: headers, contents, END and the record padding. */
+export function streamSize(shipment: Shipment): number {
+  const entry = (size: number): number => BLOCK + size + padding(size).length;
+  let total = entry(shipment.size) + entry(endText(shipment).length) + 2 * BLOCK;
+  if (shipment.secrets !== undefined) total += entry(shipment.secrets.length);
+  return total + ((RECORD - (total % RECORD)) % RECORD);
+}
+
+/** `sha256sum -c` lines of what came before END, so the receiver tells a whole stream from a cut one. */
+function endText(shipment: Shipment): Buffer {
+  let text = `${shipment.sha256}  ${STREAM.bundle}\n`;
+  if (shipment.secrets !== undefined) text += `${createHash("sha256").update(shipment.secrets).digest("hex")}  ${STREAM.secrets}\n`;
+  return Buffer.from(text, "utf8");
+}
+
+/** The stream as a tar archive the receiver unpacks with `tar -xf -`. */
+async function* streamChunks(shipment: Shipment): AsyncGenerator<Buffer> {
+  yield tarHeader(STREAM.bundle, shipment.size);
+  if (shipment.source.kind === "file") {
+    for await (const chunk of createReadStream(shipment.source.path, { highWaterMark: CHUNK })) yield chunk as Buffer;
+  } else {
+    const data = shipment.source.data;
+    for (let offset = 0; offset < data.length; offset += CHUNK) yield data.subarray(offset, offset + CHUNK);
+  }
+  yield padding(shipment.size);
+  if (shipment.secrets !== undefined) {
+    yield tarHeader(STREAM.secrets, shipment.secrets.length);
+    yield shipment.secrets;
+    yield padding(shipment.secrets.length);
+  }
+  const end = endText(shipment);
+  yield tarHeader(STREAM.end, end.length);
+  yield end;
+  yield padding(end.length);
+  // Two zero blocks end the archive; zeros up to a whole record keep every tar's reader content.
+  yield Buffer.alloc(streamSize(shipment) - bytesBeforeTrailer(shipment));
+}
+
+function bytesBeforeTrailer(shipment: Shipment): number {
+  const entry = (size: number): number => BLOCK + size + padding(size).length;
+  let total = entry(shipment.size) + entry(endText(shipment).length);
+  if (shipment.secrets !== undefined) total += entry(shipment.secrets.length);
+  return total;
+}
+
+/** Splits a byte stream into lines, keeping a partial line until its end arrives. */
+function onLines(stream: Readable, handle: (line: string) => void): void {
+  let rest = "";
+  stream.setEncoding("utf8");
+  stream.on("data", (text: string) => {
+    const lines = (rest + text).split("\n");
+    rest = lines.pop() ?? "";
+    for (const line of lines) handle(line.replace(/\r$/, ""));
+  });
+  stream.on("end", () => {
+    if (rest !== "") handle(rest);
+  });
+}
+
+// ssh's words when no session was ever opened.
+const CONNECT_ERRORS = /Could not resolve|Connection refused|timed out|No route to host|Network is unreachable|kex_exchange_identification|Name or service not known/i;
+
+const PHASE_ORDER: Phase[] = ["connecting", "sending", "sent", "ready", "received", "verified", "installing", "done"];
+
+/** Ships to one host over one ssh connection and resolves with what happened; never rejects. */
+export async function shipTo(
+  destination: Destination,
+  shipment: Shipment,
+  settings: SshSettings,
+  mode: InstallMode,
+  onEvent: (event: ShipEvent) => void,
+): Promise<ShipResult> {
+  const label = destination.label;
+  const started = Date.now();
+  let phase: Phase = "connecting";
+  let isRemote = false;
+  const sshLines: string[] = [];
+  let receiverError: string | undefined;
+  let installStatus: number | undefined;
+  const reach = (next: Phase, detail = ""): void => {
+    // Bytes handed to ssh may sit in a pipe: only the host's own word moves a ship past "connecting".
+    const isLocal = next === "sending" || next === "sent";
+    if (!isLocal && PHASE_ORDER.indexOf(next) > PHASE_ORDER.indexOf(phase)) phase = next;
+    onEvent({ kind: "phase", label, phase: next, detail });
+  };
+
+  reach("connecting", describeTarget(destination.target));
+  const child = spawn("ssh", sshArguments(destination, settings, remoteCommand(shipment, mode)), {
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError: Error | undefined }>((resolve) => {
+    let spawnError: Error | undefined;
+    child.on("error", (error) => {
+      spawnError = error;
+    });
+    child.on("close", (code, signal) => {
+      resolve({ code, signal, spawnError });
+    });
+  });
+
+  onLines(child.stdout, (line) => {
+    onEvent({ kind: "output", label, line });
+  });
+  onLines(child.stderr, (line) => {
+    if (line.startsWith(PHASE_MARK)) {
+      isRemote = true;
+      const [name = "", ...rest] = line.slice(PHASE_MARK.length).split(" ");
+      if (name === "installed") installStatus = Number(rest[0]);
+      else if (name === "ready" || name === "received" || name === "verified" || name === "installing") reach(name, rest.join(" "));
+      return;
+    }
+    if (line.startsWith("plc-ship: error: ")) {
+      receiverError = line.slice("plc-ship: error: ".length);
+      return;
+    }
+    // Before the receiver speaks, stderr is ssh's own (or a login banner): kept for the diagnostic.
+    if (!isRemote) sshLines.push(line);
+    else onEvent({ kind: "output", label, line });
+  });
+
+  // The stream goes out at once; a receiver that refuses early makes the write fail, which the exit status explains.
+  const total = streamSize(shipment);
+  let sent = 0;
+  let lastProgress = 0;
+  const counted = async function* (): AsyncGenerator<Buffer> {
+    for await (const chunk of streamChunks(shipment)) {
+      sent += chunk.length;
+      const now = Date.now();
+      if (now - lastProgress >= 100 || sent === total) {
+        lastProgress = now;
+        onEvent({ kind: "progress", label, sent, total, elapsedMs: now - started });
+      }
+      yield chunk;
+    }
+  };
+  reach("sending", `${formatBytes(total)}${shipment.secrets === undefined ? "" : " with secrets"}`);
+  const sending = pipeline(Readable.from(counted()), child.stdin).then(
+    () => {
+      reach("sent", `${formatBytes(sent)} in ${formatSeconds(Date.now() - started)}`);
+    },
+    () => undefined,
+  );
+
+  const { code, signal, spawnError } = await exited;
+  await sending;
+  const durationMs = Date.now() - started;
+  const result = (problem: Diagnostic | undefined): ShipResult => {
+    if (problem === undefined) reach("done", formatSeconds(durationMs));
+    return { label, isOk: problem === undefined, durationMs, bytesSent: sent, phase, diagnostic: problem };
+  };
+  if (spawnError !== undefined) {
+    return result(
+      diagnostic("ship-failed", `cannot run ssh: ${spawnError.message}`, { hint: "install the OpenSSH client (apt-get install openssh-client)" }),
+    );
+  }
+  if (code === 0) return result(undefined);
+  return result(explainFailure(destination, { code, signal, phase, isRemote, sshLines, receiverError, installStatus }));
+}
+
+interface Failure {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  phase: Phase;
+  isRemote: boolean;
+  sshLines: string[];
+  receiverError: string | undefined;
+  installStatus: number | undefined;
+}
+
+/** Turns an exit status and ssh's words into a diagnostic that says what to do. */
+function explainFailure(destination: Destination, failure: Failure): Diagnostic {
+  const { label, target } = destination;
+  const said = failure.sshLines.filter((line) => line.trim() !== "").join("\n");
+  const hostKeyName = target.port === undefined ? target.host : `[${target.host}]:${target.port}`;
+  const at = `${label}:`;
+  if (failure.signal !== null) return diagnostic("ship-failed", `${at} ssh was stopped by ${failure.signal}`, {});
+  if (failure.receiverError !== undefined) {
+    return diagnostic("ship-failed", `${at} ${failure.receiverError}`, {
+      hint: failure.code === RECEIVER_STATUS.sudo ? "plc ships through `sudo -n`: it never types a password" : undefined,
+    });
+  }
+  if (!failure.isRemote && /REMOTE HOST IDENTIFICATION HAS CHANGED/.test(said)) {
+    return diagnostic("ship-failed", `${at} the host key of ${hostKeyName} is not the one known_hosts holds; nothing was sent`, {
+      hint: `if the host was reinstalled, check its new key with its administrator, then: ssh-keygen -R '${hostKeyName}' and accept the new key; otherwise do not ship (someone may be in the middle)`,
+    });
+  }
+  if (!failure.isRemote && /Host key verification failed|host key is known|not in the known_hosts|No .* host key is known/i.test(said)) {
+    const scan = `ssh-keyscan ${target.port === undefined ? "" : `-p ${target.port} `}${target.host} >> ~/.ssh/known_hosts`;
+    return diagnostic("ship-failed", `${at} the host key of ${hostKeyName} is unknown; nothing was sent`, {
+      hint: `check the key's fingerprint with the host's administrator, then accept it: ${scan} (or connect once with ssh and answer yes)`,
+    });
+  }
+  if (!failure.isRemote && /Permission denied/.test(said)) {
+    return diagnostic("ship-failed", `${at} ssh could not log in: ${lastLine(said)}`, {
+      hint: `check the user (user@${target.host}) and that your key is offered (ssh-add -l, IdentityFile in ssh config, or -o IdentityFile=FILE)`,
+    });
+  }
+  if (!failure.isRemote && (failure.code !== 255 || CONNECT_ERRORS.test(said))) {
+    return diagnostic("ship-failed", `${at} ssh could not connect: ${lastLine(said) || `exit ${String(failure.code)}`}; nothing was sent`, {
+      hint: `try: ssh ${target.port === undefined ? "" : `-p ${target.port} `}${target.user === undefined ? "" : `${target.user}@`}${target.host} true`,
+    });
+  }
+  // The receiver's first word may be lost with the connection, so an unexplained 255 counts as a cut.
+  const isCut = failure.code === 255 || failure.code === RECEIVER_STATUS.incomplete;
+  if (isCut && PHASE_ORDER.indexOf(failure.phase) < PHASE_ORDER.indexOf("received")) {
+    return diagnostic("ship-failed", `${at} the connection was cut during the transfer (${lastLine(said) || "ssh exit 255"}); nothing was installed, and the receiver removes what it had written`, {
+      hint: "ship again: install.sh runs only once the whole stream arrived and matched its checksums",
+    });
+  }
+  if (failure.code === 255 && failure.installStatus === undefined) {
+    return diagnostic("ship-failed", `${at} the connection was lost while install.sh ran (${lastLine(said) || "ssh exit 255"})`, {
+      hint: `look at the host: install.sh restarts the previous release when a deploy fails; ship again to finish`,
+    });
+  }
+  return diagnostic("ship-failed", `${at} install.sh failed (exit ${String(failure.installStatus ?? failure.code)})`, {
+    hint: "its output is above; install.sh restarted the previous release if there was one",
+  });
+}
+
+function lastLine(text: string): string {
+  return text.split("\n").filter((line) => line.trim() !== "").pop() ?? "";
+}
+
+export function describeTarget(target: Target): string {
+  return `${target.user === undefined ? "" : `${target.user}@`}${target.host}${target.port === undefined ? "" : `:${target.port}`}`;
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+export function formatSeconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`;
+}

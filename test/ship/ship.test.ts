@@ -1,0 +1,206 @@
+// plc ship against a real sshd on 127.0.0.1: one connection per ship, verified, nothing left behind.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { selfExtractingBundle } from "../../compiler/ship/self-extracting.js";
+import { freePort, requireShipTools, runPlc, SshClient, type RunResult, type SshHost } from "./sandbox.js";
+
+const CUT_PROXY = fileURLToPath(new URL("./cut-proxy.js", import.meta.url));
+// Quotes, a dollar and a space: it must reach the host intact and never appear in a command line.
+const SECRET = `it's $ecret ${randomBytes(6).toString("hex")}`;
+
+/** Every command line on the machine while `during` runs, checked for the secret. */
+async function withProcessWatch<T>(secret: string, during: () => Promise<T>): Promise<{ value: T; leaks: string[] }> {
+  const leaks: string[] = [];
+  const watching = { isOn: true };
+  const watch = (async () => {
+    while (watching.isOn) {
+      for (const pid of readdirSync("/proc")) {
+        if (!/^[0-9]+$/.test(pid)) continue;
+        try {
+          const line = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
+          if (line.includes(secret)) leaks.push(line);
+        } catch {
+          // gone meanwhile
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  })();
+  try {
+    return { value: await during(), leaks };
+  } finally {
+    watching.isOn = false;
+    await watch;
+  }
+}
+
+async function buildInto(dir: string, args: string[]): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  const result = await runPlc(["build", "-o", dir, ...args]);
+  assert.equal(result.status, 0, result.stderr);
+  const tarball = result.stdout.split("\n").find((line) => line.endsWith(".tar.gz"));
+  assert.ok(tarball !== undefined, result.stdout);
+  return tarball;
+}
+
+/** A `docker save`-shaped archive with an incompressible layer, so a transfer takes a while. */
+function writeImageArchive(dir: string, megabytes: number): string {
+  const staging = join(dir, "image");
+  mkdirSync(staging, { recursive: true });
+  writeFileSync(join(staging, "manifest.json"), '[{"Config":"config.json","RepoTags":["plc/air:1"],"Layers":["layer.tar"]}]\n');
+  writeFileSync(join(staging, "config.json"), '{"config":{"Env":["PATH=/usr/bin"]}}\n');
+  writeFileSync(join(staging, "layer.tar"), randomBytes(megabytes * 1024 * 1024));
+  const archive = join(dir, "air.tar");
+  const tar = spawnSync("tar", ["-cf", archive, "-C", staging, "manifest.json", "config.json", "layer.tar"], { encoding: "utf8" });
+  assert.equal(tar.status, 0, tar.stderr);
+  return archive;
+}
+
+/** Waits until the host's /tmp holds nothing (the receiver cleans up after a cut on its own). */
+async function tmpOf(host: SshHost): Promise<string[]> {
+  let entries: string[] = [];
+  for (let i = 0; i < 100; i++) {
+    entries = readdirSync(host.path("/tmp"));
+    if (entries.length === 0) return entries;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return entries;
+}
+
+const WATCHED = ["/home", "/etc/systemd/system", "/etc/logrotate.d", "/run/lock"];
+
+function assertFailed(result: RunResult, pattern: RegExp): void {
+  assert.equal(result.status, 1, `expected exit 1\n${result.stdout}\n${result.stderr}`);
+  assert.match(result.stderr, pattern);
+}
+
+test("plc ship to one host over a real sshd", { timeout: 150_000 }, async (t) => {
+  if (!requireShipTools(t)) return;
+  const client = new SshClient();
+  t.after(() => {
+    client.close();
+  });
+  const host = await client.startHost();
+  const httpPort = await freePort();
+  const target = `@127.0.0.1:${host.port}`;
+  const ssh = ["-F", client.config];
+  const spec = ["prefix=ybs", "instance=hack", "healthcheck_timeout=5", `host_port=${httpPort}`, `env.SECRET_KEY=${SECRET}`, "secret_env=SECRET_KEY"];
+  const first = await buildInto(join(client.dir, "dist1"), ["image=nginx:1.27", ...spec]);
+
+  await t.test("dry run prints the ssh command and sends nothing", async () => {
+    const result = await runPlc(["ship", first, target, ...ssh, "--dry-run"]);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /nothing is sent/);
+    assert.match(result.stdout, new RegExp(`ssh -T -F \\S+ -o StrictHostKeyChecking=yes .*-p ${host.port} 127\\.0\\.0\\.1 `));
+    assert.doesNotMatch(result.stdout, / -l /, "no user on the command line when the target names none");
+    assert.match(result.stdout, /secrets\.env \(SECRET_KEY; values not shown\)/);
+    assert.ok(!result.stdout.includes(SECRET));
+    assert.equal(host.connections(), 0);
+  });
+
+  await t.test("first deploy: one connection, secrets only in the stream, no temporary file left", async () => {
+    const { value: result, leaks } = await withProcessWatch(SECRET, () => runPlc(["ship", first, target, ...ssh]));
+    assert.equal(result.status, 0, result.stderr + result.stdout);
+    assert.deepEqual(leaks, [], "the secret appeared in a command line");
+    assert.equal(host.connections(), 1);
+    for (const phase of ["connecting", "ready root", "received", "verified", "installing", "done"]) {
+      assert.match(result.stderr, new RegExp(`plc ship: 127\\.0\\.0\\.1:${host.port}: ${phase}`));
+    }
+    assert.match(result.stdout, /install\.sh: deployed release/, "the installer's output is streamed back");
+    assert.ok(host.exists("/home/ybs-hack/current/install.sh"));
+    assert.ok(host.read("/home/ybs-hack/.secrets.env").includes(SECRET.replace(/'/g, "'\\''")));
+    assert.equal(host.read("/home/ybs-hack/docker-image").trim(), "nginx:1.27");
+    assert.deepEqual(await tmpOf(host), []);
+  });
+
+  await t.test("redeploy, building first: plc ship @host vars…", async () => {
+    const result = await runPlc(["ship", target, ...ssh, "image=nginx:1.28", ...spec]);
+    assert.equal(result.status, 0, result.stderr + result.stdout);
+    assert.equal(host.connections(), 2);
+    assert.equal(host.read("/home/ybs-hack/docker-image").trim(), "nginx:1.28");
+    assert.equal(readdirSync(host.path("/home/ybs-hack/releases")).length, 2);
+    assert.deepEqual(await tmpOf(host), []);
+  });
+
+  const archive = writeImageArchive(client.dir, 3);
+  const air = await buildInto(join(client.dir, "dist-air"), ["--image-archive", archive, "image=plc/air:1", ...spec]);
+
+  await t.test("connection cut midway: nothing changed on the host, no temporary file left", async () => {
+    const before = host.listing(WATCHED);
+    const calls = host.calls().length;
+    const proxy = `ProxyCommand=${process.execPath} ${CUT_PROXY} %h %p ${1024 * 1024}`;
+    const result = await runPlc(["ship", air, target, ...ssh, "-o", proxy]);
+    assertFailed(result, /connection was cut during the transfer .*nothing was installed/);
+    assert.equal(host.connections(), 3);
+    // The receiver had started: what it wrote before the cut is what must be gone.
+    assert.equal(host.log().split("Starting session: command").length - 1, 3, host.log());
+    assert.deepEqual(await tmpOf(host), []);
+    assert.equal(host.listing(WATCHED), before);
+    assert.equal(host.calls().length, calls, "no docker or systemctl call");
+  });
+
+  await t.test("air-gapped bundle: the image travels in the stream and is loaded, never pulled", async () => {
+    const calls = host.calls().length;
+    const result = await runPlc(["ship", air, target, ...ssh]);
+    assert.equal(result.status, 0, result.stderr + result.stdout);
+    assert.equal(host.connections(), 4);
+    const made = host.calls().slice(calls);
+    assert.ok(made.some((call) => /^docker 'load'/.test(call)), made.join("\n"));
+    assert.ok(!made.some((call) => /^docker 'pull'/.test(call)), made.join("\n"));
+    assert.equal(host.read("/home/ybs-hack/docker-image").trim(), "plc/air:1");
+  });
+
+  await t.test("wrong or unknown host key: refused before anything is sent, with how to accept it", async () => {
+    const before = host.listing(WATCHED);
+    const changed = await runPlc(["ship", first, target, ...ssh, "-o", `UserKnownHostsFile=${client.wrongKnownHosts()}`]);
+    assertFailed(changed, /host key of \[127\.0\.0\.1\]:\d+ is not the one known_hosts holds/);
+    assert.match(changed.stderr, /ssh-keygen -R/);
+    const unknown = await runPlc(["ship", first, target, ...ssh, "-o", "UserKnownHostsFile=/dev/null"]);
+    assertFailed(unknown, /host key of \[127\.0\.0\.1\]:\d+ is unknown/);
+    assert.match(unknown.stderr, new RegExp(`ssh-keyscan -p ${host.port} 127\\.0\\.0\\.1 >> ~/\\.ssh/known_hosts`));
+    assert.equal(host.listing(WATCHED), before);
+  });
+
+  await t.test("a user whose sudo needs a password gets a clear error; one with NOPASSWD deploys through sudo -n", async () => {
+    const before = host.listing(WATCHED);
+    const connections = host.connections();
+    const refused = await runPlc(["ship", first, `visitor@127.0.0.1:${host.port}`, ...ssh]);
+    assertFailed(refused, /sudo asks user visitor for a password/);
+    assert.equal(host.connections(), connections + 1);
+    assert.equal(host.listing(WATCHED), before);
+    assert.deepEqual(await tmpOf(host), []);
+    const result = await runPlc(["ship", first, `deployer@127.0.0.1:${host.port}`, ...ssh]);
+    assert.equal(result.status, 0, result.stderr + result.stdout);
+    assert.match(result.stderr, /ready sudo deployer/);
+    assert.equal(host.read("/home/ybs-hack/docker-image").trim(), "nginx:1.27");
+    assert.deepEqual(await tmpOf(host), []);
+  });
+
+  await t.test("self-extracting .run: checksum checked before unpacking, then it installs", () => {
+    const tgz = readFileSync(first);
+    const id = /-([0-9a-f]{12})\.tar\.gz$/.exec(first)?.[1] ?? "";
+    const run = selfExtractingBundle({ tgz, id: id.padEnd(64, "0") }, "ybs-hack");
+    const good = join(client.dir, "ybs-hack.run");
+    writeFileSync(good, run, { mode: 0o755 });
+    const tampered = Buffer.from(run);
+    tampered[tampered.length - 100] = (tampered[tampered.length - 100] ?? 0) ^ 0xff;
+    const bad = join(client.dir, "ybs-hack-tampered.run");
+    writeFileSync(bad, tampered, { mode: 0o755 });
+    const secrets = first.replace(/\.tar\.gz$/, ".secrets.env");
+    const before = host.listing(WATCHED);
+    const refused = host.sh(`sh '${bad}' --secrets '${secrets}'`);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /checksum mismatch/);
+    assert.equal(host.listing(WATCHED), before);
+    host.sh("rm -rf /home/ybs-hack");
+    const installed = host.sh(`sh '${good}' --secrets '${secrets}'`);
+    assert.equal(installed.status, 0, installed.stderr + installed.stdout);
+    assert.match(installed.stdout, /deployed release/);
+    assert.deepEqual(readdirSync(host.path("/tmp")), []);
+  });
+});
