@@ -11,6 +11,8 @@ import { readPlugins } from "./load/plugins.js";
 import { PACKAGE_ROOT } from "./paths.js";
 import { formatDiagnostic } from "./report.js";
 import { shAssign } from "./render/quote.js";
+import { readTarball, verifyEntries } from "./verify.js";
+import { renderVariablesReference } from "./reference.js";
 import { selfExtractingBundle, selfExtractingName } from "./ship/self-extracting.js";
 import { isSecretPointer, readProjectSchema, schemaFor } from "./validate/index.js";
 import type { BundleFile, Spec } from "./types.js";
@@ -230,12 +232,38 @@ withSpecOptions(program.command("render"))
   });
 
 program
+  .command("verify")
+  .description("check a bundle's structure, MANIFEST.json and SHA256SUMS; print what it deploys")
+  .argument("<bundle>", "a .tar.gz written by plc build")
+  .action((file: string) => {
+    run(() => {
+      const { manifest, problems } = verifyEntries(readTarball(file));
+      if (problems.length > 0) throw new PlcError(problems);
+      if (manifest === undefined) return;
+      const lines = [
+        ["project", manifest.project],
+        ["instance", manifest.instance],
+        ["image", manifest.image],
+        ["plugins", manifest.plugins.join(",") || "(none)"],
+        ["secrets", manifest.secrets.join(",") || "(none)"],
+        ["plc", manifest.plc],
+        ["id", manifest.id],
+        ["files", String(manifest.files.length)],
+      ];
+      for (const [key, value] of lines) process.stdout.write(`${(key ?? "").padEnd(9)}${value ?? ""}\n`);
+      process.stderr.write("ok: checksums, manifest and id verified\n");
+    });
+  });
+
+program
   .command("schema")
   .description("print the JSON Schema of the project variables (with the built-in plugins' variables)")
-  .action(() => {
+  .option("--markdown", "print the variables reference (docs/variables.md) instead")
+  .action((options: { markdown?: boolean }) => {
     run(() => {
       const plugins = readPlugins([], process.cwd());
-      process.stdout.write(JSON.stringify(schemaFor(plugins, readProjectSchema()), null, 2) + "\n");
+      const schema = schemaFor(plugins, readProjectSchema());
+      process.stdout.write(options.markdown === true ? renderVariablesReference(readProjectSchema(), plugins) : JSON.stringify(schema, null, 2) + "\n");
     });
   });
 

@@ -21,7 +21,12 @@ export function checkSpec(options: LoadOptions): { written: WrittenSpec; spec: S
 
 /** The whole pipeline up to the tarball's bytes. Writes nothing. */
 export function compileBundle(options: LoadOptions, pack: PackOptions): Compiled {
-  const { written, spec } = checkSpec(options);
+  return compileWritten(loadSpec(options), pack);
+}
+
+/** The pure part of the pipeline, for callers that load once and build many (one inventory, many instances). */
+export function compileWritten(written: WrittenSpec, pack: PackOptions): Compiled {
+  const spec = validateSpec(resolveSpec(written));
   const bundle = renderBundle(spec);
   return { written, spec, bundle, packed: packBundle(spec, bundle, pack) };
 }

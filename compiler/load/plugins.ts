@@ -11,8 +11,7 @@ import { HOOK_NAMES, type HookName, type PluginDefinition } from "../types.js";
 export function readPlugins(extraDirs: readonly string[], cwd: string): PluginDefinition[] {
   const problems: Diagnostic[] = [];
   const byName = new Map<string, PluginDefinition>();
-  const schema = JSON.parse(readFileSync(join(SCHEMA_DIR, "plugin.schema.json"), "utf8")) as object;
-  const validate = new Ajv({ allErrors: true, strict: true }).compile(schema);
+  const validate = pluginValidator();
   for (const dir of [...extraDirs, BUILTIN_PLUGINS_DIR]) {
     if (!existsSync(dir)) {
       problems.push(
@@ -32,6 +31,17 @@ export function readPlugins(extraDirs: readonly string[], cwd: string): PluginDe
   }
   if (problems.length > 0) throw new PlcError(problems);
   return [...byName.values()];
+}
+
+// Compiling a schema costs milliseconds; the schema file is part of plc, so once per process is enough.
+let compiledValidator: ReturnType<Ajv["compile"]> | undefined;
+
+function pluginValidator(): ReturnType<Ajv["compile"]> {
+  if (compiledValidator === undefined) {
+    const schema = JSON.parse(readFileSync(join(SCHEMA_DIR, "plugin.schema.json"), "utf8")) as object;
+    compiledValidator = new Ajv({ allErrors: true, strict: true }).compile(schema);
+  }
+  return compiledValidator;
 }
 
 function readPlugin(

@@ -47,7 +47,8 @@ export function packBundle(spec: Spec, bundle: Bundle, options: PackOptions): Pa
   return {
     id,
     files: all,
-    tgz: gzipSync(tarBytes, { level: 9 }),
+    // Level 6 (zlib's default): half the time of 9 for 1% more bytes on a typical bundle.
+    tgz: gzipSync(tarBytes, { level: 6 }),
     fileName: `${bundle.root}-${id.slice(0, 12)}.tar.gz`,
     manifest,
   };
@@ -81,7 +82,7 @@ function compare(a: string, b: string): number {
 }
 
 /** Directories first where they are needed, uid/gid 0, no user names, fixed modes and mtime. */
-function writeTar(root: string, files: readonly BundleFile[], mtime: number): Buffer {
+export function writeTar(root: string, files: readonly BundleFile[], mtime: number): Buffer {
   const date = new Date(mtime * 1000);
   const directories = new Set<string>([root]);
   for (const file of files) {

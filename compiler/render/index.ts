@@ -228,7 +228,8 @@ function lftpCommands(spec: Spec, lftp: NonNullable<Spec["lftp"]>): { push: stri
 
 function renderTemplate(name: string, context: RenderContext): string {
   const file = join(TEMPLATES_DIR, name);
-  return renderSource(readFileSync(file, "utf8"), file, context);
+  // With cache, EJS compiles from the file by name: the source is read only the first time.
+  return renderSource(ejs.cache.get(file) === undefined ? readFileSync(file, "utf8") : "", file, context);
 }
 
 const LOCALS = [
@@ -257,6 +258,8 @@ function renderSource(source: string, file: string, context: RenderContext & { p
     return ejs.render(source, { ...QUOTE_HELPERS, plugin: undefined, ...context }, {
       async: false,
       filename: file,
+      // Compiled templates are kept by file name: plc's and plugins' templates do not change while it runs.
+      cache: true,
       strict: true,
       _with: false,
       destructuredLocals: LOCALS,

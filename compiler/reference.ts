@@ -1,0 +1,62 @@
+// The variables reference (docs/variables.md), generated from the schema so it cannot drift.
+import type { PluginDefinition } from "./types.js";
+
+interface Property {
+  description?: string;
+  type?: string | string[];
+  default?: unknown;
+  pattern?: string;
+  format?: string;
+  minimum?: number;
+  maximum?: number;
+  items?: Property;
+  properties?: Record<string, Property>;
+}
+
+function typeOf(property: Property): string {
+  const type = Array.isArray(property.type) ? property.type.join(" | ") : (property.type ?? "any");
+  if (type === "array" && property.items !== undefined) return `list of ${typeOf(property.items)}`;
+  return property.format === undefined ? type : `${type} (${property.format})`;
+}
+
+function row(name: string, property: Property): string {
+  const constraints = [
+    property.pattern === undefined ? "" : `\`${property.pattern.replace(/\|/g, "\\|")}\``,
+    property.minimum === undefined ? "" : `≥ ${property.minimum}`,
+    property.maximum === undefined ? "" : `≤ ${property.maximum}`,
+  ].filter((c) => c !== "").join(", ");
+  const fallback = property.default === undefined ? "" : `\`${JSON.stringify(property.default)}\``;
+  const description = (property.description ?? "").replace(/\|/g, "\\|");
+  return `| \`${name}\` | ${typeOf(property)} | ${fallback} | ${description}${constraints === "" ? "" : ` (${constraints})`} |`;
+}
+
+/** Markdown: the project variables, then each plugin's, with types, defaults and constraints. */
+export function renderVariablesReference(schema: { properties: Record<string, unknown> }, plugins: readonly PluginDefinition[]): string {
+  const lines = [
+    "# Variables",
+    "",
+    "Generated from `schema/project.schema.json` and the plugins' `plugin.yml` by `plc schema --markdown`;",
+    "`UPDATE_GOLDEN=1 npm test` rewrites it. Give them as `name=value` on the command line or as",
+    "`<prefix>_<instance>_<name>` in an inventory; `env.KEY=value` sets one env key.",
+    "",
+    "## Project",
+    "",
+    "| variable | type | default | meaning |",
+    "| --- | --- | --- | --- |",
+  ];
+  for (const [name, property] of Object.entries(schema.properties)) {
+    lines.push(row(name, property as Property));
+    for (const [child, sub] of Object.entries((property as Property).properties ?? {})) lines.push(row(`${name}.${child}`, sub));
+  }
+  for (const plugin of [...plugins].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    lines.push("", `## Plugin ${plugin.name}`, "", plugin.description, "");
+    const env = Object.keys(plugin.env);
+    if (env.length > 0) lines.push(`Sets env: ${env.map((key) => `\`${key}\``).join(", ")}.`, "");
+    if (plugin.secretEnv.length > 0) lines.push(`Secret env: ${plugin.secretEnv.map((key) => `\`${key}\``).join(", ")}.`, "");
+    const variables = Object.entries(plugin.variables);
+    if (variables.length === 0) continue;
+    lines.push("| variable | type | default | meaning |", "| --- | --- | --- | --- |");
+    for (const [name, property] of variables) lines.push(row(name, property as Property));
+  }
+  return lines.join("\n") + "\n";
+}

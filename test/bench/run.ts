@@ -1,0 +1,75 @@
+// npm run bench: wall times of the build, per instance over 1000 instances, and of plc ship.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { compileWritten } from "../../compiler/index.js";
+import { loadSpec } from "../../compiler/load/index.js";
+import { CLI, FIXTURES, compileFixture, readFixture } from "../fixtures.js";
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+}
+
+function benchCliBuild(runs: number): number {
+  const dir = mkdtempSync(join(tmpdir(), "plc-bench-"));
+  const times: number[] = [];
+  try {
+    for (let run = 0; run < runs; run++) {
+      const start = performance.now();
+      const result = spawnSync(process.execPath, [CLI, "build", "-o", dir, "-i", join(FIXTURES, "plugins-full", "inventory"), "image=betagouv/mrs:master", "prefix=ybs", "instance=hack", "-p", "postgres,uwsgi,django", "backup_password=foo", "env.SECRET_KEY=x"], { encoding: "utf8" });
+      if (result.status !== 0) throw new Error(result.stderr);
+      times.push(performance.now() - start);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return median(times);
+}
+
+function benchInProcess(runs: number): number {
+  const fixture = readFixture("plugins-full");
+  compileFixture(fixture);
+  const start = performance.now();
+  for (let run = 0; run < runs; run++) compileFixture(fixture);
+  return (performance.now() - start) / runs;
+}
+
+/** One process, one inventory loaded once, 1000 instances: what a CI building every branch would do. */
+function benchInstances(count: number): number {
+  const start = performance.now();
+  const written = loadSpec({
+    words: [{ text: "prefix=yourproject", index: 1 }, { text: "instance=production", index: 2 }, { text: "image=yourimage:production", index: 3 }, { text: "backup_password=foo", index: 4 }],
+    plugins: [{ text: "postgres,django", index: 6 }],
+    inventoryDir: join(FIXTURES, "inventory-production", "inventory"),
+    vaultPasswordFiles: [],
+    pluginsDirs: [],
+    imageArchive: undefined,
+    cwd: FIXTURES,
+  });
+  for (let index = 0; index < count; index++) {
+    const argv = written.argv.map((a) => (a.path[0] === "instance" ? { ...a, value: `branch-${index}` } : a));
+    compileWritten({ ...written, argv }, { plcVersion: "bench", mtime: 0 });
+  }
+  return (performance.now() - start) / count;
+}
+
+async function main(): Promise<void> {
+  const rows: [string, string][] = [];
+  rows.push(["plc build (CLI process, median of 10)", `${benchCliBuild(10).toFixed(1)} ms`]);
+  rows.push(["build in process (plugins-full, mean of 50)", `${benchInProcess(50).toFixed(2)} ms`]);
+  const perInstance = benchInstances(1000);
+  rows.push(["1000 instances in one process", `${perInstance.toFixed(2)} ms per instance (goal < 2 ms)`]);
+  try {
+    const { benchShip } = await import("./ship.js");
+    const ship = await benchShip(5);
+    rows.push(["plc ship to a sandbox host", JSON.stringify(ship)]);
+  } catch (error) {
+    rows.push(["plc ship to a sandbox host", `not measured: ${(error as Error).message.split("\n")[0] ?? ""}`]);
+  }
+  for (const [name, value] of rows) process.stdout.write(`${name.padEnd(48)} ${value}\n`);
+}
+
+await main();
