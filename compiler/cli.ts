@@ -14,8 +14,9 @@ import { shAssign } from "./render/quote.js";
 import { readTarball, verifyEntries } from "./verify.js";
 import { renderVariablesReference } from "./reference.js";
 import { selfExtractingBundle, selfExtractingName } from "./ship/self-extracting.js";
-import { isSecretPointer, readProjectSchema, schemaFor } from "./validate/index.js";
-import type { BundleFile, Spec } from "./types.js";
+import { readProjectSchema, schemaFor } from "./validate/index.js";
+import { explainSpec } from "./explain.js";
+import type { BundleFile } from "./types.js";
 import { registerShipCommand } from "./ship/command.js";
 
 const VERSION = (JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }).version;
@@ -99,14 +100,6 @@ function writeAtomically(path: string, content: Buffer | string, mode: number): 
   writeFileSync(temporary, content, { mode });
   chmodSync(temporary, mode);
   renameSync(temporary, path);
-}
-
-function masked(spec: Spec): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [pointer, value] of [...spec.values].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    out[pointer.slice(1).replace(/\//g, ".")] = isSecretPointer(spec, pointer) ? "********" : value.value;
-  }
-  return out;
 }
 
 function build(operands: string[], options: SpecOptions & { outDir: string; embedSecrets?: boolean; selfExtracting?: boolean }): void {
@@ -198,7 +191,7 @@ withSpecOptions(program.command("check"))
       const summary = {
         name: spec.name,
         plugins: spec.plugins.map((plugin) => plugin.name),
-        values: masked(spec),
+        values: Object.fromEntries(explainSpec(spec).map((value) => [value.name, value.value])),
       };
       process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
     });
@@ -212,12 +205,10 @@ withSpecOptions(program.command("explain"))
       const isName = (word: string): boolean => /^[a-z_][a-z0-9_]*(\.[A-Za-z0-9_]+)*$/.test(word) && known.has(word.split(".")[0] ?? "");
       const names = operands.filter(isName);
       const { spec } = checkSpec(loadOptions(operands.filter((word) => !isName(word)), options));
-      const shown = masked(spec);
-      for (const [pointer, value] of [...spec.values].sort(([a], [b]) => (a < b ? -1 : 1))) {
-        const key = pointer.slice(1).replace(/\//g, ".");
-        if (names.length > 0 && !names.some((name) => key === name || key.startsWith(`${name}.`))) continue;
+      for (const value of explainSpec(spec)) {
+        if (names.length > 0 && !names.some((name) => value.name === name || value.name.startsWith(`${name}.`))) continue;
         const overrode = value.overrode.length === 0 ? "" : ` (overrode ${value.overrode.map(formatOrigin).join(", ")})`;
-        process.stdout.write(`${key} = ${JSON.stringify(shown[key])}  <- ${formatOrigin(value.origin)}${overrode}\n`);
+        process.stdout.write(`${value.name} = ${JSON.stringify(value.value)}  <- ${formatOrigin(value.origin)}${overrode}\n`);
       }
     });
   });

@@ -25,6 +25,7 @@ export const CATALOGUE = {
   // failures while doing the job: exit 1
   "bundle-invalid": "failure",
   "ship-failed": "failure",
+  "diff-failed": "failure",
   "io-error": "failure",
 } as const;
 
@@ -70,7 +71,7 @@ export function formatOrigin(origin: Origin): string {
     case "file":
       return `${origin.file}:${origin.line}:${origin.col}`;
     case "argv":
-      return `argv[${origin.index}] '${origin.text}'`;
+      return `argv[${origin.index}] ${argvWord(origin.text)}`;
     case "default":
       return "default";
     case "plugin":
@@ -78,6 +79,13 @@ export function formatOrigin(origin: Origin): string {
     case "image":
       return `image ${origin.ref}`;
   }
+}
+
+/** An argument as shown: its name only, since its value may be a secret (`backup_password=…`). */
+function argvWord(text: string): string {
+  if (text.startsWith("{") || text.startsWith("[")) return "(JSON argument)";
+  const equals = text.indexOf("=");
+  return equals > 0 ? `'${text.slice(0, equals)}=…'` : `'${text}'`;
 }
 
 /** A file as shown in diagnostics: relative to the working directory when inside it. */

@@ -16,13 +16,13 @@ interface BadCase {
 }
 
 const CASES: BadCase[] = [
-  { name: "unknown variable, nearest name", args: ["image=nginx:1", "imag=nginx:2"], code: "unknown-variable", mentions: ["'imag'", "argv[2] 'imag=nginx:2'", "did you mean 'image'"] },
+  { name: "unknown variable, nearest name", args: ["image=nginx:1", "imag=nginx:2"], code: "unknown-variable", mentions: ["'imag'", "argv[2] 'imag=…'", "did you mean 'image'"] },
   { name: "instance with a slash", args: ["image=nginx:1", "instance=feature/login"], code: "invalid-name", mentions: ["instance", "argv[2]", "instance=feature-login"] },
   { name: "prefix with a path traversal", args: ["image=nginx:1", "prefix=../etc"], code: "invalid-name", mentions: ["prefix '../etc'", "argv[2]", "prefix=etc"] },
   { name: "dns with a space", args: ["image=nginx:1", "dns=my site.example.com"], code: "invalid-value", mentions: ["dns.0", "'my site.example.com'", "argv[2]"] },
   { name: "dns with a semicolon", args: ["image=nginx:1", "dns=evil.com;include /etc/passwd"], code: "invalid-value", mentions: ["dns.0", "argv[2]", "host name"] },
   { name: "env key with a dash", args: ["image=nginx:1", "env.MY-KEY=1"], code: "invalid-name", mentions: ["env.MY-KEY", "argv[2]", "MY_KEY"] },
-  { name: "JSON argument that is a list", args: ["image=nginx:1", "[1,2]"], code: "invalid-json", mentions: ["argv[2] '[1,2]'", "object"] },
+  { name: "JSON argument that is a list", args: ["image=nginx:1", "[1,2]"], code: "invalid-json", mentions: ["argv[2] (JSON argument)", "object"] },
   { name: "JSON argument that does not parse", args: ["image=nginx:1", "{\"env\":"], code: "invalid-json", mentions: ["argv[2]"] },
   { name: "image that is not a reference", args: ["image=Not An Image!"], code: "invalid-image", mentions: ["image 'Not An Image!'", "argv[1]", "repository[:tag]"] },
   { name: "missing image", args: ["prefix=app"], code: "missing-value", mentions: ["'image' is required", "image=REPOSITORY:TAG"] },
