@@ -82,7 +82,7 @@ describe("the command line", () => {
     const result = plc("plugins");
     assert.equal(result.status, 0, result.stderr);
     for (const name of ["postgres", "django", "uwsgi", "sentry"]) assert.match(result.stdout, new RegExp(`^${name}: `, "m"));
-    assert.match(result.stdout, /postgres_image \(default "postgres:16"\)/);
+    assert.match(result.stdout, /postgres_image \(default "postgres:17"\)/);
     assert.match(result.stdout, /order: after postgres/);
   });
 

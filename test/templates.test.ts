@@ -37,3 +37,8 @@ it("the check itself catches a raw value", () => {
   assert.equal(HELPER_CALL.test(" sh(spec.image) "), true);
   assert.equal(HELPER_CALL.test(" requiredTools.map(sh).join(\" \") "), true);
 });
+
+it("no template turns on shell tracing, which would print secrets after expansion", () => {
+  const offences = templates().filter((file) => /^\s*set\s+(-[a-wyz]*x|-o\s+xtrace|-[a-uw-z]*v\b)/m.test(readFileSync(file, "utf8")));
+  assert.deepEqual(offences, []);
+});

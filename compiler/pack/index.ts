@@ -23,7 +23,9 @@ export function sha256(data: string | Buffer): string {
 export function packBundle(spec: Spec, bundle: Bundle, options: PackOptions): PackedBundle {
   const payload = [...bundle.files, ...(options.extraFiles ?? [])].sort((a, b) => compare(a.path, b.path));
   assertSafePaths(payload);
-  const id = sha256(writeTar(bundle.root, payload, options.mtime));
+  // Each entry is encoded and hashed once: the payload tar (the id) and the final tar share them.
+  const entries = encodeEntries(bundle.root, payload, options.mtime, true).sort((a, b) => compare(a.path, b.path));
+  const id = sha256(assembleTar(entries));
   const manifest: Manifest = {
     plc: options.plcVersion,
     id,
@@ -33,22 +35,22 @@ export function packBundle(spec: Spec, bundle: Bundle, options: PackOptions): Pa
     plugins: spec.plugins.map((plugin) => plugin.name),
     inputsDigest: inputsDigest(spec),
     secrets: bundle.secrets.map((secret) => secret.key),
-    files: payload.map((file) => ({ path: file.path, mode: file.mode.toString(8).padStart(4, "0"), sha256: sha256(file.content) })),
+    files: entries.flatMap((entry) => (entry.file === undefined ? [] : [{ path: entry.file.path, mode: entry.file.mode.toString(8).padStart(4, "0"), sha256: entry.sha256 }])),
   };
   const manifestFile: BundleFile = { path: "MANIFEST.json", mode: 0o644, content: manifestText(manifest) };
-  const withManifest = [...payload, manifestFile].sort((a, b) => compare(a.path, b.path));
+  const manifestEntries = encodeEntries(bundle.root, [manifestFile], options.mtime, false);
+  const listed = [...entries, ...manifestEntries].filter((entry) => entry.file !== undefined).sort((a, b) => compare(a.path, b.path));
   const sums: BundleFile = {
     path: "SHA256SUMS",
     mode: 0o644,
-    content: withManifest.map((file) => `${sha256(file.content)}  ${file.path}\n`).join(""),
+    content: listed.map((entry) => `${entry.sha256}  ${entry.file?.path ?? ""}\n`).join(""),
   };
-  const all = [...withManifest, sums].sort((a, b) => compare(a.path, b.path));
-  const tarBytes = writeTar(bundle.root, all, options.mtime);
+  const all = [...entries, ...manifestEntries, ...encodeEntries(bundle.root, [sums], options.mtime, false)].sort((a, b) => compare(a.path, b.path));
   return {
     id,
-    files: all,
+    files: all.flatMap((entry) => (entry.file === undefined ? [] : [entry.file])),
     // Level 6 (zlib's default): half the time of 9 for 1% more bytes on a typical bundle.
-    tgz: gzipSync(tarBytes, { level: 6 }),
+    tgz: gzipSync(assembleTar(all), { level: 6 }),
     fileName: `${bundle.root}-${id.slice(0, 12)}.tar.gz`,
     manifest,
   };
@@ -81,46 +83,57 @@ function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Directories first where they are needed, uid/gid 0, no user names, fixed modes and mtime. */
-export function writeTar(root: string, files: readonly BundleFile[], mtime: number): Buffer {
-  const date = new Date(mtime * 1000);
-  const directories = new Set<string>([root]);
-  for (const file of files) {
-    const parts = file.path.split("/").slice(0, -1);
-    parts.forEach((_, index) => directories.add(`${root}/${parts.slice(0, index + 1).join("/")}`));
-  }
-  const entries: { path: string; mode: number; content: Buffer | undefined }[] = [
-    ...[...directories].map((path) => ({ path: `${path}/`, mode: 0o755, content: undefined })),
-    ...files.map((file) => ({
-      path: `${root}/${file.path}`,
-      mode: file.mode,
-      content: typeof file.content === "string" ? Buffer.from(file.content, "utf8") : file.content,
-    })),
-  ].sort((a, b) => compare(a.path, b.path));
+interface EncodedEntry {
+  path: string;
+  /** Header (and pax header when needed), content, padding. */
+  bytes: Buffer[];
+  file: BundleFile | undefined;
+  sha256: string;
+}
 
-  const chunks: Buffer[] = [];
-  for (const entry of entries) {
+/** A tar of the files under root, as pack writes it. */
+export function writeTar(root: string, files: readonly BundleFile[], mtime: number): Buffer {
+  return assembleTar(encodeEntries(root, files, mtime, true).sort((a, b) => compare(a.path, b.path)));
+}
+
+function assembleTar(entries: readonly EncodedEntry[]): Buffer {
+  return Buffer.concat([...entries.flatMap((entry) => entry.bytes), Buffer.alloc(BLOCK * 2)]);
+}
+
+/** uid/gid 0, no user names, fixed modes and mtime; directories listed explicitly (tar walks readdir order). */
+function encodeEntries(root: string, files: readonly BundleFile[], mtime: number, withDirectories: boolean): EncodedEntry[] {
+  const date = new Date(mtime * 1000);
+  const directories = new Set<string>(withDirectories ? [root] : []);
+  if (withDirectories) {
+    for (const file of files) {
+      const parts = file.path.split("/").slice(0, -1);
+      parts.forEach((_, index) => directories.add(`${root}/${parts.slice(0, index + 1).join("/")}`));
+    }
+  }
+  const encode = (path: string, mode: number, content: Buffer | undefined): Buffer[] => {
     const data = {
-      path: entry.path,
-      mode: entry.mode,
+      path,
+      mode,
       uid: 0,
       gid: 0,
-      size: entry.content?.length ?? 0,
+      size: content?.length ?? 0,
       mtime: date,
-      type: entry.content === undefined ? ("Directory" as const) : ("File" as const),
+      type: content === undefined ? ("Directory" as const) : ("File" as const),
       uname: "",
       gname: "",
     };
-    const header = new Header(data);
     const block = Buffer.alloc(BLOCK);
-    if (header.encode(block, 0)) chunks.push(new Pax({ ...data, mtime: date }).encode());
-    chunks.push(block);
-    if (entry.content !== undefined) {
-      chunks.push(entry.content);
-      const padding = (BLOCK - (entry.content.length % BLOCK)) % BLOCK;
-      chunks.push(Buffer.alloc(padding));
-    }
-  }
-  chunks.push(Buffer.alloc(BLOCK * 2));
-  return Buffer.concat(chunks);
+    const needsPax = new Header(data).encode(block, 0);
+    const bytes: Buffer[] = needsPax ? [new Pax(data).encode(), block] : [block];
+    if (content !== undefined) bytes.push(content, Buffer.alloc((BLOCK - (content.length % BLOCK)) % BLOCK));
+    return bytes;
+  };
+  return [
+    ...[...directories].map((path) => ({ path: `${path}/`, bytes: encode(`${path}/`, 0o755, undefined), file: undefined, sha256: "" })),
+    ...files.map((file) => {
+      const content = typeof file.content === "string" ? Buffer.from(file.content, "utf8") : file.content;
+      const path = `${root}/${file.path}`;
+      return { path, bytes: encode(path, file.mode, content), file, sha256: sha256(content) };
+    }),
+  ];
 }

@@ -203,7 +203,8 @@ healthy || die "no healthy answer from http://127.0.0.1:25585/ within 60s"
 
 # 10. The vhost, checked by nginx -t before nginx reloads; the previous one comes back if it fails.
 vhost=/etc/nginx/sites-enabled/yourproject.example.com.conf
-mkdir -p /etc/nginx/sites-enabled
+# umask 077 would make new directories unreadable to nginx's workers (www-data).
+[ -d /etc/nginx/sites-enabled ] || install -d -m 0755 /etc/nginx/sites-enabled
 if [ -f "$vhost" ]; then cp -p "$vhost" "$vhost.plc-prev"; fi
 install -m 0644 "$release/nginx/yourproject.example.com.conf" "$vhost"
 if ! nginx -t >/dev/null 2>&1; then

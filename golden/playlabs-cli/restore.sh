@@ -21,7 +21,9 @@ take_lock() {
 }
 RESTIC_REPOSITORY=$home/restic
 RESTIC_PASSWORD_FILE=$home/.backup_password
-export RESTIC_REPOSITORY RESTIC_PASSWORD_FILE
+# systemd gives a service no HOME: without this restic warns on every run and keeps no cache.
+RESTIC_CACHE_DIR=$home/.cache/restic
+export RESTIC_REPOSITORY RESTIC_PASSWORD_FILE RESTIC_CACHE_DIR
 unset RESTIC_PASSWORD RESTIC_PASSWORD_COMMAND
 [ -s "$RESTIC_PASSWORD_FILE" ] || die "no backup password in $RESTIC_PASSWORD_FILE (install.sh writes it)"
 

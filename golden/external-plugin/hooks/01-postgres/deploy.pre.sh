@@ -2,7 +2,7 @@
 # shellcheck shell=sh disable=SC2154
 # postgres: start (or keep) the database container, then wait until it accepts connections.
 pg=project-staging-postgres
-pg_image=postgres:16
+pg_image=postgres:17
 if [ "$(docker inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/dev/null)" != "$pg_image true" ]; then
   docker image inspect "$pg_image" >/dev/null 2>&1 || docker pull --quiet "$pg_image" >/dev/null || die "cannot pull $pg_image"
   docker network inspect project-staging >/dev/null 2>&1 || docker network create project-staging >/dev/null
@@ -26,7 +26,7 @@ if [ "$(docker inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/
       --mount type=bind,source=/home/project-staging/postgres/data,target=/var/lib/postgresql/data \
       --mount type=bind,source=/home/project-staging/postgres/run,target=/var/run/postgresql \
       --env POSTGRES_PASSWORD --env POSTGRES_USER --env POSTGRES_DB \
-      postgres:16 >/dev/null
+      postgres:17 >/dev/null
   ) || die "cannot start $pg"
 fi
 # Not a fixed sleep: ask the server until it answers or the timeout passes.
