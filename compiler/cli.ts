@@ -11,13 +11,17 @@ import { readPlugins } from "./load/plugins.js";
 import { PACKAGE_ROOT } from "./paths.js";
 import { formatDiagnostic } from "./report.js";
 import { shAssign } from "./render/quote.js";
-import { readTarball, verifyEntries } from "./verify.js";
+import { verifyTarball } from "./verify.js";
+import { readBundleTarball } from "./load/bundle.js";
 import { renderVariablesReference } from "./reference.js";
 import { selfExtractingBundle, selfExtractingName } from "./ship/self-extracting.js";
 import { readProjectSchema, schemaFor } from "./validate/index.js";
 import { explainSpec } from "./explain.js";
 import type { BundleFile } from "./types.js";
 import { registerShipCommand } from "./ship/command.js";
+import { registerDiffCommand } from "./ship/diff-command.js";
+import { registerInitCommand } from "./init.js";
+import { registerCompletionCommand } from "./completion.js";
 
 const VERSION = (JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }).version;
 const isColor = process.stderr.isTTY && process.env["NO_COLOR"] === undefined;
@@ -161,6 +165,10 @@ const program = new Command()
   .version(VERSION)
   .description("Compile a deployment spec into a reproducible bundle of shell, systemd, logrotate and nginx files.")
   .showHelpAfterError("(plc --help for usage)")
+  // A usage error (unknown option, missing argument) is bad input like any other: exit 2.
+  .exitOverride((error) => {
+    process.exit(error.exitCode === 0 ? 0 : 2);
+  })
   .addHelpText(
     "after",
     `
@@ -228,7 +236,7 @@ program
   .argument("<bundle>", "a .tar.gz written by plc build")
   .action((file: string) => {
     run(() => {
-      const { manifest, problems } = verifyEntries(readTarball(file));
+      const { manifest, problems } = verifyTarball(readBundleTarball(file, process.cwd(), () => true));
       if (problems.length > 0) throw new PlcError(problems);
       if (manifest === undefined) return;
       const lines = [
@@ -277,6 +285,9 @@ program
     });
   });
 
+registerDiffCommand(program, { loadOptions, run });
+registerInitCommand(program, { run });
+registerCompletionCommand(program, { run });
 registerShipCommand(program, { withSpecOptions, loadOptions, packOptions, secretsText, run });
 
 program.parse();

@@ -202,6 +202,8 @@ export interface Manifest {
   id: string;
   project: string;
   instance: string;
+  /** Where install.sh deploys: `/home/<prefix>-<instance>` unless `home` moved it. */
+  home: string;
   image: string;
   plugins: string[];
   inputsDigest: string;

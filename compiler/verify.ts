@@ -1,70 +1,29 @@
 // `plc verify`: a built tarball checked against its own MANIFEST.json and SHA256SUMS.
-import * as tar from "tar";
-import { diagnostic, fail, type Diagnostic } from "./diagnostics.js";
+import { diagnostic, type Diagnostic } from "./diagnostics.js";
+import type { BundleTarball, TarEntry } from "./load/bundle.js";
 import { sha256, writeTar } from "./pack/index.js";
 import type { BundleFile, Manifest } from "./types.js";
-
-export interface TarEntry {
-  path: string;
-  type: string;
-  mode: number;
-  mtime: number;
-  content: Buffer;
-}
 
 export interface VerifyReport {
   manifest: Manifest | undefined;
   problems: Diagnostic[];
 }
 
-/** Reads every entry of a tar.gz into memory (bundles are small unless they carry an image). */
-export function readTarball(file: string): TarEntry[] {
-  const entries: TarEntry[] = [];
-  try {
-    tar.t({
-      file,
-      sync: true,
-      strict: true,
-      onReadEntry: (entry) => {
-        const chunks: Buffer[] = [];
-        entry.on("data", (chunk: Buffer) => chunks.push(chunk));
-        entry.on("end", () => {
-          entries.push({
-            path: entry.path,
-            type: entry.type,
-            mode: entry.mode ?? 0,
-            mtime: Math.floor((entry.mtime?.getTime() ?? 0) / 1000),
-            content: Buffer.concat(chunks),
-          });
-        });
-      },
-    });
-  } catch (error) {
-    fail("bundle-invalid", `${file} is not a bundle tarball: ${(error as Error).message}`, {
-      variable: "BUNDLE",
-      hint: "give the .tar.gz plc build wrote",
-    });
-  }
-  return entries;
-}
-
 /** Structure, SHA256SUMS, MANIFEST.json and the bundle id, each problem named by file. */
-export function verifyEntries(entries: readonly TarEntry[]): VerifyReport {
+export function verifyTarball(tarball: BundleTarball): VerifyReport {
   const problems: Diagnostic[] = [];
   const problem = (message: string, hint?: string): void => {
     problems.push(diagnostic("bundle-invalid", message, { hint }));
   };
-  const roots = new Set(entries.map((entry) => entry.path.split("/")[0] ?? ""));
-  if (roots.size !== 1) {
-    problem(`the tarball has ${roots.size} top-level entries, a bundle has one folder`);
+  if (tarball.root === "") {
+    problem(`the tarball has ${tarball.roots.length} top-level entries, a bundle has one folder`);
     return { manifest: undefined, problems };
   }
-  const root = [...roots][0] ?? "";
+  const root = tarball.root;
   const files = new Map<string, TarEntry>();
-  for (const entry of entries) {
-    const relative = entry.path.slice(root.length + 1);
+  for (const entry of tarball.entries) {
     if (entry.path.startsWith("/") || entry.path.split("/").includes("..")) problem(`${entry.path}: path escapes the bundle`);
-    if (entry.type === "File") files.set(relative, entry);
+    if (entry.type === "File") files.set(entry.path, entry);
     else if (entry.type !== "Directory") problem(`${entry.path}: a ${entry.type} has no place in a bundle`);
   }
   const sums = files.get("SHA256SUMS");

@@ -31,6 +31,7 @@ export function packBundle(spec: Spec, bundle: Bundle, options: PackOptions): Pa
     id,
     project: spec.prefix,
     instance: spec.instance,
+    home: spec.home,
     image: spec.image,
     plugins: spec.plugins.map((plugin) => plugin.name),
     inputsDigest: inputsDigest(spec),

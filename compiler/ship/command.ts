@@ -34,10 +34,7 @@ export interface ShipSpecOptions {
   imageArchive?: string;
 }
 
-interface ShipOptions extends ShipSpecOptions {
-  sshConfig?: string;
-  sshOption: string[];
-  jump?: string;
+interface ShipOptions extends ShipSpecOptions, SshOptions {
   parallel: string;
   dryRun?: boolean;
   secrets?: string;
@@ -55,12 +52,11 @@ export interface ShipHelpers {
 }
 
 export function registerShipCommand(program: Command, helpers: ShipHelpers): void {
-  helpers
-    .withSpecOptions(program.command("ship"))
-    .description("deploy to hosts, one ssh connection each: BUNDLE @host…, or @host vars… to build first, or -i DIR for the group's hosts")
-    .option("-F, --ssh-config <file>", "ssh configuration file (as ssh -F)")
-    .option("-o, --ssh-option <key=value>", "an ssh option (as ssh -o, repeatable)", collect, [])
-    .option("-J, --jump <host>", "reach the hosts through this jump host (as ssh -J)")
+  withSshOptions(
+    helpers
+      .withSpecOptions(program.command("ship"))
+      .description("deploy to hosts, one ssh connection each: BUNDLE @host…, or @host vars… to build first, or -i DIR for the group's hosts"),
+  )
     .option("--parallel <n>", "hosts shipped to at once", "1")
     .option("--secrets <file>", "secrets file to send (default: the *.secrets.env beside BUNDLE)")
     .option("--check", "run install.sh --check on the hosts: prerequisites, checksums, secrets; change nothing")
@@ -90,11 +86,23 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-async function ship(operands: string[], options: ShipOptions, helpers: ShipHelpers): Promise<void> {
-  const parallel = Number(options.parallel);
-  if (!Number.isInteger(parallel) || parallel < 1) {
-    fail("invalid-argument", `--parallel ${options.parallel} is not a number of hosts`, { variable: "--parallel", hint: "give a whole number, 1 or more" });
-  }
+/** How the user reaches hosts, as ssh's own flags; every command that connects takes them. */
+export interface SshOptions {
+  sshConfig?: string;
+  sshOption: string[];
+  jump?: string;
+}
+
+/** -F, -o and -J, spelled as ssh spells them. */
+export function withSshOptions(command: Command): Command {
+  return command
+    .option("-F, --ssh-config <file>", "ssh configuration file (as ssh -F)")
+    .option("-o, --ssh-option <key=value>", "an ssh option (as ssh -o, repeatable)", collect, [])
+    .option("-J, --jump <host>", "reach the hosts through this jump host (as ssh -J)");
+}
+
+/** Checks -F and -o before anything connects (bad input, exit 2) and turns them into transport settings. */
+export function readSshSettings(options: SshOptions, isBatch: boolean): SshSettings {
   for (const option of options.sshOption) {
     if (!/^[A-Za-z][A-Za-z0-9]*[= ]\S/.test(option)) {
       fail("invalid-argument", `-o ${option} is not an ssh option`, { variable: "--ssh-option", hint: "write KEY=VALUE, as for ssh -o (ConnectTimeout=10)" });
@@ -103,15 +111,25 @@ async function ship(operands: string[], options: ShipOptions, helpers: ShipHelpe
   if (options.sshConfig !== undefined && !existsSync(options.sshConfig)) {
     fail("invalid-argument", `ssh config file ${options.sshConfig} does not exist`, { variable: "--ssh-config" });
   }
-  const plans = await planShips(operands, options, helpers);
-  const mode: InstallMode = options.check === true ? "--check" : "install";
-  const settings: SshSettings = {
+  return {
     configFile: options.sshConfig === undefined ? undefined : resolve(options.sshConfig),
     options: options.sshOption,
     jump: options.jump,
-    // Prompts need a terminal, and several at once cannot share one.
-    isBatch: !process.stdin.isTTY || (plans.length > 1 && parallel > 1),
+    isBatch,
   };
+}
+
+async function ship(operands: string[], options: ShipOptions, helpers: ShipHelpers): Promise<void> {
+  const parallel = Number(options.parallel);
+  if (!Number.isInteger(parallel) || parallel < 1) {
+    fail("invalid-argument", `--parallel ${options.parallel} is not a number of hosts`, { variable: "--parallel", hint: "give a whole number, 1 or more" });
+  }
+  // Checked before planning, so a bad -o or -F costs no build.
+  readSshSettings(options, true);
+  const plans = await planShips(operands, options, helpers);
+  const mode: InstallMode = options.check === true ? "--check" : "install";
+  // Prompts need a terminal, and several at once cannot share one.
+  const settings = readSshSettings(options, !process.stdin.isTTY || (plans.length > 1 && parallel > 1));
 
   if (options.dryRun === true) {
     printDryRun(plans, settings, mode);

@@ -264,36 +264,17 @@ interface Failure {
 
 /** Turns an exit status and ssh's words into a diagnostic that says what to do. */
 function explainFailure(destination: Destination, failure: Failure): Diagnostic {
-  const { label, target } = destination;
   const said = failure.sshLines.filter((line) => line.trim() !== "").join("\n");
-  const hostKeyName = target.port === undefined ? target.host : `[${target.host}]:${target.port}`;
-  const at = `${label}:`;
+  const at = `${destination.label}:`;
   if (failure.signal !== null) return diagnostic("ship-failed", `${at} ssh was stopped by ${failure.signal}`, {});
   if (failure.receiverError !== undefined) {
     return diagnostic("ship-failed", `${at} ${failure.receiverError}`, {
       hint: failure.code === RECEIVER_STATUS.sudo ? "plc ships through `sudo -n`: it never types a password" : undefined,
     });
   }
-  if (!failure.isRemote && /REMOTE HOST IDENTIFICATION HAS CHANGED/.test(said)) {
-    return diagnostic("ship-failed", `${at} the host key of ${hostKeyName} is not the one known_hosts holds; nothing was sent`, {
-      hint: `if the host was reinstalled, check its new key with its administrator, then: ssh-keygen -R '${hostKeyName}' and accept the new key; otherwise do not ship (someone may be in the middle)`,
-    });
-  }
-  if (!failure.isRemote && /Host key verification failed|host key is known|not in the known_hosts|No .* host key is known/i.test(said)) {
-    const scan = `ssh-keyscan ${target.port === undefined ? "" : `-p ${target.port} `}${target.host} >> ~/.ssh/known_hosts`;
-    return diagnostic("ship-failed", `${at} the host key of ${hostKeyName} is unknown; nothing was sent`, {
-      hint: `check the key's fingerprint with the host's administrator, then accept it: ${scan} (or connect once with ssh and answer yes)`,
-    });
-  }
-  if (!failure.isRemote && /Permission denied/.test(said)) {
-    return diagnostic("ship-failed", `${at} ssh could not log in: ${lastLine(said)}`, {
-      hint: `check the user (user@${target.host}) and that your key is offered (ssh-add -l, IdentityFile in ssh config, or -o IdentityFile=FILE)`,
-    });
-  }
-  if (!failure.isRemote && (failure.code !== 255 || CONNECT_ERRORS.test(said))) {
-    return diagnostic("ship-failed", `${at} ssh could not connect: ${lastLine(said) || `exit ${String(failure.code)}`}; nothing was sent`, {
-      hint: `try: ssh ${target.port === undefined ? "" : `-p ${target.port} `}${target.user === undefined ? "" : `${target.user}@`}${target.host} true`,
-    });
+  if (!failure.isRemote) {
+    const refused = explainConnectFailure(destination, failure.code, said);
+    if (refused !== undefined) return refused;
   }
   // The receiver's first word may be lost with the connection, so an unexplained 255 counts as a cut.
   const isCut = failure.code === 255 || failure.code === RECEIVER_STATUS.incomplete;
@@ -310,6 +291,35 @@ function explainFailure(destination: Destination, failure: Failure): Diagnostic 
   return diagnostic("ship-failed", `${at} install.sh failed (exit ${String(failure.installStatus ?? failure.code)})`, {
     hint: "its output is above; install.sh restarted the previous release if there was one",
   });
+}
+
+/** ssh's own failures before any remote command ran (host key, login, network); undefined when it got further. */
+export function explainConnectFailure(destination: Destination, code: number | null, said: string): Diagnostic | undefined {
+  const { label, target } = destination;
+  const hostKeyName = target.port === undefined ? target.host : `[${target.host}]:${target.port}`;
+  const at = `${label}:`;
+  if (/REMOTE HOST IDENTIFICATION HAS CHANGED/.test(said)) {
+    return diagnostic("ship-failed", `${at} the host key of ${hostKeyName} is not the one known_hosts holds; nothing was sent`, {
+      hint: `if the host was reinstalled, check its new key with its administrator, then: ssh-keygen -R '${hostKeyName}' and accept the new key; otherwise do not ship (someone may be in the middle)`,
+    });
+  }
+  if (/Host key verification failed|host key is known|not in the known_hosts|No .* host key is known/i.test(said)) {
+    const scan = `ssh-keyscan ${target.port === undefined ? "" : `-p ${target.port} `}${target.host} >> ~/.ssh/known_hosts`;
+    return diagnostic("ship-failed", `${at} the host key of ${hostKeyName} is unknown; nothing was sent`, {
+      hint: `check the key's fingerprint with the host's administrator, then accept it: ${scan} (or connect once with ssh and answer yes)`,
+    });
+  }
+  if (/Permission denied/.test(said)) {
+    return diagnostic("ship-failed", `${at} ssh could not log in: ${lastLine(said)}`, {
+      hint: `check the user (user@${target.host}) and that your key is offered (ssh-add -l, IdentityFile in ssh config, or -o IdentityFile=FILE)`,
+    });
+  }
+  if (code !== 255 || CONNECT_ERRORS.test(said)) {
+    return diagnostic("ship-failed", `${at} ssh could not connect: ${lastLine(said) || `exit ${String(code)}`}; nothing was sent`, {
+      hint: `try: ssh ${target.port === undefined ? "" : `-p ${target.port} `}${target.user === undefined ? "" : `${target.user}@`}${target.host} true`,
+    });
+  }
+  return undefined;
 }
 
 function lastLine(text: string): string {

@@ -1,0 +1,88 @@
+// Reading a built tarball back: verify, ship and diff all start here.
+import { existsSync, statSync } from "node:fs";
+import * as tar from "tar";
+import { displayPath, fail } from "../diagnostics.js";
+import { isManifest, parseManifest } from "../diff.js";
+import type { Manifest } from "../types.js";
+
+export interface TarEntry {
+  /** Path inside the root folder (`install.sh`, `hooks/01-postgres/backup.pre.sh`). */
+  path: string;
+  type: string;
+  mode: number;
+  mtime: number;
+  /** Empty unless the entry was kept. */
+  content: Buffer;
+}
+
+export interface BundleTarball {
+  /** The single root folder, `<prefix>-<instance>`; "" when there is not exactly one. */
+  root: string;
+  roots: string[];
+  entries: TarEntry[];
+}
+
+/**
+ * Lists a tarball, keeping the contents of the entries `keep` selects (the rest, an image archive
+ * included, is skipped without being buffered). Not a tarball: a located failure naming BUNDLE.
+ */
+export function readBundleTarball(file: string, cwd: string, keep: (path: string) => boolean): BundleTarball {
+  const display = displayPath(cwd, file);
+  const notBundle = (why: string): never =>
+    fail("bundle-invalid", `${display} is not a bundle tarball: ${why}`, { variable: "BUNDLE", hint: "give the .tar.gz plc build wrote" });
+  if (!existsSync(file) || !statSync(file).isFile()) {
+    fail("invalid-argument", `${display} is not a plc bundle: no such file`, { variable: "BUNDLE", hint: "give the .tar.gz plc build wrote" });
+  }
+  const roots = new Set<string>();
+  const entries: TarEntry[] = [];
+  try {
+    tar.t({
+      file,
+      sync: true,
+      strict: true,
+      onReadEntry: (entry) => {
+        const [root = "", ...rest] = entry.path.split("/");
+        roots.add(root);
+        const path = rest.join("/");
+        const kept: TarEntry = {
+          path: entry.path.startsWith("/") ? entry.path : path,
+          type: entry.type,
+          mode: entry.mode ?? 0,
+          mtime: Math.floor((entry.mtime?.getTime() ?? 0) / 1000),
+          content: Buffer.alloc(0),
+        };
+        entries.push(kept);
+        if (!keep(path)) {
+          entry.resume();
+          return;
+        }
+        const chunks: Buffer[] = [];
+        entry.on("data", (chunk: Buffer) => chunks.push(chunk));
+        entry.on("end", () => {
+          kept.content = Buffer.concat(chunks);
+        });
+      },
+    });
+  } catch (error) {
+    notBundle((error as Error).message);
+  }
+  const rootList = [...roots];
+  return { root: rootList.length === 1 ? (rootList[0] ?? "") : "", roots: rootList, entries };
+}
+
+/** The MANIFEST.json of a tarball, checked enough to use (single root, install.sh, an id); else a located failure. */
+export function readBundleManifest(file: string, cwd: string): { root: string; manifest: Manifest } {
+  const display = displayPath(cwd, file);
+  const notBundle = (why: string): never =>
+    fail("bundle-invalid", `${display} is not a plc bundle: ${why}`, { variable: "BUNDLE", hint: "give a tarball written by plc build" });
+  const tarball = readBundleTarball(file, cwd, (path) => path === "MANIFEST.json");
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(tarball.root)) notBundle("it has no single <prefix>-<instance>/ root folder");
+  if (!tarball.entries.some((entry) => entry.path === "install.sh")) notBundle(`${tarball.root}/install.sh is missing`);
+  const manifestEntry = tarball.entries.find((entry) => entry.path === "MANIFEST.json");
+  if (manifestEntry === undefined) return notBundle(`${tarball.root}/MANIFEST.json is missing`);
+  const manifest = parseManifest(manifestEntry.content.toString("utf8"));
+  if (!isManifest(manifest)) return notBundle(`MANIFEST.json: ${manifest.problem}`);
+  if (!/^[0-9a-f]{64}$/.test(manifest.id)) notBundle("MANIFEST.json names no bundle id");
+  if (!manifest.home.startsWith("/")) notBundle("MANIFEST.json names no absolute home");
+  return { root: tarball.root, manifest };
+}

@@ -1,0 +1,194 @@
+// `plc diff BUNDLE @host`: the installed release's MANIFEST.json, fetched over one ssh connection,
+// against the bundle's; nothing is sent and nothing changes on the host.
+import { spawn } from "node:child_process";
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { diffManifests, formatManifestDiff, isManifest, parseManifest, type ManifestDiff } from "../diff.js";
+import { diagnostic, fail, PlcError, type Diagnostic } from "../diagnostics.js";
+import { readBundleManifest } from "../load/bundle.js";
+import { parseTarget } from "../load/argv.js";
+import { readGroupTargets } from "../load/hosts.js";
+import { loadSpec, type LoadOptions } from "../load/index.js";
+import { sh } from "../render/quote.js";
+import type { Manifest } from "../types.js";
+import { readSshSettings, withSshOptions, type ShipSpecOptions, type SshOptions } from "./command.js";
+import { describeTarget, explainConnectFailure, sshArguments, type Destination, type SshSettings } from "./transport.js";
+
+interface DiffOptions extends SshOptions {
+  inventory?: string;
+}
+
+/** What cli.ts lends: its argv mapping (for -i) and its one error handler. */
+export interface DiffHelpers {
+  loadOptions(operands: string[], options: ShipSpecOptions): LoadOptions;
+  run(action: () => void): void;
+}
+
+/** The bundle side: its root folder, its manifest, and the home its installer deploys to. */
+export interface BundleManifest {
+  root: string;
+  manifest: Manifest;
+  home: string;
+}
+
+/** Exit statuses of the remote script, apart from ssh's 255. */
+const REMOTE_STATUS = { sudo: 92, noRelease: 94, unreadable: 95 } as const;
+const READY_MARK = "@@plc-diff ready";
+const ERROR_PREFIX = "plc-diff: error: ";
+// A manifest lists a few dozen files; anything near this is not one.
+const MANIFEST_LIMIT = 16 * 1024 * 1024;
+
+/** Runs on the host with the home as $1: prints current/MANIFEST.json, through sudo -n when not root. */
+export function manifestReaderScript(): string {
+  return `set -u
+printf '%s\\n' '${READY_MARK}' >&2
+fail() { status=$1; shift; printf '${ERROR_PREFIX}%s\\n' "$*" >&2; exit "$status"; }
+file=$1/current/MANIFEST.json
+sudo=
+if [ "$(id -u)" != 0 ]; then
+  user=$(id -un)
+  command -v sudo >/dev/null 2>&1 || fail ${REMOTE_STATUS.sudo} "user $user is not root and sudo is not installed: connect as root@host or install sudo"
+  sudo -n true 2>/dev/null </dev/null || fail ${REMOTE_STATUS.sudo} "sudo asks user $user for a password, which plc cannot type: allow it without one (sudoers: $user ALL=(root) NOPASSWD: ALL) or connect as root@host"
+  sudo='sudo -n'
+fi
+$sudo test -f "$file" || fail ${REMOTE_STATUS.noRelease} "no release is installed in $1 (no current/MANIFEST.json): plc ship would install this bundle as the first release"
+$sudo cat "$file" || fail ${REMOTE_STATUS.unreadable} "cannot read $file"
+`;
+}
+
+export function registerDiffCommand(program: Command, helpers: DiffHelpers): void {
+  withSshOptions(
+    program
+      .command("diff")
+      .description("what plc ship BUNDLE would change on hosts (files by sha256, image, plugins, secrets names); deploys nothing")
+      .argument("<bundle>", "a tarball written by plc build")
+      .argument("[hosts...]", "@host, user@host or user@host:port (default with -i: the hosts of the bundle's group)"),
+  )
+    .option("-i, --inventory <dir>", "inventory directory whose group <prefix>-<instance> lists the hosts")
+    .addHelpText(
+      "after",
+      `
+Exit status: 0 when every host runs this very bundle, 1 when one differs or cannot be compared
+(no release installed, ssh failed), 2 for bad input. The diff goes to stdout, errors to stderr.
+Examples:
+  plc diff dist/ybs-hack-0123456789ab.tar.gz @staging
+  plc diff dist/ybs-hack-0123456789ab.tar.gz deploy@10.0.0.5:2222 -J bastion
+  plc diff dist/mrs-production-0123456789ab.tar.gz -i inventory`,
+    )
+    .action(async (bundle: string, hosts: string[], options: DiffOptions) => {
+      try {
+        await diff(bundle, hosts, options, helpers);
+      } catch (error) {
+        helpers.run(() => {
+          throw error;
+        });
+      }
+    });
+}
+
+async function diff(bundlePath: string, hosts: readonly string[], options: DiffOptions, helpers: DiffHelpers): Promise<void> {
+  const settings = readSshSettings(options, !process.stdin.isTTY || hosts.length > 1);
+  const destinations = hosts.map((text, position) => {
+    const origin = { kind: "argv" as const, index: position + 2, text };
+    const target = parseTarget(text.replace(/^@/, ""), origin);
+    if (target === undefined || (!text.startsWith("@") && !text.includes("@"))) {
+      return fail("invalid-argument", `'${text}' is not a host`, { origin, hint: "after BUNDLE come @host, user@host or user@host:port" });
+    }
+    return { label: describeTarget(target), target };
+  });
+  const { root, manifest } = readBundleManifest(resolve(bundlePath), process.cwd());
+  const bundle: BundleManifest = { root, manifest, home: manifest.home };
+  if (destinations.length === 0 && options.inventory !== undefined) {
+    const { inventory } = loadSpec(helpers.loadOptions([], { inventory: options.inventory }));
+    if (inventory !== undefined) destinations.push(...readGroupTargets(inventory, bundle.root));
+  }
+  if (destinations.length === 0) {
+    fail("invalid-argument", "no host to compare with", {
+      hint: `name hosts (@host, user@host:port) or give -i DIR whose inventory lists hosts in group ${bundle.root}`,
+    });
+  }
+
+  const failures: Diagnostic[] = [];
+  let isAnyDifferent = false;
+  // One host after the other: the output of each stays together, and a prompt has the terminal to itself.
+  for (const destination of destinations) {
+    const outcome = await diffHost(destination, settings, bundle);
+    if ("code" in outcome) {
+      failures.push(outcome);
+      continue;
+    }
+    if (!outcome.isSame) isAnyDifferent = true;
+    process.stdout.write(formatManifestDiff(outcome, `${bundle.root} on ${destination.label}`));
+  }
+  if (failures.length > 0) throw new PlcError(failures);
+  // Like `git diff --exit-code`: a difference is an answer, not an error, so nothing goes to stderr.
+  if (isAnyDifferent) process.exitCode = 1;
+}
+
+async function diffHost(destination: Destination, settings: SshSettings, bundle: BundleManifest): Promise<ManifestDiff | Diagnostic> {
+  const fetched = await fetchInstalledManifest(destination, settings, bundle.home);
+  if ("code" in fetched) return fetched;
+  const installed = parseManifest(fetched.text);
+  if (!isManifest(installed)) {
+    return diagnostic("diff-failed", `${destination.label}: ${bundle.home}/current/MANIFEST.json is not a plc manifest: ${installed.problem}`, {
+      hint: "the release there was not installed by plc; plc ship replaces it",
+    });
+  }
+  return diffManifests(installed, bundle.manifest);
+}
+
+/** One ssh connection running the reader script; resolves with the manifest's text or a diagnostic. */
+export function fetchInstalledManifest(destination: Destination, settings: SshSettings, home: string): Promise<{ text: string } | Diagnostic> {
+  const command = ["sh", "-c", sh(manifestReaderScript()), "plc-diff", sh(home)].join(" ");
+  const child = spawn("ssh", sshArguments(destination, settings, command), { stdio: ["ignore", "pipe", "pipe"] });
+  const out: Buffer[] = [];
+  let outSize = 0;
+  let errText = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    outSize += chunk.length;
+    if (outSize <= MANIFEST_LIMIT) out.push(chunk);
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    errText += chunk.toString("utf8");
+  });
+  return new Promise((settle) => {
+    let spawnError: Error | undefined;
+    child.on("error", (error) => {
+      spawnError = error;
+    });
+    child.on("close", (code, signal) => {
+      const at = `${destination.label}:`;
+      if (spawnError !== undefined) {
+        settle(diagnostic("diff-failed", `cannot run ssh: ${spawnError.message}`, { hint: "install the OpenSSH client (apt-get install openssh-client)" }));
+        return;
+      }
+      const lines = errText.split("\n").map((line) => line.replace(/\r$/, ""));
+      const ready = lines.indexOf(READY_MARK);
+      // Before the mark, stderr is ssh's own (or a login banner); after it, the script's.
+      const said = (ready < 0 ? lines : lines.slice(0, ready)).filter((line) => line.trim() !== "").join("\n");
+      const remoteError = lines.slice(ready + 1).find((line) => line.startsWith(ERROR_PREFIX));
+      if (signal !== null) {
+        settle(diagnostic("diff-failed", `${at} ssh was stopped by ${signal}`));
+      } else if (code === 0 && ready >= 0) {
+        if (outSize > MANIFEST_LIMIT) settle(diagnostic("diff-failed", `${at} the installed MANIFEST.json is larger than ${MANIFEST_LIMIT} bytes`));
+        else settle({ text: Buffer.concat(out).toString("utf8") });
+      } else if (ready >= 0 && remoteError !== undefined) {
+        settle(
+          diagnostic("diff-failed", `${at} ${remoteError.slice(ERROR_PREFIX.length)}`, {
+            hint: code === REMOTE_STATUS.sudo ? "plc diff reads the release through `sudo -n`, as plc ship installs it: it never types a password" : undefined,
+          }),
+        );
+      } else if (ready < 0) {
+        const refused = explainConnectFailure(destination, code, said);
+        settle(
+          refused === undefined
+            ? diagnostic("diff-failed", `${at} the connection was lost (ssh exit ${String(code)})`, { hint: "compare again" })
+            : { ...refused, code: "diff-failed" },
+        );
+      } else {
+        settle(diagnostic("diff-failed", `${at} reading the installed manifest failed (exit ${String(code)})`, { hint: "compare again" }));
+      }
+    });
+  });
+}
+
