@@ -29,6 +29,7 @@ const CASES: BadCase[] = [
   { name: "NUL in a value", args: ["image=nginx:1", "{\"env\":{\"A\":\"x\\u0000y\"}}"], code: "invalid-text", mentions: ["env.A holds a NUL", "argv[2]"] },
   { name: "lone surrogate in a value", args: ["image=nginx:1", "{\"env\":{\"A\":\"\\ud800\"}}"], code: "invalid-text", mentions: ["malformed unicode", "argv[2]"] },
   { name: "lftp DSN with a shell escape", args: ["image=nginx:1", "backup_password=x", "lftp_dsn=sftp://u@host/x;!sh"], code: "invalid-value", mentions: ["lftp_dsn", "argv[3]"] },
+  { name: "htaccess user with a colon", args: ["image=nginx:1", "dns=a.example.com", "{\"htaccess\":[{\"user\":\"a:b\",\"password\":\"x\"}]}"], code: "invalid-value", mentions: ["htaccess.0.user", "argv[3]"] },
   { name: "port out of range", args: ["image=nginx:1", "port=70000"], code: "invalid-value", mentions: ["port", "argv[2]", "<= 65535"] },
   { name: "bad ship target", args: ["image=nginx:1", "@bad host"], code: "invalid-argument", mentions: ["ship target", "argv[2]"] },
   {

@@ -55,6 +55,24 @@ describe("install.sh on a fresh host", () => {
     assert.deepEqual(host.calls(), [], "no docker or systemctl call");
   });
 
+  it("refuses to deploy when a secret the bundle needs is missing, names it, and changes nothing", async (t) => {
+    if (!requireSandbox(t, "restic", "nginx")) return;
+    const host = await SandboxHost.start(t);
+    const bundle = buildBundle([...BASE, "env.API_TOKEN=t0ken", "secret_env=API_TOKEN"]);
+    const dir = unpack(host, bundle);
+    const before = host.snapshot(HOST_ROOTS);
+    const none = host.sh(`sh ${q(`${dir}/install.sh`)}`);
+    assert.notEqual(none.status, 0);
+    assert.match(none.stderr, /missing secrets: API_TOKEN PLC_BACKUP_PASSWORD; give them with --secrets FILE/);
+    // A secrets file that lacks one key: that key is named.
+    host.must(`grep -v '^API_TOKEN=' ${q(bundle.secrets)} >${q(`${host.dir}/partial.env`)}`);
+    const partial = host.sh(`sh ${q(`${dir}/install.sh`)} --secrets ${q(`${host.dir}/partial.env`)}`);
+    assert.notEqual(partial.status, 0);
+    assert.match(partial.stderr, /missing secrets: API_TOKEN;/);
+    assert.equal(host.snapshot(HOST_ROOTS), before);
+    assert.deepEqual(host.calls(), [], "no docker or systemctl call");
+  });
+
   it("takes a lock: a concurrent install is refused and changes nothing", async (t) => {
     if (!requireSandbox(t, "restic", "nginx")) return;
     const host = await SandboxHost.start(t);
