@@ -14,8 +14,12 @@ interface ProjectSchema {
   [key: string]: unknown;
 }
 
+let projectSchemaText: string | undefined;
+
+/** The project schema, a fresh copy each call (callers extend it); the file is read once per process. */
 export function readProjectSchema(): ProjectSchema {
-  return JSON.parse(readFileSync(join(SCHEMA_DIR, "project.schema.json"), "utf8")) as ProjectSchema;
+  projectSchemaText ??= readFileSync(join(SCHEMA_DIR, "project.schema.json"), "utf8");
+  return JSON.parse(projectSchemaText) as ProjectSchema;
 }
 
 /** The project schema with the active plugins' variables added, as `plc schema` prints it. */
@@ -43,8 +47,9 @@ export function isSecretPointer(spec: Spec, pointer: string): boolean {
 
 const compiled = new Map<string, ValidateFunction>();
 
-function compile(schema: ProjectSchema): ValidateFunction {
-  const key = JSON.stringify(schema);
+/** One compiled validator per set of active plugins (a schema is a function of them). */
+function compile(schema: ProjectSchema, plugins: readonly PluginDefinition[]): ValidateFunction {
+  const key = plugins.map((plugin) => plugin.dir).join("\n");
   const cached = compiled.get(key);
   if (cached) return cached;
   // coerceTypes: argv values are strings (`port=8000`); "array" lets `dns: example.com` stand for a list of one.
@@ -66,7 +71,7 @@ export function validateSpec(resolved: ResolvedSpec): Spec {
 
   const schema = schemaFor(resolved.plugins);
   const vars = structuredClone(resolved.vars);
-  const validate = compile(schema);
+  const validate = compile(schema, resolved.plugins);
   if (!validate(vars)) {
     const located = (validate.errors ?? []).map((error) => toDiagnostic(error, resolved, schema));
     // A derived default (home from prefix) fails because of the user's value: report only the latter.
