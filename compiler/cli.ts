@@ -26,7 +26,8 @@ import { registerCompletionCommand } from "./completion.js";
 const VERSION = (JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }).version;
 const isColor = process.stderr.isTTY && process.env["NO_COLOR"] === undefined;
 
-interface SpecOptions {
+/** The options every command that reads a spec takes. */
+export interface SpecOptions {
   inventory?: string;
   plugins?: string[];
   pluginsDir?: string[];
@@ -142,18 +143,33 @@ function renderTree(operands: string[], options: SpecOptions & { output: string 
   process.stdout.write(`${root}\n`);
 }
 
+/** The one place errors become text and exit codes. */
 function run(action: () => void): void {
   try {
     action();
   } catch (error) {
-    if (error instanceof PlcError) {
-      reportAll(error.diagnostics);
-      process.exitCode = exitCodeOf(error.diagnostics);
-      return;
-    }
-    process.stderr.write(`plc: internal error (this is a bug in plc, please report it):\n${(error as Error).stack ?? String(error)}\n`);
-    process.exitCode = 70;
+    report(error);
   }
+}
+
+/** run() for commands that wait on other processes (ship, diff); they may return a status (diff: 1 = differs). */
+async function runAsync(action: () => Promise<number | undefined>): Promise<void> {
+  try {
+    const status = await action();
+    if (typeof status === "number") process.exitCode = status;
+  } catch (error) {
+    report(error);
+  }
+}
+
+function report(error: unknown): void {
+  if (error instanceof PlcError) {
+    reportAll(error.diagnostics);
+    process.exitCode = exitCodeOf(error.diagnostics);
+    return;
+  }
+  process.stderr.write(`plc: internal error (this is a bug in plc, please report it):\n${(error as Error).stack ?? String(error)}\n`);
+  process.exitCode = 70;
 }
 
 function reportAll(diagnostics: readonly Diagnostic[]): void {
@@ -285,9 +301,9 @@ program
     });
   });
 
-registerDiffCommand(program, { loadOptions, run });
+registerDiffCommand(program, { loadOptions, runAsync });
 registerInitCommand(program, { run });
 registerCompletionCommand(program, { run });
-registerShipCommand(program, { withSpecOptions, loadOptions, packOptions, secretsText, run });
+registerShipCommand(program, { withSpecOptions, loadOptions, packOptions, secretsText, runAsync });
 
 program.parse();

@@ -23,18 +23,10 @@ import {
   type ShipEvent,
   type SshSettings,
 } from "./transport.js";
+// Type only: erased at run time, so no import cycle with the entry point.
+import type { SpecOptions } from "../cli.js";
 
-/** The spec options every spec command takes (cli.ts's SpecOptions). */
-export interface ShipSpecOptions {
-  inventory?: string;
-  plugins?: string[];
-  pluginsDir?: string[];
-  vaultPasswordFile?: string[];
-  vaultId?: string[];
-  imageArchive?: string;
-}
-
-interface ShipOptions extends ShipSpecOptions, SshOptions {
+interface ShipOptions extends SpecOptions, SshOptions {
   parallel: string;
   dryRun?: boolean;
   secrets?: string;
@@ -44,11 +36,11 @@ interface ShipOptions extends ShipSpecOptions, SshOptions {
 /** What cli.ts lends: its option set, its argv mapping, its pack settings, and its one error handler. */
 export interface ShipHelpers {
   withSpecOptions(command: Command): Command;
-  loadOptions(operands: string[], options: ShipSpecOptions): LoadOptions;
+  loadOptions(operands: string[], options: SpecOptions): LoadOptions;
   packOptions(extraFiles?: BundleFile[]): PackOptions;
   secretsText(compiled: Compiled): string;
   /** cli.ts's `run`: prints diagnostics and sets the exit code. */
-  run(action: () => void): void;
+  runAsync(action: () => Promise<number | undefined>): Promise<void>;
 }
 
 export function registerShipCommand(program: Command, helpers: ShipHelpers): void {
@@ -71,15 +63,10 @@ Examples:
   plc ship -i inventory prefix=mrs instance=production --parallel 2
 Host keys are checked against known_hosts; a user that is not root needs sudo without a password.`,
     )
-    .action(async (operands: string[], options: ShipOptions) => {
-      try {
-        await ship(operands, options, helpers);
-      } catch (error) {
-        helpers.run(() => {
-          throw error;
-        });
-      }
-    });
+    .action((operands: string[], options: ShipOptions) => helpers.runAsync(async () => {
+      await ship(operands, options, helpers);
+      return undefined;
+    }));
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -11,7 +11,8 @@ import { readGroupTargets } from "../load/hosts.js";
 import { loadSpec, type LoadOptions } from "../load/index.js";
 import { sh } from "../render/quote.js";
 import type { Manifest } from "../types.js";
-import { readSshSettings, withSshOptions, type ShipSpecOptions, type SshOptions } from "./command.js";
+import type { SpecOptions } from "../cli.js";
+import { readSshSettings, withSshOptions, type SshOptions } from "./command.js";
 import { describeTarget, explainConnectFailure, sshArguments, type Destination, type SshSettings } from "./transport.js";
 
 interface DiffOptions extends SshOptions {
@@ -20,8 +21,8 @@ interface DiffOptions extends SshOptions {
 
 /** What cli.ts lends: its argv mapping (for -i) and its one error handler. */
 export interface DiffHelpers {
-  loadOptions(operands: string[], options: ShipSpecOptions): LoadOptions;
-  run(action: () => void): void;
+  loadOptions(operands: string[], options: SpecOptions): LoadOptions;
+  runAsync(action: () => Promise<number | undefined>): Promise<void>;
 }
 
 /** The bundle side: its root folder, its manifest, and the home its installer deploys to. */
@@ -75,18 +76,11 @@ Examples:
   plc diff dist/ybs-hack-0123456789ab.tar.gz deploy@10.0.0.5:2222 -J bastion
   plc diff dist/mrs-production-0123456789ab.tar.gz -i inventory`,
     )
-    .action(async (bundle: string, hosts: string[], options: DiffOptions) => {
-      try {
-        await diff(bundle, hosts, options, helpers);
-      } catch (error) {
-        helpers.run(() => {
-          throw error;
-        });
-      }
-    });
+    .action((bundle: string, hosts: string[], options: DiffOptions) => helpers.runAsync(() => diff(bundle, hosts, options, helpers)));
 }
 
-async function diff(bundlePath: string, hosts: readonly string[], options: DiffOptions, helpers: DiffHelpers): Promise<void> {
+/** 0 when every host runs this bundle, 1 when one differs; a failure to compare throws. */
+async function diff(bundlePath: string, hosts: readonly string[], options: DiffOptions, helpers: DiffHelpers): Promise<number> {
   const settings = readSshSettings(options, !process.stdin.isTTY || hosts.length > 1);
   const destinations = hosts.map((text, position) => {
     const origin = { kind: "argv" as const, index: position + 2, text };
@@ -122,7 +116,7 @@ async function diff(bundlePath: string, hosts: readonly string[], options: DiffO
   }
   if (failures.length > 0) throw new PlcError(failures);
   // Like `git diff --exit-code`: a difference is an answer, not an error, so nothing goes to stderr.
-  if (isAnyDifferent) process.exitCode = 1;
+  return isAnyDifferent ? 1 : 0;
 }
 
 async function diffHost(destination: Destination, settings: SshSettings, bundle: BundleManifest): Promise<ManifestDiff | Diagnostic> {
