@@ -71,6 +71,12 @@ describe("the command line", () => {
     assert.deepEqual((JSON.parse(result.stdout) as { plugins: string[] }).plugins, ["postgres", "django"]);
   });
 
+  it("-p repeated adds plugins up, in order", () => {
+    const result = plc("check", "image=x:1", "-p", "postgres", "-p", "uwsgi,django", "env.SECRET_KEY=x");
+    assert.equal(result.status, 0, result.stderr);
+    assert.deepEqual((JSON.parse(result.stdout) as { plugins: string[] }).plugins, ["postgres", "uwsgi", "django"]);
+  });
+
   it("plc check masks secrets", () => {
     const result = plc("check", "image=x:1", "-p", "sentry", "sentry_dsn=https://abc123@sentry.example.com/42", "backup_password=hunter2");
     assert.equal(result.status, 0, result.stderr);

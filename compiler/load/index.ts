@@ -24,11 +24,13 @@ export interface LoadOptions {
 /** Reads everything the build depends on into a WrittenSpec. */
 export function loadSpec(options: LoadOptions): WrittenSpec {
   const parsed = parseArgv(options.words);
-  for (const word of options.plugins) {
+  // `-p a -p b` adds up, like `-p a,b`; the first -p locates them.
+  const [first] = options.plugins;
+  if (first !== undefined) {
     parsed.assignments.push({
       path: ["plugins"],
-      value: word.text,
-      origin: { kind: "argv", index: word.index, text: word.text },
+      value: options.plugins.map((word) => word.text).join(","),
+      origin: { kind: "argv", index: first.index, text: first.text },
       isSecret: false,
     });
   }
