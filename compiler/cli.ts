@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // The command line: parse options, call one compiler function, write files, set the exit code.
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { Command, Option } from "commander";
 import { checkSpec, compileBundle, type Compiled } from "./index.js";
-import { exitCodeOf, formatOrigin, PlcError, type Diagnostic } from "./diagnostics.js";
+import { exitCodeOf, fail, formatOrigin, PlcError, type Diagnostic } from "./diagnostics.js";
 import type { LoadOptions } from "./load/index.js";
 import type { Word } from "./load/argv.js";
 import { readPlugins } from "./load/plugins.js";
@@ -138,6 +138,13 @@ function secretsText(compiled: Compiled): string {
 function renderTree(operands: string[], options: SpecOptions & { output: string }): void {
   const compiled = compileBundle(loadOptions(operands, options), packOptions());
   const root = resolve(options.output);
+  // Replaced whole, so only an empty folder or an earlier render: `-o .` must not wipe a project.
+  if (existsSync(root) && readdirSync(root).length > 0 && !existsSync(join(root, "MANIFEST.json"))) {
+    fail("invalid-argument", `${options.output} is not empty and holds no earlier render`, {
+      variable: "-o",
+      hint: "give a new or empty directory (plc render replaces it whole)",
+    });
+  }
   rmSync(root, { recursive: true, force: true });
   for (const file of compiled.packed.files) writeAtomically(join(root, file.path), file.content, file.mode);
   process.stdout.write(`${root}\n`);

@@ -1,7 +1,7 @@
 // The bad-input catalogue: exit 2, a message naming the variable and where it came from, nothing written.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -117,4 +117,23 @@ describe("bad input", () => {
       }
     });
   }
+});
+
+describe("plc render", () => {
+  it("refuses to replace a non-empty folder that is not an earlier render, and replaces one that is", () => {
+    const dir = mkdtempSync(join(tmpdir(), "plc-render-"));
+    try {
+      writeFileSync(join(dir, "precious.txt"), "keep me\n");
+      const render = (out: string) => spawnSync(process.execPath, [CLI, "render", "-o", out, "image=nginx:1"], { encoding: "utf8", cwd: dir });
+      const refused = render(".");
+      assert.equal(refused.status, 2, refused.stderr);
+      assert.match(refused.stderr, /is not empty and holds no earlier render/);
+      assert.equal(readFileSync(join(dir, "precious.txt"), "utf8"), "keep me\n");
+      assert.equal(render("out").status, 0);
+      assert.equal(render("out").status, 0, "an earlier render is replaced");
+      assert.ok(existsSync(join(dir, "out", "install.sh")));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
