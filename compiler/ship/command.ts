@@ -95,6 +95,12 @@ export function readSshSettings(options: SshOptions, isBatch: boolean): SshSetti
       fail("invalid-argument", `-o ${option} is not an ssh option`, { variable: "--ssh-option", hint: "write KEY=VALUE, as for ssh -o (ConnectTimeout=10)" });
     }
   }
+  if (options.jump !== undefined && !/^(?:[^@\s]+@)?(?:[^:@\s,]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/.test(options.jump)) {
+    fail("invalid-argument", `-J ${options.jump} is not a jump host`, {
+      variable: "--jump",
+      hint: "write [user@]host[:port]; for a chain of jumps, put ProxyJump in an ssh config file given with -F",
+    });
+  }
   if (options.sshConfig !== undefined && !existsSync(options.sshConfig)) {
     fail("invalid-argument", `ssh config file ${options.sshConfig} does not exist`, { variable: "--ssh-config" });
   }

@@ -61,20 +61,41 @@ export function remoteCommand(shipment: Shipment, mode: InstallMode, receiverWor
 
 /** ssh's arguments. No user unless the target names one, so ssh config's `User` applies. */
 export function sshArguments(destination: Destination, settings: SshSettings, command: string): string[] {
-  const args: string[] = ["-T"];
-  if (settings.configFile !== undefined) args.push("-F", settings.configFile);
-  for (const option of settings.options) args.push("-o", option);
-  // After the user's -o: ssh keeps the first value it reads, so theirs win; these beat ssh config files.
-  args.push("-o", "StrictHostKeyChecking=yes");
-  if (settings.isBatch) args.push("-o", "BatchMode=yes");
+  const args: string[] = ["-T", ...hopOptions(settings)];
   // A host that vanishes mid-install is noticed within a minute instead of hanging the ship.
   args.push("-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4");
-  if (settings.jump !== undefined) args.push("-J", settings.jump);
+  if (settings.jump !== undefined) args.push("-o", `ProxyCommand=${jumpCommand(settings.jump, settings)}`);
   const { user, host, port } = destination.target;
   if (port !== undefined) args.push("-p", String(port));
   if (user !== undefined) args.push("-l", user);
   args.push(host, command);
   return args;
+}
+
+/** -F, the user's -o, then plc's checks: ssh keeps the first value it reads, so the user's win; these beat config files. */
+function hopOptions(settings: SshSettings): string[] {
+  const args: string[] = [];
+  if (settings.configFile !== undefined) args.push("-F", settings.configFile);
+  for (const option of settings.options) args.push("-o", option);
+  args.push("-o", "StrictHostKeyChecking=yes");
+  if (settings.isBatch) args.push("-o", "BatchMode=yes");
+  return args;
+}
+
+/**
+ * `-J host` as a ProxyCommand: ssh -J gives the jump hop only -F, so an unknown bastion key would
+ * prompt (or pass) where plc promises strict checking. The hop gets the same options as the target.
+ * ssh runs it through a shell after expanding %-tokens: words are shell-quoted and % doubled.
+ */
+function jumpCommand(jump: string, settings: SshSettings): string {
+  const match = /^(?:([^@\s]+)@)?([^:@\s]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?$/.exec(jump);
+  if (match === null) throw new Error(`unreachable: -J ${jump} passed readSshSettings`);
+  const [, user, host = "", port] = match;
+  const words = ["ssh", ...hopOptions(settings)];
+  if (port !== undefined) words.push("-p", port);
+  if (user !== undefined) words.push("-l", user);
+  words.push("-W", "[%h]:%p", "--", host.replace(/^\[|\]$/g, ""));
+  return words.map((word) => (word === "[%h]:%p" ? word : sh(word).replace(/%/g, "%%"))).join(" ");
 }
 
 /** The ssh command line as a person would type it, with the receiver shown as a variable. */
@@ -296,15 +317,18 @@ function explainFailure(destination: Destination, failure: Failure): Diagnostic 
 /** ssh's own failures before any remote command ran (host key, login, network); undefined when it got further. */
 export function explainConnectFailure(destination: Destination, code: number | null, said: string): Diagnostic | undefined {
   const { label, target } = destination;
-  const hostKeyName = target.port === undefined ? target.host : `[${target.host}]:${target.port}`;
+  // The key ssh complains about may be a jump host's: ssh names it, and that name goes in the hint.
+  const named = /(?:Host key for|host key is known for|authenticity of host ')\s*'?(\[[^\]]+\]:\d+|[^\s']+?)'?(?: has changed| and|\s|$)/i.exec(said)?.[1];
+  const hostKeyName = named ?? (target.port === undefined ? target.host : `[${target.host}]:${target.port}`);
+  const keyHost = /^\[(.+)\]:(\d+)$/.exec(hostKeyName);
   const at = `${label}:`;
-  if (/REMOTE HOST IDENTIFICATION HAS CHANGED/.test(said)) {
+  if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key for .* has changed/.test(said)) {
     return diagnostic("ship-failed", `${at} the host key of ${hostKeyName} is not the one known_hosts holds; nothing was sent`, {
       hint: `if the host was reinstalled, check its new key with its administrator, then: ssh-keygen -R '${hostKeyName}' and accept the new key; otherwise do not ship (someone may be in the middle)`,
     });
   }
   if (/Host key verification failed|host key is known|not in the known_hosts|No .* host key is known/i.test(said)) {
-    const scan = `ssh-keyscan ${target.port === undefined ? "" : `-p ${target.port} `}${target.host} >> ~/.ssh/known_hosts`;
+    const scan = `ssh-keyscan ${keyHost === null ? hostKeyName : `-p ${keyHost[2] ?? ""} ${keyHost[1] ?? ""}`} >> ~/.ssh/known_hosts`;
     return diagnostic("ship-failed", `${at} the host key of ${hostKeyName} is unknown; nothing was sent`, {
       hint: `check the key's fingerprint with the host's administrator, then accept it: ${scan} (or connect once with ssh and answer yes)`,
     });

@@ -1,23 +1,10 @@
 // plc ship to several hosts, each in its own network namespace with its own sshd: parallel runs,
 // output prefixed by host, a summary table, a failed host failing the run, and the inventory path.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { requireShipTools, runPlc, SshClient, type SshHost } from "./sandbox.js";
-
-/** Three free 10.231.N.0/30 networks: none of this machine's addresses may be in them. */
-function freeNetworks(count: number): number[] {
-  const used = spawnSync("ip", ["-o", "addr"], { encoding: "utf8" }).stdout;
-  const start = 10 + (process.pid % 200);
-  const networks: number[] = [];
-  for (let n = start; networks.length < count && n < start + 250; n++) {
-    const network = (n % 250) + 1;
-    if (!used.includes(`10.231.${network}.`)) networks.push(network);
-  }
-  return networks;
-}
+import { freeNetworks, requireShipTools, runPlc, SshClient, type SshHost } from "./sandbox.js";
 
 test("plc ship to three hosts in network namespaces", { timeout: 120_000 }, async (t) => {
   if (!requireShipTools(t)) return;

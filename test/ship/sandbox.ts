@@ -56,6 +56,18 @@ function must(command: string, args: readonly string[]): string {
   return result.stdout;
 }
 
+/** Free 10.231.N.0/30 networks: none of this machine's addresses may be in them. */
+export function freeNetworks(count: number): number[] {
+  const used = spawnSync("ip", ["-o", "addr"], { encoding: "utf8" }).stdout;
+  const start = 10 + (process.pid % 200);
+  const networks: number[] = [];
+  for (let n = start; networks.length < count && n < start + 250; n++) {
+    const network = (n % 250) + 1;
+    if (!used.includes(`10.231.${network}.`)) networks.push(network);
+  }
+  return networks;
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -75,6 +87,8 @@ export class SshClient {
   readonly dir: string;
   readonly config: string;
   readonly knownHosts: string;
+  /** The private key the hosts authorize. */
+  readonly identityFile: string;
   readonly publicKey: string;
   private readonly hosts: SshHost[] = [];
 
@@ -83,6 +97,7 @@ export class SshClient {
     this.dir = mkdtempSync("/var/tmp/plc-ship-");
     chmodSync(this.dir, 0o755);
     const key = join(this.dir, "client_ed25519");
+    this.identityFile = key;
     must("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "plc-ship-test", "-f", key]);
     this.publicKey = readFileSync(`${key}.pub`, "utf8");
     this.knownHosts = join(this.dir, "known_hosts");
@@ -183,6 +198,8 @@ export class SshHost {
   private readonly launcher: ChildProcess;
   private readonly netns: string | undefined;
   private pid = 0;
+  /** Extra links from this host's namespace (see routeTo); they go with the namespaces. */
+  private links = 0;
 
   private constructor(dir: string, address: string, port: number, hostKey: string, launcher: ChildProcess, netns: string | undefined) {
     this.dir = dir;
@@ -270,6 +287,31 @@ export class SshHost {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
     throw new Error(`sshd did not start: ${this.log()}${readFileSync(join(this.dir, "launcher.log"), "utf8")}`);
+  }
+
+  /**
+   * A bastion's path: a veth pair from this host's network namespace to `other`'s on 10.231.<network>.0/30
+   * (this side .1, theirs .2) and a route over it to `other`'s address. With `isOnlyWay`, `other` loses its
+   * route back to this machine, so only what comes through this host reaches it. Returns this host's
+   * address on the link: where `other`'s sshd sees such connections come from.
+   */
+  routeTo(other: SshHost, network: number, options: { isOnlyWay?: boolean } = {}): string {
+    const here = this.netns;
+    const there = other.netns;
+    if (here === undefined || there === undefined) throw new Error("routeTo links hosts started with a network");
+    const name = `plcjump${this.links++}`;
+    const address = `10.231.${network}.1`;
+    must("ip", ["-n", here, "link", "add", name, "type", "veth", "peer", "name", name, "netns", there]);
+    must("ip", ["-n", here, "addr", "add", `${address}/30`, "dev", name]);
+    must("ip", ["-n", there, "addr", "add", `10.231.${network}.2/30`, "dev", name]);
+    must("ip", ["-n", here, "link", "set", name, "up"]);
+    must("ip", ["-n", there, "link", "set", name, "up"]);
+    must("ip", ["-n", here, "route", "add", `${other.address}/32`, "via", `10.231.${network}.2`]);
+    if (options.isOnlyWay === true) {
+      const outside = other.address.replace(/\.2$/, ".0/30");
+      must("ip", ["-n", there, "route", "del", outside, "dev", "eth0"]);
+    }
+    return address;
   }
 
   log(): string {

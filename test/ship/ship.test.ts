@@ -6,8 +6,11 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { sh } from "../../compiler/render/quote.js";
 import { selfExtractingBundle } from "../../compiler/ship/self-extracting.js";
-import { freePort, requireShipTools, runPlc, SshClient, type RunResult, type SshHost } from "./sandbox.js";
+import { CLI } from "../fixtures.js";
+import { requireTool } from "../tools.js";
+import { freePort, requireShipTools, runAsync, runPlc, SshClient, type RunResult, type SshHost } from "./sandbox.js";
 
 const CUT_PROXY = fileURLToPath(new URL("./cut-proxy.js", import.meta.url));
 // Quotes, a dollar and a space: it must reach the host intact and never appear in a command line.
@@ -202,5 +205,31 @@ test("plc ship to one host over a real sshd", { timeout: 150_000 }, async (t) =>
     assert.equal(installed.status, 0, installed.stderr + installed.stdout);
     assert.match(installed.stdout, /deployed release/);
     assert.deepEqual(readdirSync(host.path("/tmp")), []);
+  });
+
+  await t.test("on a TTY a live bytes and rate line stands in for the sending phase; without one, a line per phase and no carriage return", async (tt) => {
+    if (!requireTool(tt, "script")) return;
+    const at = `plc ship: 127\\.0\\.0\\.1:${host.port}: `;
+    const size = String.raw`[\d.]+ (?:B|KiB|MiB)`;
+    // util-linux script gives plc a pty for stdin, stdout and stderr; -e passes plc's exit status on.
+    const command = [process.execPath, CLI, "ship", first, target, ...ssh].map((word) => sh(word)).join(" ");
+    const onTty = await runAsync("script", ["-qec", command, "/dev/null"]);
+    assert.equal(onTty.status, 0, onTty.stdout + onTty.stderr);
+    const live = onTty.stdout;
+    assert.match(live, new RegExp(`\\r\\u001b\\[K127\\.0\\.0\\.1:${host.port}: sending ${size} / ${size}  ${size}/s`), JSON.stringify(live));
+    // The last update counts every byte of the stream, then the line is wiped before the next phase prints.
+    assert.match(live, new RegExp(`: sending (${size}) / \\1  ${size}/s\\r\\u001b\\[K${at}sent `), JSON.stringify(live));
+    assert.doesNotMatch(live, new RegExp(`${at}sending`), "the live line replaces the sending phase");
+    for (const phase of ["connecting", "ready root", "received", "verified", "installing", "done"]) assert.match(live, new RegExp(`${at}${phase}`));
+    assert.match(live, /install\.sh: deployed release/);
+
+    const piped = await runPlc(["ship", first, target, ...ssh]);
+    assert.equal(piped.status, 0, piped.stderr + piped.stdout);
+    for (const phase of ["connecting", "sending", "sent", "ready", "received", "verified", "installing", "done"]) {
+      const lines = piped.stderr.split("\n").filter((line) => new RegExp(`^${at}${phase}( |$)`).test(line));
+      assert.equal(lines.length, 1, `one ${phase} line in\n${piped.stderr}`);
+    }
+    assert.ok(!piped.stderr.includes("\r") && !piped.stdout.includes("\r"), "no carriage return without a TTY");
+    assert.doesNotMatch(piped.stderr, /\/s\b/, "no rate without a TTY");
   });
 });
