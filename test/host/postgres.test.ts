@@ -2,10 +2,12 @@
 // PostgreSQL from Debian run by the docker shim on the directories the plugin mounts, so
 // pg_dumpall and psql move real rows.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { seedRepository } from "./restic-repository.js";
-import { SandboxHost, buildBundle, mustInstall, q, requireSandbox } from "./sandbox.js";
+import { SandboxHost, buildBundle, mustInstall, q, requireSandbox, type RunResult } from "./sandbox.js";
 
 const NAME = "ybs-hack";
 const HOME = `/home/${NAME}`;
@@ -38,6 +40,20 @@ function rows(host: SandboxHost): string {
 
 function listing(host: SandboxHost, dir: string): string {
   return host.must(`cd ${q(dir)} && find . -type f -exec sha256sum {} + | sort`);
+}
+
+/** Every dump file (postgres.sql, postgres.sql.partial) left anywhere under the home. */
+function dumpsLeft(host: SandboxHost): string {
+  return host.must(`find ${HOME} -name 'postgres.sql*'`).trim();
+}
+
+/** The size of a host file, 0 while it does not exist. */
+function sizeOf(host: SandboxHost, path: string): number {
+  try {
+    return statSync(host.path(path)).size;
+  } catch {
+    return 0;
+  }
 }
 
 async function installed(t: TestContext): Promise<SandboxHost> {
@@ -107,5 +123,88 @@ describe("postgres and django", () => {
     psql(host, "INSERT INTO t (x) SELECT repeat('y', 1000) FROM generate_series(1, 20000);");
     host.must(`${HOME}/backup.sh`);
     assert.equal((JSON.parse(host.must(`${RESTIC_ENV} restic snapshots --json`)) as unknown[]).length, 1);
+  });
+
+  it("a dump cut off midway (the server killed during pg_dumpall): backup.sh exits non-zero, no snapshot of the truncated dump is kept, no partial dump file is left", async (t) => {
+    if (!requirePostgres(t)) return;
+    const host = await installed(t);
+    // ~20 MB of rows in the app's database, so the partial dump grows visibly before the kill.
+    const tableBytes = 20_000 * 1000;
+    psql(host, "CREATE TABLE t (id serial PRIMARY KEY, x text); INSERT INTO t (x) SELECT repeat('y', 1000) FROM generate_series(1, 20000);");
+    // pg_dumpall dumps template1, postgres, then the others by name: zz_last comes after ybs_hack.
+    // A transaction holding an exclusive lock on its table makes pg_dump wait there, so the dump
+    // cannot finish before the kill however fast the machine (pg_dumpall writes 20 MB in ~0.1 s).
+    psql(host, "CREATE DATABASE zz_last;");
+    host.must(`docker exec ${PG} psql -X -q -v ON_ERROR_STOP=1 --username ybs_hack --dbname zz_last -c 'CREATE TABLE held (x int);'`);
+    const holder = host.spawn(
+      `printf 'BEGIN; LOCK TABLE held IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120);\n' | ` +
+        `docker exec -i ${PG} psql -X -q -v ON_ERROR_STOP=1 --username ybs_hack --dbname zz_last`,
+    );
+    const locked =
+      "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database " +
+      "WHERE d.datname = 'zz_last' AND l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock' AND l.granted";
+    host.must(
+      `i=0; until [ "$(docker exec ${PG} psql -X -A -t --username ybs_hack --dbname ybs_hack -c ${q(locked)})" = 1 ]; do ` +
+        `i=$((i + 1)); [ $i -lt 500 ] || exit 1; sleep 0.02; done`,
+    );
+
+    const backup = host.spawn(`${HOME}/backup.sh`);
+    let ended: RunResult | undefined;
+    void backup.done.then((result) => (ended = result));
+    // Wait until the partial dump has grown past the table's rows; bounded generously for slow CI.
+    const partial = `${HOME}/.backup/postgres.sql.partial`;
+    const sizes: number[] = [];
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const size = sizeOf(host, partial);
+      if (sizes.at(-1) !== size) sizes.push(size);
+      if (size > tableBytes) break;
+      if (ended !== undefined) assert.fail(`backup.sh ended before the dump grew (sizes ${sizes.join(" ")}):\n${ended.stderr}`);
+      if (Date.now() > deadline) assert.fail(`the partial dump did not grow past ${tableBytes} bytes in 60 s (sizes ${sizes.join(" ")})`);
+      await sleep(10);
+    }
+    assert.ok(!host.read(partial).includes("PostgreSQL database cluster dump complete"), "the dump is still running");
+
+    // The server dies as a killed container would: the postmaster (the shim's container pid) and
+    // every backend, pg_dump's included. The postmaster is stopped first so it neither restarts
+    // nor forks meanwhile; a child may still end on its own before its SIGKILL, hence the || true.
+    host.must(
+      `pid=$(cat "$PLC_SHIM_STATE/containers/${PG}/pid") && [ "$(cat /proc/$pid/comm)" = postgres ] && kill -STOP "$pid" && ` +
+        `for child in $(cat /proc/$pid/task/$pid/children); do kill -KILL "$child" 2>/dev/null || true; done && kill -KILL "$pid"`,
+    );
+    const result = await backup.done;
+    assert.notEqual(result.status, 0, result.stdout);
+    assert.match(result.stderr, /error: pg_dumpall failed/);
+    assert.match(result.stderr, /backup\.pre of postgres failed; no snapshot was made/);
+    assert.doesNotMatch(result.stdout, /backing up|snapshot saved/);
+    assert.equal(host.must(`${RESTIC_ENV} restic snapshots --json`).trim(), "[]");
+    assert.equal(dumpsLeft(host), "", "no dump, partial or not, is left");
+    assert.ok(!host.exists(`${HOME}/.backup`));
+    assert.notEqual((await holder.done).status, 0, "the lock holder lost its server too");
+  });
+
+  it("a dump that exits 0 but is truncated: the trailer check refuses it, no snapshot, no dump left", async (t) => {
+    if (!requirePostgres(t)) return;
+    const host = await installed(t);
+    psql(host, "CREATE TABLE t (id serial PRIMARY KEY, x text); INSERT INTO t (x) SELECT 'row ' || g FROM generate_series(1, 2000) g;");
+    const full = join(host.dir, "full.sql");
+    host.must(`docker exec ${PG} pg_dumpall --clean --if-exists --username ybs_hack >${q(full)}`);
+    const half = Math.floor(statSync(full).size / 2);
+    // A pg_dumpall that prints the first half of a real dump and exits 0, bound over the real one
+    // in the container's mount namespace (where the shim's docker exec runs it).
+    const fake = join(host.dir, "pg_dumpall");
+    writeFileSync(fake, `#!/bin/sh\nexec head -c ${half} ${q(full)}\n`, { mode: 0o755 });
+    host.must(
+      `nsenter --target "$(cat "$PLC_SHIM_STATE/containers/${PG}/pid")" --mount -- ` +
+        `sh -c 'mount --bind "$1" "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/pg_dumpall"' sh ${q(fake)}`,
+    );
+    assert.equal(Buffer.byteLength(host.must(`docker exec ${PG} pg_dumpall --clean --if-exists --username ybs_hack`)), half, "the fake is in place");
+
+    const result = host.sh(`${HOME}/backup.sh`);
+    assert.notEqual(result.status, 0, result.stdout);
+    assert.match(result.stderr, /error: the postgres dump is incomplete/);
+    assert.doesNotMatch(result.stderr, /pg_dumpall failed/);
+    assert.equal(host.must(`${RESTIC_ENV} restic snapshots --json`).trim(), "[]");
+    assert.equal(dumpsLeft(host), "", "no dump, partial or not, is left");
   });
 });
