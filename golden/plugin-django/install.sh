@@ -193,10 +193,24 @@ chmod 0644 "$home/docker-image.new"
 mv -f "$home/docker-image.new" "$home/docker-image"
 
 # 8. Plugin steps around the container start, in plugin order.
+# Runs a plugin hook in a subshell with errexit on, so its first failing command stops it (in
+# `(. hook) || die` errexit would be off: POSIX ignores it left of ||), then says which one failed.
+run_hook() {
+  hook=$1
+  shift
+  set +e
+  (
+    set -e
+    # shellcheck source=/dev/null
+    . "$hook"
+  )
+  hook_status=$?
+  set -e
+  [ "$hook_status" -eq 0 ] || die "$@"
+}
 "$release/docker-run.sh"
 say 'deploy.post: django'
-# shellcheck source=/dev/null
-(. "$release"/hooks/01-django/deploy.post.sh)
+run_hook "$release"/hooks/01-django/deploy.post.sh 'deploy.post of django failed'
 
 # 9. Health: the container runs and answers HTTP within the timeout.
 healthy() {

@@ -27,6 +27,21 @@ RESTIC_CACHE_DIR=$home/.cache/restic
 export RESTIC_REPOSITORY RESTIC_PASSWORD_FILE RESTIC_CACHE_DIR
 unset RESTIC_PASSWORD RESTIC_PASSWORD_COMMAND
 [ -s "$RESTIC_PASSWORD_FILE" ] || die "no backup password in $RESTIC_PASSWORD_FILE (install.sh writes it)"
+# Runs a plugin hook in a subshell with errexit on, so its first failing command stops it (in
+# `(. hook) || die` errexit would be off: POSIX ignores it left of ||), then says which one failed.
+run_hook() {
+  hook=$1
+  shift
+  set +e
+  (
+    set -e
+    # shellcheck source=/dev/null
+    . "$hook"
+  )
+  hook_status=$?
+  set -e
+  [ "$hook_status" -eq 0 ] || die "$@"
+}
 
 take_lock
 # Stale locks of a killed run: we hold the flock, so no live restic uses this repository.
@@ -60,8 +75,7 @@ trap 'exit 143' TERM
 
 printf '%s\n' "$home/docker-image" "$home/log" >"$PLC_BACKUP_LIST"
 say 'backup.pre: postgres'
-# shellcheck source=/dev/null
-(. "$here"/hooks/01-postgres/backup.pre.sh) || die 'backup.pre of postgres failed; no snapshot was made'
+run_hook "$here"/hooks/01-postgres/backup.pre.sh 'backup.pre of postgres failed; no snapshot was made'
 
 # restic skips a missing path silently: every path must be there and readable.
 while IFS= read -r path; do

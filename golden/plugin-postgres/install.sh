@@ -210,9 +210,23 @@ chmod 0644 "$home/docker-image.new"
 mv -f "$home/docker-image.new" "$home/docker-image"
 
 # 8. Plugin steps around the container start, in plugin order.
+# Runs a plugin hook in a subshell with errexit on, so its first failing command stops it (in
+# `(. hook) || die` errexit would be off: POSIX ignores it left of ||), then says which one failed.
+run_hook() {
+  hook=$1
+  shift
+  set +e
+  (
+    set -e
+    # shellcheck source=/dev/null
+    . "$hook"
+  )
+  hook_status=$?
+  set -e
+  [ "$hook_status" -eq 0 ] || die "$@"
+}
 say 'deploy.pre: postgres'
-# shellcheck source=/dev/null
-(. "$release"/hooks/01-postgres/deploy.pre.sh)
+run_hook "$release"/hooks/01-postgres/deploy.pre.sh 'deploy.pre of postgres failed'
 "$release/docker-run.sh"
 
 # 9. Health: the container runs and answers HTTP within the timeout.

@@ -27,6 +27,21 @@ RESTIC_CACHE_DIR=$home/.cache/restic
 export RESTIC_REPOSITORY RESTIC_PASSWORD_FILE RESTIC_CACHE_DIR
 unset RESTIC_PASSWORD RESTIC_PASSWORD_COMMAND
 [ -s "$RESTIC_PASSWORD_FILE" ] || die "no backup password in $RESTIC_PASSWORD_FILE (install.sh writes it)"
+# Runs a plugin hook in a subshell with errexit on, so its first failing command stops it (in
+# `(. hook) || die` errexit would be off: POSIX ignores it left of ||), then says which one failed.
+run_hook() {
+  hook=$1
+  shift
+  set +e
+  (
+    set -e
+    # shellcheck source=/dev/null
+    . "$hook"
+  )
+  hook_status=$?
+  set -e
+  [ "$hook_status" -eq 0 ] || die "$@"
+}
 
 take_lock
 if [ ! -f "$RESTIC_REPOSITORY/config" ]; then
@@ -58,11 +73,9 @@ export PLC_RESTORED
 say "stopping $name"
 docker stop "$name" >/dev/null 2>&1 || true
 say 'restore.pre: postgres'
-# shellcheck source=/dev/null
-(. "$here"/hooks/01-postgres/restore.pre.sh) || die 'restore.pre of postgres failed; data set aside is in' "$PLC_RESTORE_DIR"
+run_hook "$here"/hooks/01-postgres/restore.pre.sh 'restore.pre of postgres failed; data set aside is in' "$PLC_RESTORE_DIR"
 say 'restore.pre: django'
-# shellcheck source=/dev/null
-(. "$here"/hooks/03-django/restore.pre.sh) || die 'restore.pre of django failed; data set aside is in' "$PLC_RESTORE_DIR"
+run_hook "$here"/hooks/03-django/restore.pre.sh 'restore.pre of django failed; data set aside is in' "$PLC_RESTORE_DIR"
 
 # Current data moves aside, restored data takes its place; the old copy goes only once all worked.
 mkdir -p "$PLC_RESTORE_DIR/previous"
@@ -74,7 +87,6 @@ image=$(cat "$home/docker-image")
 docker image inspect "$image" >/dev/null 2>&1 || docker pull --quiet "$image" >/dev/null || die "cannot pull $image; previous data is in $PLC_RESTORE_DIR/previous"
 "$home/docker-run.sh"
 say 'restore.post: postgres'
-# shellcheck source=/dev/null
-(. "$here"/hooks/01-postgres/restore.post.sh) || die 'restore.post of postgres failed; previous data is in' "$PLC_RESTORE_DIR/previous"
+run_hook "$here"/hooks/01-postgres/restore.post.sh 'restore.post of postgres failed; previous data is in' "$PLC_RESTORE_DIR/previous"
 rm -rf "$PLC_RESTORE_DIR"
 say "restored snapshot $snapshot ($image)"

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
+import { FIXTURES } from "../fixtures.js";
 import { seedRepository } from "./restic-repository.js";
 import { SandboxHost, buildBundle, mustInstall, requireSandbox } from "./sandbox.js";
 
@@ -241,5 +242,24 @@ describe("a backup that cannot be complete", () => {
     assert.match(dir.stderr, /backup path \/home\/ybs-hack\/log is unreadable; no snapshot was made/);
     assert.equal(snapshots(host).length, 0);
     assert.match(resticCheck(host), /no errors were found/);
+  });
+});
+
+describe("plugin hooks", () => {
+  it("a hook stops at its first failing command under dash and under bash as sh, and the backup fails naming it", async (t) => {
+    if (!requireSandbox(t, "restic", "bash")) return;
+    const host = await SandboxHost.start(t);
+    host.image(V1, { user: "1000:1000", body: "v1\n" });
+    const plugins = join(FIXTURES, "plugins-failing-hook");
+    mustInstall(host, buildBundle(args(V1, "--plugins-dir", plugins, "-p", "half-done")));
+    seedRepository(host, HOME, "pw");
+    // POSIX turns errexit off left of ||: `(. hook) || die` would let the hook go on under bash.
+    for (const shell of ["dash", "bash --posix"]) {
+      const result = host.sh(`${shell} ${HOME}/backup.sh`);
+      assert.notEqual(result.status, 0, shell);
+      assert.match(result.stderr, /backup\.pre of half-done failed; no snapshot was made/, shell);
+      assert.equal(host.sh(`test -e ${HOME}/hook-went-on`).status, 1, `${shell}: the hook went on`);
+      assert.deepEqual(snapshots(host), [], shell);
+    }
   });
 });

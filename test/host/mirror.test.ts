@@ -67,7 +67,7 @@ describe("lftp mirror", () => {
     host.must(`printf 'precious\\n' >${HOME}/log/app.log`);
     // A live lock of another host's restic (a second client of the repository) is there while we mirror.
     const other = host.spawn(
-      `{ echo other data; while [ ! -f ${host.dir}/tmp/stop ]; do sleep 0.1; done; } | unshare --uts sh -c 'hostname other-host && ${LOCAL_ENV} restic backup --quiet --stdin --host other-host >/dev/null'`,
+      `{ echo other data; while [ ! -f ${host.dir}/tmp/stop-other ]; do sleep 0.1; done; } | unshare --uts sh -c 'hostname other-host && ${LOCAL_ENV} restic backup --quiet --stdin --host other-host >/dev/null'`,
     );
     host.must(`i=0; until [ -n "$(ls ${HOME}/restic/locks)" ]; do i=$((i + 1)); [ $i -lt 300 ] || exit 1; sleep 0.05; done`);
 
@@ -86,6 +86,8 @@ describe("lftp mirror", () => {
     assert.ok(host.exists(`${HOME}/restic/locks`) && host.must(`ls ${HOME}/restic/locks`) !== "", "a live lock was there");
     assert.ok(!host.exists(`${REMOTE}/locks`), "locks/ is not mirrored");
     assert.equal(host.must(`stat -c %U ${REMOTE}/config`).trim(), "mirror");
+    // Only now may the other client finish (and drop its lock): the checks above needed it live.
+    host.must(`: >${host.dir}/tmp/stop-other`);
     const otherResult = await other.done;
     assert.equal(otherResult.status, 0, otherResult.stderr);
     assert.match(host.must(`${REMOTE_ENV} restic check 2>&1`), /no errors were found/);
