@@ -22,6 +22,7 @@ const CASES: BadCase[] = [
   { name: "dns with a space", args: ["image=nginx:1", "dns=my site.example.com"], code: "invalid-value", mentions: ["dns.0", "'my site.example.com'", "argv[2]"] },
   { name: "dns with a semicolon", args: ["image=nginx:1", "dns=evil.com;include /etc/passwd"], code: "invalid-value", mentions: ["dns.0", "argv[2]", "host name"] },
   { name: "env key with a dash", args: ["image=nginx:1", "env.MY-KEY=1"], code: "invalid-name", mentions: ["env.MY-KEY", "argv[2]", "MY_KEY"] },
+  { name: "env key the docker client would read", args: ["image=nginx:1", "env.LD_PRELOAD=/tmp/x.so"], code: "invalid-name", mentions: ["env.LD_PRELOAD", "is reserved", "argv[2]"] },
   { name: "JSON argument that is a list", args: ["image=nginx:1", "[1,2]"], code: "invalid-json", mentions: ["argv[2] (JSON argument)", "object"] },
   { name: "JSON argument that does not parse", args: ["image=nginx:1", "{\"env\":"], code: "invalid-json", mentions: ["argv[2]"] },
   { name: "image that is not a reference", args: ["image=Not An Image!"], code: "invalid-image", mentions: ["image 'Not An Image!'", "argv[1]", "repository[:tag]"] },

@@ -162,6 +162,13 @@ function toDiagnostic(error: ErrorObject, resolved: ResolvedSpec, schema: Projec
       hint: variable === "image" ? "give image=REPOSITORY:TAG (or the image as a bare argument)" : `set ${variable}=… (plc plugins describes it)`,
     });
   }
+  if (error.keyword === "not" && error.propertyName !== undefined) {
+    return diagnostic("invalid-name", `${variable}: '${error.propertyName}' is reserved`, {
+      origin,
+      variable,
+      hint: "docker-run.sh's own docker client would read it (LD_*, DOCKER_HOST…); set it in the image instead",
+    });
+  }
   if (error.keyword === "propertyNames" || error.keyword === "pattern" && error.propertyName !== undefined) {
     const key = pointer.split("/").pop() ?? "";
     return diagnostic("invalid-name", `${variable}: '${key}' is not a valid name here`, {
