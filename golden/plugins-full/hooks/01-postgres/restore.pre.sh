@@ -26,14 +26,16 @@ if [ "$(docker inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/
     POSTGRES_PASSWORD=$DB_PASSWORD
     POSTGRES_USER=ybs_hack
     POSTGRES_DB=ybs_hack
-    export POSTGRES_PASSWORD POSTGRES_USER POSTGRES_DB
+    # Explicit: postgres:18 images moved their default PGDATA out of the mounted directory.
+    PGDATA=/var/lib/postgresql/data
+    export POSTGRES_PASSWORD POSTGRES_USER POSTGRES_DB PGDATA
     exec docker run --detach --name ybs-hack-postgres \
       --restart unless-stopped \
       --network ybs-hack \
       --label plc.instance=ybs-hack \
       --mount type=bind,source=/home/ybs-hack/postgres/data,target=/var/lib/postgresql/data \
       --mount type=bind,source=/home/ybs-hack/postgres/run,target=/var/run/postgresql \
-      --env POSTGRES_PASSWORD --env POSTGRES_USER --env POSTGRES_DB \
+      --env POSTGRES_PASSWORD --env POSTGRES_USER --env POSTGRES_DB --env PGDATA \
       postgres:17 >/dev/null
   ) || die "cannot start $pg"
 fi

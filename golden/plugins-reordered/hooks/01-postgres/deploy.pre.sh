@@ -18,14 +18,16 @@ if [ "$(docker inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/
     POSTGRES_PASSWORD=$DB_PASSWORD
     POSTGRES_USER=project_staging
     POSTGRES_DB=project_staging
-    export POSTGRES_PASSWORD POSTGRES_USER POSTGRES_DB
+    # Explicit: postgres:18 images moved their default PGDATA out of the mounted directory.
+    PGDATA=/var/lib/postgresql/data
+    export POSTGRES_PASSWORD POSTGRES_USER POSTGRES_DB PGDATA
     exec docker run --detach --name project-staging-postgres \
       --restart unless-stopped \
       --network project-staging \
       --label plc.instance=project-staging \
       --mount type=bind,source=/home/project-staging/postgres/data,target=/var/lib/postgresql/data \
       --mount type=bind,source=/home/project-staging/postgres/run,target=/var/run/postgresql \
-      --env POSTGRES_PASSWORD --env POSTGRES_USER --env POSTGRES_DB \
+      --env POSTGRES_PASSWORD --env POSTGRES_USER --env POSTGRES_DB --env PGDATA \
       postgres:17 >/dev/null
   ) || die "cannot start $pg"
 fi
