@@ -1,21 +1,12 @@
 // plc diff against a real sshd: one connection, the installed manifest read (through sudo -n when not
 // root), differences printed, and nothing on the host changed.
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { freePort, requireShipTools, runPlc, SshClient } from "./sandbox.js";
+import { buildInto, freePort, requireShipTools, runPlc, SshClient } from "./sandbox.js";
 
 const WATCHED = ["/home", "/etc/systemd/system", "/etc/logrotate.d", "/etc/nginx/sites-enabled", "/run/lock"];
 
-async function buildInto(dir: string, args: string[]): Promise<string> {
-  mkdirSync(dir, { recursive: true });
-  const result = await runPlc(["build", "-o", dir, ...args]);
-  assert.equal(result.status, 0, result.stderr);
-  const tarball = result.stdout.split("\n").find((line) => line.endsWith(".tar.gz"));
-  assert.ok(tarball !== undefined, result.stdout);
-  return tarball;
-}
 
 test("plc diff against a host over a real sshd", { timeout: 150_000 }, async (t) => {
   if (!requireShipTools(t)) return;

@@ -50,6 +50,16 @@ export function runPlc(args: readonly string[]): Promise<RunResult> {
   return runAsync(process.execPath, [CLI, ...args]);
 }
 
+/** plc build into dir; the tarball's path. */
+export async function buildInto(dir: string, args: string[]): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  const result = await runPlc(["build", "-o", dir, ...args]);
+  assert.equal(result.status, 0, result.stderr);
+  const tarball = result.stdout.split("\n").find((line) => line.endsWith(".tar.gz"));
+  assert.ok(tarball !== undefined, result.stdout);
+  return tarball;
+}
+
 function must(command: string, args: readonly string[]): string {
   const result = spawnSync(command, args, { encoding: "utf8" });
   if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed: ${result.stderr}`);

@@ -10,7 +10,7 @@ import { sh } from "../../compiler/render/quote.js";
 import { selfExtractingBundle } from "../../compiler/ship/self-extracting.js";
 import { CLI } from "../fixtures.js";
 import { requireTool } from "../tools.js";
-import { freePort, requireShipTools, runAsync, runPlc, SshClient, type RunResult, type SshHost } from "./sandbox.js";
+import { buildInto, freePort, requireShipTools, runAsync, runPlc, SshClient, type RunResult, type SshHost } from "./sandbox.js";
 
 const CUT_PROXY = fileURLToPath(new URL("./cut-proxy.js", import.meta.url));
 // Quotes, a dollar and a space: it must reach the host intact and never appear in a command line.
@@ -42,14 +42,6 @@ async function withProcessWatch<T>(secret: string, during: () => Promise<T>): Pr
   }
 }
 
-async function buildInto(dir: string, args: string[]): Promise<string> {
-  mkdirSync(dir, { recursive: true });
-  const result = await runPlc(["build", "-o", dir, ...args]);
-  assert.equal(result.status, 0, result.stderr);
-  const tarball = result.stdout.split("\n").find((line) => line.endsWith(".tar.gz"));
-  assert.ok(tarball !== undefined, result.stdout);
-  return tarball;
-}
 
 /** A `docker save`-shaped archive with an incompressible layer, so a transfer takes a while. */
 function writeImageArchive(dir: string, megabytes: number): string {
