@@ -87,6 +87,13 @@ while IFS= read -r key; do
 done <"$here/secrets.keys"
 [ -z "$missing" ] || die "missing secrets:$missing; give them with --secrets FILE (plc build writes it beside the bundle)"
 
+# A docker client without its daemon would fail halfway: ask before anything changes.
+docker info >/dev/null 2>&1 || die "docker does not answer (is its daemon running? systemctl start docker); nothing was changed"
+# State a person may have left: better named now than failing halfway.
+[ ! -e "$home" ] || [ -d "$home" ] || die "$home exists and is not a directory; nothing was changed"
+if [ -e "$home/current" ] && [ ! -L "$home/current" ]; then die "$home/current is not the symlink install.sh makes; move it away, then rerun"; fi
+if [ -L "$home/current" ] && [ ! -d "$home/current/" ]; then die "$home/current points to a missing release; point it at one of $home/releases (or remove it), then rerun"; fi
+
 if [ "$mode" = check ]; then
   say "ok: prerequisites, checksums and secrets of release $short"
   exit 0

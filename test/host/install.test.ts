@@ -73,6 +73,28 @@ describe("install.sh on a fresh host", () => {
     assert.deepEqual(host.calls(), [], "no docker or systemctl call");
   });
 
+  it("names bad state before changing anything: a stopped docker daemon, a home that is a file, a dangling current", async (t) => {
+    if (!requireSandbox(t, "restic", "nginx")) return;
+    const host = await SandboxHost.start(t);
+    const bundle = buildBundle(BASE);
+    const cases: [string, string, string, RegExp][] = [
+      ["docker daemon down", `printf down >${host.state}/daemon`, `rm ${host.state}/daemon`, /docker does not answer \(is its daemon running/],
+      ["home is a file", `printf x >${HOME}`, `rm ${HOME}`, /\/home\/ybs-hack exists and is not a directory/],
+      ["current dangles", `mkdir -p ${HOME}/releases && ln -s releases/gone ${HOME}/current`, `rm -r ${HOME}`, /current points to a missing release/],
+    ];
+    for (const [label, breakIt, mendIt, message] of cases) {
+      host.must(breakIt);
+      const before = host.snapshot(HOST_ROOTS);
+      const result = install(host, bundle);
+      assert.notEqual(result.status, 0, label);
+      assert.match(result.stderr, message, label);
+      assert.equal(host.snapshot(HOST_ROOTS), before, `${label}: something changed`);
+      assert.ok(!host.calls().some((call) => /^docker '(pull|load|run)'/.test(call)), label);
+      host.must(mendIt);
+    }
+    mustInstall(host, bundle);
+  });
+
   it("takes a lock: a concurrent install is refused and changes nothing", async (t) => {
     if (!requireSandbox(t, "restic", "nginx")) return;
     const host = await SandboxHost.start(t);
