@@ -10,20 +10,29 @@ const paint = (style: ReportStyle, code: string, text: string): string =>
   style.isColor ? `\u001b[${code}m${text}\u001b[0m` : text;
 
 /** Formats one diagnostic; reads the source line of a file location to show it. */
+// CI logs keep what errors print: a plain-text secret in an inventory line is not shown.
+const SECRET_KEY = /^(\s*-?\s*[\w.-]*(?:pass|pasw|pwd|secret|token|dsn|key)[\w.-]*\s*:)\s*\S.*$/i;
+
+function withoutSecretValue(line: string): string {
+  return line.replace(SECRET_KEY, "$1 …");
+}
+
 export function formatDiagnostic(d: Diagnostic, style: ReportStyle): string {
+  // What is wrong, then what to do, then where: the fix is read before the code frame.
   const lines = [`${paint(style, "1;31", "error")}[${d.code}]: ${d.message}`];
+  if (d.hint !== undefined) lines.push(`  ${paint(style, "1;36", "fix")}: ${d.hint}`);
   if (d.origin) {
     lines.push(`  --> ${formatOrigin(d.origin)}`);
     if (d.origin.kind === "file" && existsSync(d.origin.file)) {
       const source = readFileSync(d.origin.file, "utf8").split("\n")[d.origin.line - 1];
       if (source !== undefined && !source.includes("$ANSIBLE_VAULT")) {
         const gutter = String(d.origin.line);
-        lines.push(`   ${gutter} | ${source}`);
+        lines.push(`   ${gutter} | ${withoutSecretValue(source)}`);
         lines.push(`   ${" ".repeat(gutter.length)} | ${" ".repeat(Math.max(0, d.origin.col - 1))}^`);
       }
     }
+  } else if (d.variable !== undefined) {
+    lines.push(`  --> ${d.variable}`);
   }
-  if (!d.origin && d.variable !== undefined) lines.push(`  --> ${d.variable}`);
-  if (d.hint !== undefined) lines.push(`  ${paint(style, "1;36", "hint")}: ${d.hint}`);
   return lines.join("\n");
 }

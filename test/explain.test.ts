@@ -2,6 +2,8 @@
 // colour only on a terminal and never with NO_COLOR.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { CLI, FIXTURES } from "./fixtures.js";
@@ -67,5 +69,25 @@ describe("colour", () => {
     const piped = spawnSync(process.execPath, [CLI, "build", "imag=x"], { encoding: "utf8", env: { ...process.env, NO_COLOR: undefined } });
     assert.ok(!piped.stderr.includes("\u001b["), "pipe");
     assert.match(piped.stderr, /^error\[unknown-variable\]/);
+  });
+});
+
+describe("error output", () => {
+  it("leads with what to do, and does not print a plain-text secret from the inventory line it shows", () => {
+    const dir = mkdtempSync(join(tmpdir(), "plc-report-"));
+    try {
+      mkdirSync(join(dir, "group_vars", "all"), { recursive: true });
+      writeFileSync(join(dir, "group_vars", "all", "project.yml"), "app_prod_image: app:1\napp_prod_backup_pasword: hunter2\n");
+      const result = spawnSync(process.execPath, [CLI, "check", "-i", dir, "prefix=app", "instance=prod"], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+      assert.equal(result.status, 2);
+      const lines = result.stderr.split("\n");
+      assert.match(lines[0] ?? "", /^error\[unknown-variable\]: unknown variable 'backup_pasword'$/);
+      assert.match(lines[1] ?? "", /^ {2}fix: did you mean 'backup_password'\?$/);
+      assert.match(lines[2] ?? "", /project\.yml:2:\d+$/);
+      assert.match(lines[3] ?? "", /app_prod_backup_pasword: …$/);
+      assert.ok(!result.stderr.includes("hunter2"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
