@@ -3,7 +3,9 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { Ajv } from "ajv";
 import { readPlugins } from "../compiler/load/plugins.js";
+import { readProjectSchema, schemaFor } from "../compiler/validate/index.js";
 import { readImageEnv } from "../compiler/load/image.js";
 import { orderPlugins } from "../compiler/resolve/index.js";
 import type { PluginDefinition, ResolvedValue } from "../compiler/types.js";
@@ -41,9 +43,17 @@ describe("plugin order", () => {
   });
 
   it("reads the built-in plugins, each valid against the plugin schema", () => {
-    const builtIn = readPlugins([], ROOT);
+    const builtIn = readPlugins([], ROOT, { checkBuiltIn: true });
     assert.deepEqual(names(builtIn).sort(), ["django", "postgres", "sentry", "uwsgi"]);
     assert.deepEqual(builtIn.find((p) => p.name === "django")?.after, ["postgres"]);
+  });
+
+  it("the project schema with every built-in plugin's variables is a valid draft-07 schema", () => {
+    const schema = schemaFor(readPlugins([], ROOT, { checkBuiltIn: true }), readProjectSchema());
+    const ajv = new Ajv({ strict: true, validateSchema: true });
+    for (const format of ["image-reference", "host-name", "absolute-path", "lftp-dsn"]) ajv.addFormat(format, () => true);
+    assert.equal(ajv.validateSchema(schema), true, JSON.stringify(ajv.errors));
+    ajv.compile(schema);
   });
 
   it("an external plugin dir is searched first", () => {

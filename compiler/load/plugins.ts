@@ -7,12 +7,16 @@ import { diagnostic, displayPath, PlcError, type Diagnostic } from "../diagnosti
 import { BUILTIN_PLUGINS_DIR, SCHEMA_DIR } from "../paths.js";
 import { HOOK_NAMES, type HookName, type PluginDefinition } from "../types.js";
 
-/** Every plugin available, by name; a plugin in an earlier dir hides a built-in of the same name. */
-export function readPlugins(extraDirs: readonly string[], cwd: string): PluginDefinition[] {
+/**
+ * Every plugin available, by name; a plugin in an earlier dir hides a built-in of the same name.
+ * External manifests are checked against the plugin schema; the built-in ones are plc's own,
+ * checked by its tests (`checkBuiltIn`), which saves every run compiling that schema.
+ */
+export function readPlugins(extraDirs: readonly string[], cwd: string, options: { checkBuiltIn?: boolean } = {}): PluginDefinition[] {
   const problems: Diagnostic[] = [];
   const byName = new Map<string, PluginDefinition>();
-  const validate = pluginValidator();
   for (const dir of [...extraDirs, BUILTIN_PLUGINS_DIR]) {
+    const validate = dir === BUILTIN_PLUGINS_DIR && options.checkBuiltIn !== true ? undefined : pluginValidator();
     if (!existsSync(dir)) {
       problems.push(
         diagnostic("missing-inventory", `plugins directory '${dir}' does not exist`, {
@@ -48,7 +52,7 @@ function readPlugin(
   dir: string,
   manifestFile: string,
   cwd: string,
-  validate: ReturnType<Ajv["compile"]>,
+  validate: ReturnType<Ajv["compile"]> | undefined,
   problems: Diagnostic[],
 ): PluginDefinition | undefined {
   const display = displayPath(cwd, manifestFile);
@@ -65,7 +69,7 @@ function readPlugin(
     return undefined;
   }
   const raw = doc.toJS() as unknown;
-  if (!validate(raw)) {
+  if (validate !== undefined && !validate(raw)) {
     for (const error of validate.errors ?? []) {
       problems.push(pluginSchemaDiagnostic(error, doc.contents, lines, display));
     }

@@ -1,6 +1,6 @@
 // npm run bench: wall times of the build, per instance over 1000 instances, and of plc ship.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -13,20 +13,29 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }
 
-function benchCliBuild(runs: number): number {
+function timed(command: string, args: readonly string[]): number {
+  const start = performance.now();
+  const result = spawnSync(command, args, { encoding: "utf8" });
+  if (result.status !== 0) throw new Error(result.stderr);
+  return performance.now() - start;
+}
+
+/** plc build of the largest fixture (plugins-full), as a process; its median, node's own start, the tarball's size. */
+function benchCliBuild(runs: number): { build: number; node: number; bytes: number } {
   const dir = mkdtempSync(join(tmpdir(), "plc-bench-"));
-  const times: number[] = [];
+  const builds: number[] = [];
+  const nodes: number[] = [];
+  const args = [CLI, "build", "-o", dir, "-i", join(FIXTURES, "plugins-full", "inventory"), "image=betagouv/mrs:master", "prefix=ybs", "instance=hack", "-p", "postgres,uwsgi,django", "backup_password=foo", "env.SECRET_KEY=x"];
   try {
     for (let run = 0; run < runs; run++) {
-      const start = performance.now();
-      const result = spawnSync(process.execPath, [CLI, "build", "-o", dir, "-i", join(FIXTURES, "plugins-full", "inventory"), "image=betagouv/mrs:master", "prefix=ybs", "instance=hack", "-p", "postgres,uwsgi,django", "backup_password=foo", "env.SECRET_KEY=x"], { encoding: "utf8" });
-      if (result.status !== 0) throw new Error(result.stderr);
-      times.push(performance.now() - start);
+      builds.push(timed(process.execPath, args));
+      nodes.push(timed(process.execPath, ["-e", "0"]));
     }
+    const tarball = readdirSync(dir).find((file) => file.endsWith(".tar.gz")) ?? "";
+    return { build: median(builds), node: median(nodes), bytes: statSync(join(dir, tarball)).size };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  return median(times);
 }
 
 function benchInProcess(runs: number): number {
@@ -58,7 +67,10 @@ function benchInstances(count: number): number {
 
 async function main(): Promise<void> {
   const rows: [string, string][] = [];
-  rows.push(["plc build (CLI process, median of 10)", `${benchCliBuild(10).toFixed(1)} ms`]);
+  const cli = benchCliBuild(10);
+  rows.push(["plc build, largest fixture (median of 10)", `${cli.build.toFixed(1)} ms`]);
+  rows.push(["node -e 0 (median of 10, same run)", `${cli.node.toFixed(1)} ms (plc build is ${(cli.build / cli.node).toFixed(1)}x; goal within 2x)`]);
+  rows.push(["bundle size, largest fixture", `${cli.bytes} bytes (${(cli.bytes / 1024).toFixed(1)} KiB; goal under 32 KiB)`]);
   rows.push(["build in process (plugins-full, mean of 50)", `${benchInProcess(50).toFixed(2)} ms`]);
   const perInstance = benchInstances(1000);
   rows.push(["1000 instances in one process", `${perInstance.toFixed(2)} ms per instance (goal < 2 ms)`]);
