@@ -114,7 +114,7 @@ if [ "$mode" = rollback ]; then
   [ -d "$home/releases/$target_id" ] || die "release $target_id was pruned"
   printf '%s\n' "$target_image" >"$home/docker-image.new"
   mv -f "$home/docker-image.new" "$home/docker-image"
-  ln -s "releases/$target_id" "$home/current.new"
+  ln -sfn "releases/$target_id" "$home/current.new"
   mv -T "$home/current.new" "$home/current"
   "$home/current/docker-run.sh"
   say "rolled back to release $target_id ($target_image)"
@@ -143,6 +143,9 @@ fi
 
 # Data directories belong to the image's user, found here since only the host knows the image.
 user=$(docker image inspect --format '{{.Config.User}}' "$image" 2>/dev/null || true)
+# Config.User is "", "name", "uid", "uid:gid" or "name:group".
+group=
+case $user in *:*) group=${user#*:} ;; esac
 user=${user%%:*}
 case $user in
   '') uid=0 gid=0 ;;
@@ -151,6 +154,10 @@ case $user in
     gid=$(docker run --rm --entrypoint id "$image" -g "$user") || die "cannot find the gid of user $user in $image"
     ;;
   *) uid=$user gid=$user ;;
+esac
+case $group in
+  '' | *[!0-9]*) ;;
+  *) gid=$group ;;
 esac
 mkdir -p /home/ybs-hack/log
 chown "$uid:$gid" /home/ybs-hack/log

@@ -147,7 +147,7 @@ describe("install.sh on a fresh host", () => {
   it("lays out directories, files, modes and owners, and passes the env byte for byte", async (t) => {
     if (!requireSandbox(t, "restic", "nginx")) return;
     const host = await SandboxHost.start(t);
-    host.image(IMAGE, { user: "1000:1000", body: "hello from v1\n" });
+    host.image(IMAGE, { user: "1000:2000", body: "hello from v1\n" });
     const greeting = `it's "quoted" $HOME \`id\` \\ back\nsecond line\ttab ünïcödé 🔐 %s %%`;
     const secret = `s3cr3t'; rm -rf / #\n$(id) "x" \\`;
     const bundle = buildBundle([...BASE, `env.GREETING=${greeting}`, `env.SECRET_KEY=${secret}`, "secret_env=SECRET_KEY"]);
@@ -169,7 +169,7 @@ describe("install.sh on a fresh host", () => {
     assert.equal(host.read(`${HOME}/docker-image`), `${IMAGE}\n`);
     assert.equal(mode(`${HOME}/docker-image`), "0644");
     // Data belongs to the image's user; it lives beside releases, never inside one.
-    assert.equal(owner(`${HOME}/log`), "1000:1000");
+    assert.equal(owner(`${HOME}/log`), "1000:2000");
     assert.equal(mode(`${HOME}/log`), "0755");
     for (const script of ["docker-run.sh", "backup.sh", "restore.sh", "prune.sh", "uninstall.sh"]) {
       assert.equal(host.sh(`readlink ${HOME}/${script}`).stdout.trim(), `current/${script}`, script);
