@@ -61,6 +61,10 @@ esac
 
 PLC_RESTORE_DIR=$home/.restore
 export PLC_RESTORE_DIR
+# The data an unfinished restore set aside is the only copy of it: never removed here.
+if [ -d "$PLC_RESTORE_DIR/previous" ]; then
+  die "an earlier restore did not finish; the data it set aside is in $PLC_RESTORE_DIR/previous: keep what you need, remove that folder, then rerun"
+fi
 rm -rf "$PLC_RESTORE_DIR"
 mkdir -m 0700 "$PLC_RESTORE_DIR"
 say "restoring snapshot $snapshot"

@@ -96,6 +96,30 @@ describe("backup and restore", () => {
   });
 });
 
+describe("a restore that fails midway", () => {
+  it("keeps the data it set aside, and the next restore refuses to remove it", async (t) => {
+    if (!requireSandbox(t, "restic")) return;
+    const host = await installed(t);
+    host.must(`printf 'in the snapshot\\n' >${HOME}/log/app.log`);
+    host.must(`${HOME}/backup.sh`);
+    const [snapshot] = snapshots(host);
+    assert.ok(snapshot !== undefined);
+    host.must(`printf 'newer than the snapshot\\n' >${HOME}/log/app.log`);
+    // The snapshot's image cannot be pulled any more: restore.sh stops after setting data aside.
+    host.must(`rm -f ${host.state}/images/*`);
+    host.image(V1, { user: "1000:1000", pull: "fail" });
+    const failed = host.sh(`${HOME}/restore.sh ${snapshot.id}`);
+    assert.notEqual(failed.status, 0);
+    assert.match(failed.stderr, /previous data is in \/home\/ybs-hack\/\.restore\/previous/);
+    assert.equal(host.read(`${HOME}/.restore/previous/log/app.log`), "newer than the snapshot\n");
+
+    const again = host.sh(`${HOME}/restore.sh ${snapshot.id}`);
+    assert.notEqual(again.status, 0);
+    assert.match(again.stderr, /an earlier restore did not finish/);
+    assert.equal(host.read(`${HOME}/.restore/previous/log/app.log`), "newer than the snapshot\n", "the set-aside data survives");
+  });
+});
+
 describe("prune.sh", () => {
   it("refuses to prune a repository with no snapshot", async (t) => {
     if (!requireSandbox(t, "restic")) return;
