@@ -198,8 +198,11 @@ const program = new Command()
 Examples:
   plc build image=betagouv/mrs:master prefix=ybs instance=hack env.SECRET_KEY=x backup_password=foo
   plc build -i inventory prefix=yourproject instance=production
-  plc check -i inventory prefix=yourproject instance=production
-  plc render -o out image=nginx:1.27`,
+  plc explain -i inventory prefix=yourproject instance=production image
+  plc ship dist/ybs-hack-<id>.tar.gz @somehost
+  plc verify dist/ybs-hack-<id>.tar.gz
+
+Exit status: 0 done, 2 bad input (nothing written), 1 a failure while doing the job.`,
   );
 
 withSpecOptions(program.command("build"))
