@@ -18,7 +18,7 @@ import { selfExtractingBundle, selfExtractingName } from "./ship/self-extracting
 import { readProjectSchema, schemaFor } from "./validate/index.js";
 import { explainSpec } from "./explain.js";
 import type { BundleFile } from "./types.js";
-import { registerShipCommand } from "./ship/command.js";
+import { collect, registerShipCommand } from "./ship/command.js";
 import { registerDiffCommand } from "./ship/diff-command.js";
 import { registerInitCommand } from "./init.js";
 import { registerCompletionCommand } from "./completion.js";
@@ -46,10 +46,6 @@ function withSpecOptions(command: Command): Command {
     .option("--vault-password-file <file>", "Ansible Vault password file (default $ANSIBLE_VAULT_PASSWORD_FILE)", collect, [])
     .option("--vault-id <label@file>", "Ansible Vault id and password file (repeatable)", collect, [])
     .option("--image-archive <file>", "a `docker save` archive: its config is read, and it travels in the bundle");
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 /** Positional words and -p values with their index on the command line (argv[0] is the subcommand). */

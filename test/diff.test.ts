@@ -1,7 +1,8 @@
 // diffManifests: the pure comparison behind plc diff, on manifests of real fixture builds.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { diffManifests, formatManifestDiff, isManifest, parseManifest } from "../compiler/diff.js";
+import { diffManifests, formatManifestDiff } from "../compiler/diff.js";
+import { isManifest, parseManifest } from "../compiler/load/bundle.js";
 import type { Manifest } from "../compiler/types.js";
 import { compileFixture, readFixture } from "./fixtures.js";
 

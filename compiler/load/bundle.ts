@@ -2,7 +2,6 @@
 import { existsSync, statSync } from "node:fs";
 import * as tar from "tar";
 import { displayPath, fail } from "../diagnostics.js";
-import { isManifest, parseManifest } from "../diff.js";
 import type { Manifest } from "../types.js";
 
 export interface TarEntry {
@@ -85,4 +84,36 @@ export function readBundleManifest(file: string, cwd: string): { root: string; m
   if (!/^[0-9a-f]{64}$/.test(manifest.id)) notBundle("MANIFEST.json names no bundle id");
   if (!manifest.home.startsWith("/")) notBundle("MANIFEST.json names no absolute home");
   return { root: tarball.root, manifest };
+}
+
+const isString = (value: unknown): value is string => typeof value === "string";
+const isStringList = (value: unknown): value is string[] => Array.isArray(value) && value.every(isString);
+
+function isManifestFile(value: unknown): value is Manifest["files"][number] {
+  if (typeof value !== "object" || value === null) return false;
+  const file = value as Record<string, unknown>;
+  return isString(file["path"]) && isString(file["mode"]) && isString(file["sha256"]);
+}
+
+/** MANIFEST.json's text as a Manifest, or why it is not one (a host may hold one from a newer or broken plc). */
+export function parseManifest(text: string): Manifest | { problem: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    return { problem: `not JSON (${(error as Error).message})` };
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return { problem: "not a JSON object" };
+  const raw = parsed as Record<string, unknown>;
+  const strings = ["plc", "id", "project", "instance", "home", "image", "inputsDigest"] as const;
+  const missing: string[] = strings.filter((key) => !isString(raw[key]));
+  if (!isStringList(raw["plugins"])) missing.push("plugins");
+  if (!isStringList(raw["secrets"])) missing.push("secrets");
+  if (!Array.isArray(raw["files"]) || !raw["files"].every(isManifestFile)) missing.push("files");
+  if (missing.length > 0) return { problem: `${missing.join(", ")} missing or malformed` };
+  return raw as unknown as Manifest;
+}
+
+export function isManifest(value: Manifest | { problem: string }): value is Manifest {
+  return !("problem" in value);
 }

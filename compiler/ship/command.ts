@@ -69,7 +69,8 @@ Host keys are checked against known_hosts; a user that is not root needs sudo wi
     }));
 }
 
-function collect(value: string, previous: string[]): string[] {
+/** Commander option parser for repeatable options. */
+export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 

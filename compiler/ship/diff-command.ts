@@ -3,9 +3,9 @@
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { diffManifests, formatManifestDiff, isManifest, parseManifest, type ManifestDiff } from "../diff.js";
+import { diffManifests, formatManifestDiff, type ManifestDiff } from "../diff.js";
 import { diagnostic, fail, PlcError, type Diagnostic } from "../diagnostics.js";
-import { readBundleManifest } from "../load/bundle.js";
+import { isManifest, parseManifest, readBundleManifest } from "../load/bundle.js";
 import { parseTarget } from "../load/argv.js";
 import { readGroupTargets } from "../load/hosts.js";
 import { loadSpec, type LoadOptions } from "../load/index.js";
