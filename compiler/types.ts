@@ -78,6 +78,8 @@ export interface PluginDefinition {
   variables: Record<string, unknown>;
   env: Record<string, string>;
   secretEnv: string[];
+  /** Host commands the plugin's hooks need (checked by install.sh). */
+  hostTools: string[];
   /** Bind mounts of the project container; targets may be templates over the variables. */
   mounts: { source: string; target: string }[];
   data: { path: string; owner: "root" | "image"; mode: string }[];

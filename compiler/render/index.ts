@@ -173,10 +173,12 @@ function buildContext(spec: Spec, pluginSecretKeys: readonly string[]): RenderCo
     ...(backups ? [SECRET_BACKUP_PASSWORD] : []),
     ...(spec.lftp?.password === undefined ? [] : [SECRET_LFTP_PASSWORD]),
   ];
-  const requiredTools = ["tar", "gzip", "sha256sum", "flock", "docker", "systemctl", "curl"];
+  // setsid detaches the deploy from the caller's session; stat checks owners before root reads a file.
+  const requiredTools = ["tar", "gzip", "sha256sum", "flock", "setsid", "stat", "docker", "systemctl", "curl"];
   if (backups) requiredTools.push("restic");
   if (spec.lftp) requiredTools.push("lftp");
   if (hasVhost) requiredTools.push("nginx");
+  for (const tool of spec.plugins.flatMap((plugin) => plugin.hostTools)) if (!requiredTools.includes(tool)) requiredTools.push(tool);
   return {
     spec,
     backups,
