@@ -30,8 +30,8 @@ function hostState(host: SandboxHost): { current: string; image: string; contain
 /** Either the old release, whole, or the new one, whole. */
 function assertWhole(host: SandboxHost, a: Bundle, b: Bundle, label: string): "old" | "new" {
   const state = hostState(host);
-  const old = { current: `releases/${a.id}`, image: V1, container: V1, running: true, token: `'t-${V1}'`, body: "v1\n" };
-  const next = { current: `releases/${b.id}`, image: V2, container: V2, running: true, token: `'t-${V2}'`, body: "v2\n" };
+  const old = { current: `releases/${a.id}`, image: V1, container: V1, running: true, token: `t-${V1}`, body: "v1\n" };
+  const next = { current: `releases/${b.id}`, image: V2, container: V2, running: true, token: `t-${V2}`, body: "v2\n" };
   const which = state.current === next.current ? "new" : "old";
   assert.deepEqual(state, which === "new" ? next : old, `${label}: ${JSON.stringify(state)}\ncalls:\n${host.calls().slice(-8).join("\n")}`);
   // Nothing half-done: no journal, no container set aside, no temporary files.
@@ -43,7 +43,8 @@ function assertWhole(host: SandboxHost, a: Bundle, b: Bundle, label: string): "o
 /** Starts the upgrade to b with the docker shim pausing at its Nth call; resolves once it paused (or ended). */
 async function startPaused(host: SandboxHost, b: Bundle, dir: string, step: number): Promise<{ done: Promise<unknown>; paused: boolean; sid: string }> {
   for (const file of ["pause.count", "paused", "resume"]) rmSync(join(host.state, file), { force: true });
-  const run = host.spawn(`exec sh ${q(`${dir}/install.sh`)} --secrets ${q(b.secrets)}`, { env: { PLC_SHIM_PAUSE_AT: String(step) } });
+  // setsid: the caller is a session of its own, so each paused call has one to kill.
+  const run = host.spawn(`exec setsid sh ${q(`${dir}/install.sh`)} --secrets ${q(b.secrets)}`, { env: { PLC_SHIM_PAUSE_AT: String(step) } });
   let ended = false;
   const done = run.done.then((result) => {
     ended = true;
@@ -92,7 +93,7 @@ describe("an interrupted upgrade", () => {
       assert.ok(run.paused, `step ${String(step)} was reached`);
       const call = host.calls().at(-1) ?? "";
       // The deploy runs in a session of its own: kill that whole session, shim included.
-      host.must(`kill -KILL -- -${run.sid}`);
+      host.must(`kill -KILL -${run.sid}`);
       await run.done;
       resume(host);
       const repair = host.sh(`sh ${q(`${dir}/install.sh`)} --repair`);
@@ -108,7 +109,7 @@ describe("an interrupted upgrade", () => {
   // The caller is a session of its own (setsid), as an ssh session is; the deploy pauses in its health
   // check while the caller goes away, then resumes.
   for (const [how, command, interrupt] of [
-    ["SIGKILL of the caller's process group", "exec sh INSTALL", (pid: number) => `kill -KILL -- -${String(pid)}`],
+    ["SIGKILL of the caller's process group", "exec sh INSTALL", (pid: number) => `kill -KILL -${String(pid)}`],
     ["SIGHUP of the caller (terminal closed)", "exec sh INSTALL", (pid: number) => `kill -HUP ${String(pid)}`],
     ["a closed pipe (plc ship gone)", "sh INSTALL 2>&1 | head -c 1 >/dev/null", () => "true"],
   ] as const) {
@@ -124,8 +125,8 @@ describe("an interrupted upgrade", () => {
         for (const file of ["pause.count", "paused", "resume"]) rmSync(join(host.state, file), { force: true });
         const install = `${q(`${dir}/install.sh`)} --secrets ${q(bundle.secrets)}`;
         const caller = host.spawn(`setsid sh -c ${q(`echo $$ >${pidFile}; ${command.replace("INSTALL", install)}`)}`, {
-          // The upgrade's docker calls: the 14th is in the health check's loop.
-          env: { PLC_SHIM_PAUSE_AT: "14" },
+          // The health check's first question to docker.
+          env: { PLC_SHIM_PAUSE_MATCH: `docker 'inspect' '--format' '{{.State.Running}}' '${NAME}'` },
         });
         for (let i = 0; i < 400 && !existsSync(join(host.state, "paused")); i++) await new Promise((resolve) => setTimeout(resolve, 25));
         assert.ok(existsSync(join(host.state, "paused")), `${how}: the deploy reached its health check`);
