@@ -45,13 +45,13 @@ async function startPaused(host: SandboxHost, b: Bundle, dir: string, step: numb
   for (const file of ["pause.count", "paused", "resume"]) rmSync(join(host.state, file), { force: true });
   // setsid: the caller is a session of its own, so each paused call has one to kill.
   const run = host.spawn(`exec setsid sh ${q(`${dir}/install.sh`)} --secrets ${q(b.secrets)}`, { env: { PLC_SHIM_PAUSE_AT: String(step) } });
-  let ended = false;
+  const progress = { ended: false };
   const done = run.done.then((result) => {
-    ended = true;
+    progress.ended = true;
     return result;
   });
   const paused = join(host.state, "paused");
-  for (let i = 0; i < 400 && !ended && !existsSync(paused); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+  for (let i = 0; i < 400 && !progress.ended && !existsSync(paused); i++) await new Promise((resolve) => setTimeout(resolve, 25));
   const isPaused = existsSync(paused);
   return { done, paused: isPaused, sid: isPaused ? readFileSync(paused, "utf8").trim() : "" };
 }
