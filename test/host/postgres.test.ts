@@ -61,11 +61,11 @@ function sizeOf(host: SandboxHost, path: string): number {
   }
 }
 
-async function installed(t: TestContext): Promise<SandboxHost> {
+async function installed(t: TestContext, ...extra: string[]): Promise<SandboxHost> {
   const host = await SandboxHost.start(t);
   host.image(V1, { user: "1000:1000" });
   host.image(V2, { user: "1000:1000" });
-  mustInstall(host, buildBundle(args(V1), { plugins: PLUGINS }));
+  mustInstall(host, buildBundle(args(V1, ...extra), { plugins: PLUGINS }));
   seedRepository(host, HOME, "pw");
   return host;
 }
@@ -291,5 +291,33 @@ describe("postgres and django", () => {
     assert.deepEqual(host.container(PG), { image: "postgres:10", running: true });
     assert.equal(host.must(`cat "$PLC_SHIM_STATE/containers/${PG}/id"`), pgId, "the same container");
     assert.equal(listing(host, `${HOME}/postgres/data`), data);
+  });
+  it("postgres_upgrade=true (PostgreSQL 15 data, postgres_image=postgres:16): the running 15 server dumps it, a fresh server loads it, the old data stays in data.15", async (t) => {
+    if (!requirePostgres(t)) return;
+    // The shim runs the installed PostgreSQL for every postgres image: "16" is 15 answering
+    // --version with 16.4. The dump and the load are real.
+    const host = await installed(t, "postgres_image=postgres:15");
+    host.image("postgres:16", { version: "16.4" });
+    psql(host, `CREATE TABLE t (id serial PRIMARY KEY, x text); INSERT INTO t (x) SELECT 'row ' || g FROM generate_series(1, 1000) g;
+      SET password_encryption = 'md5'; ALTER ROLE ybs_hack PASSWORD 'the old one';`);
+    const before = rows(host);
+    const oldMajor = host.read(`${HOME}/postgres/data/PG_VERSION`).trim();
+
+    const out = mustInstall(host, buildBundle(args(V2, "postgres_image=postgres:16", "postgres_upgrade=true"), { plugins: PLUGINS }));
+    assert.match(out, new RegExp(`upgrading PostgreSQL ${oldMajor} to 16`));
+    assert.deepEqual(host.container(PG), { image: "postgres:16", running: true });
+    assert.equal(rows(host), before);
+    assert.equal(host.read(`${HOME}/postgres/data.${oldMajor}/PG_VERSION`).trim(), oldMajor, "the old data is kept");
+    assert.equal(host.must(`find ${HOME}/postgres -maxdepth 1 -name 'upgrade-*'`).trim(), "", "no dump left");
+    const password = psql(host, "SELECT rolpassword FROM pg_authid WHERE rolname = 'ybs_hack';").trim();
+    assert.match(password, /^SCRAM-SHA-256\$/, "the role has DB_PASSWORD again, not the dump's md5 one");
+    assert.deepEqual(host.container(NAME), { image: V2, running: true });
+
+    // The next deploy finds the server it started: nothing to upgrade, the data stays.
+    const count = host.calls().length;
+    const again = mustInstall(host, buildBundle(args(V1, "postgres_image=postgres:16", "postgres_upgrade=true"), { plugins: PLUGINS }));
+    assert.doesNotMatch(again, /upgrading/);
+    assert.ok(!callsAfter(host, count).some((line) => line.includes("'rm' '-f' 'ybs-hack-postgres'")));
+    assert.equal(rows(host), before);
   });
 });

@@ -26,7 +26,7 @@ if [ "$(docker inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/
       -e 's/^postgres (PostgreSQL) \([1-9]\.[0-9][0-9]*\)[.a-z].*/\1/p')
     [ -n "$image_major" ] || die "cannot read the PostgreSQL version of $pg_image from: $image_version; nothing was changed"
     if [ "$data_major" != "$image_major" ]; then
-      die "$home/postgres/data holds PostgreSQL $data_major data, $pg_image runs PostgreSQL $image_major: nothing was changed. Keep $data_major with postgres_image=postgres:$data_major, or upgrade it: docs/host.md, Upgrading PostgreSQL"
+      die "$home/postgres/data holds PostgreSQL $data_major data, $pg_image runs PostgreSQL $image_major: nothing was changed. Keep $data_major with postgres_image=postgres:$data_major, or upgrade it with postgres_upgrade=true (docs/host.md, Upgrading PostgreSQL)"
     fi
   fi
   docker network inspect project-staging >/dev/null 2>&1 || docker network create project-staging >/dev/null
