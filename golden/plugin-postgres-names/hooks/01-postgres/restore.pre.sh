@@ -26,8 +26,28 @@ if [ "$(docker inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/
       -e 's/^postgres (PostgreSQL) \([1-9]\.[0-9][0-9]*\)[.a-z].*/\1/p')
     [ -n "$image_major" ] || die "cannot read the PostgreSQL version of $pg_image from: $image_version; nothing was changed"
     if [ "$data_major" != "$image_major" ]; then
-      die "$home/postgres/data holds PostgreSQL $data_major data, $pg_image runs PostgreSQL $image_major: nothing was changed. Keep $data_major with postgres_image=postgres:$data_major, or upgrade it with postgres_upgrade=true (docs/host.md, Upgrading PostgreSQL)"
+      upgrade_from=$data_major
     fi
+  fi
+  # postgres_upgrade: the server that runs the old data dumps it; the data moves aside, never deleted.
+  if [ -n "${upgrade_from:-}" ]; then
+    kept=$home/postgres/data.$upgrade_from
+    dump=$home/postgres/upgrade-$upgrade_from.sql
+    [ ! -e "$kept" ] || die "$kept exists (an earlier upgrade?): move it away, then deploy again; nothing was changed"
+    say "upgrading PostgreSQL $upgrade_from to $image_major: dumping with $pg"
+    docker start "$pg" >/dev/null 2>&1 || die "no container $pg to dump the PostgreSQL $upgrade_from data with; nothing was changed. Start one on $home/postgres/data, or keep postgres_image=postgres:$upgrade_from"
+    deadline=$(($(date +%s) + 120))
+    until docker exec "$pg" pg_isready --quiet --username "$db_user" --dbname "$db_name"; do
+      [ "$(date +%s)" -lt "$deadline" ] || die "$pg (PostgreSQL $upgrade_from) does not accept connections; nothing was changed"
+      sleep 1
+    done
+    docker exec "$pg" pg_dumpall --clean --if-exists --username "$db_user" >"$dump.partial" || die "pg_dumpall by PostgreSQL $upgrade_from failed; nothing was changed"
+    tail -n 3 "$dump.partial" | grep -q 'PostgreSQL database cluster dump complete' || die "the PostgreSQL $upgrade_from dump is incomplete; nothing was changed"
+    mv "$dump.partial" "$dump"
+    docker stop "$pg" >/dev/null
+    docker rm -f "$pg" >/dev/null
+    mv "$home/postgres/data" "$kept"
+    mkdir -m 0700 "$home/postgres/data"
   fi
   docker network inspect ybs-hack >/dev/null 2>&1 || docker network create ybs-hack >/dev/null
   docker rm -f "$pg" >/dev/null 2>&1 || true
@@ -61,4 +81,24 @@ until docker exec "$pg" pg_isready --quiet --username "$db_user" --dbname "$db_n
   [ "$(date +%s)" -lt "$deadline" ] || die "$pg does not accept connections after 120s"
   sleep 1
 done
+if [ -n "${upgrade_from:-}" ]; then
+  say "loading the PostgreSQL $upgrade_from dump into PostgreSQL $image_major"
+  # Errors on roles and databases the new server already has are expected (as in restore.sh), not fatal.
+  docker exec -i "$pg" psql --quiet --no-psqlrc --username "$db_user" --dbname postgres >/dev/null <"$dump" ||
+    die "loading the PostgreSQL $upgrade_from dump failed: it is in $dump, the old data in $kept (move it back to $home/postgres/data and keep postgres_image=postgres:$upgrade_from)"
+  # The dump carries the old role password; the app connects with DB_PASSWORD.
+  (
+    set -a
+    # shellcheck source=/dev/null
+    if [ -f "$home/.host-secrets.env" ]; then . "$home/.host-secrets.env"; fi
+    # shellcheck source=/dev/null
+    if [ -f "$home/.secrets.env" ]; then . "$home/.secrets.env"; fi
+    set +a
+    # shellcheck disable=SC2016 # psql runs the backquote in the container, where DB_PASSWORD is set
+    printf '%s\n' '\set password `printf "%s" "$DB_PASSWORD"`' 'ALTER ROLE :"user" PASSWORD :'"'"'password'"'"';' |
+      docker exec -i --env DB_PASSWORD "$pg" psql --quiet --no-psqlrc -v ON_ERROR_STOP=1 --set "user=$db_user" --username "$db_user" --dbname postgres >/dev/null
+  ) || die "cannot set the password of $db_user after the upgrade; the old data is in $kept"
+  rm -f "$dump"
+  say "PostgreSQL $upgrade_from to $image_major done; the old data stays in $kept until you remove it"
+fi
 
