@@ -291,6 +291,16 @@ describe("postgres and django", () => {
     assert.deepEqual(host.container(PG), { image: "postgres:10", running: true });
     assert.equal(host.must(`cat "$PLC_SHIM_STATE/containers/${PG}/id"`), pgId, "the same container");
     assert.equal(listing(host, `${HOME}/postgres/data`), data);
+
+    // postgres_upgrade=true, but the old server gives no complete dump (the shim's stand-in answers
+    // nothing): still nothing changed, no dump left behind.
+    const upgrade = install(host, buildBundle(args(V1, "postgres_upgrade=true"), { plugins: PLUGINS }));
+    assert.equal(upgrade.status, 1, upgrade.stdout);
+    assert.match(upgrade.stderr, /the PostgreSQL 10 dump is incomplete; nothing was changed/);
+    assert.deepEqual(host.container(PG), { image: "postgres:10", running: true });
+    assert.equal(host.must(`cat "$PLC_SHIM_STATE/containers/${PG}/id"`), pgId, "the same container");
+    assert.equal(listing(host, `${HOME}/postgres/data`), data);
+    assert.equal(host.must(`ls ${HOME}/postgres`).trim().split("\n").join(" "), "data run", "no data.10, no dump");
   });
   it("postgres_upgrade=true (PostgreSQL 15 data, postgres_image=postgres:16): the running 15 server dumps it, a fresh server loads it, the old data stays in data.15", async (t) => {
     if (!requirePostgres(t)) return;

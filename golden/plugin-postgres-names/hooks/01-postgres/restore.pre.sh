@@ -35,14 +35,20 @@ if [ "$(docker inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/
     dump=$home/postgres/upgrade-$upgrade_from.sql
     [ ! -e "$kept" ] || die "$kept exists (an earlier upgrade?): move it away, then deploy again; nothing was changed"
     say "upgrading PostgreSQL $upgrade_from to $image_major: dumping with $pg"
-    docker start "$pg" >/dev/null 2>&1 || die "no container $pg to dump the PostgreSQL $upgrade_from data with; nothing was changed. Start one on $home/postgres/data, or keep postgres_image=postgres:$upgrade_from"
+    [ "$(docker inspect --format '{{.State.Running}}' "$pg" 2>/dev/null)" = true ] || docker start "$pg" >/dev/null 2>&1 || die "no container $pg to dump the PostgreSQL $upgrade_from data with; nothing was changed. Start one on $home/postgres/data, or keep postgres_image=postgres:$upgrade_from"
     deadline=$(($(date +%s) + 120))
     until docker exec "$pg" pg_isready --quiet --username "$db_user" --dbname "$db_name"; do
       [ "$(date +%s)" -lt "$deadline" ] || die "$pg (PostgreSQL $upgrade_from) does not accept connections; nothing was changed"
       sleep 1
     done
-    docker exec "$pg" pg_dumpall --clean --if-exists --username "$db_user" >"$dump.partial" || die "pg_dumpall by PostgreSQL $upgrade_from failed; nothing was changed"
-    tail -n 3 "$dump.partial" | grep -q 'PostgreSQL database cluster dump complete' || die "the PostgreSQL $upgrade_from dump is incomplete; nothing was changed"
+    if ! docker exec "$pg" pg_dumpall --clean --if-exists --username "$db_user" >"$dump.partial"; then
+      rm -f "$dump.partial"
+      die "pg_dumpall by PostgreSQL $upgrade_from failed; nothing was changed"
+    fi
+    if ! tail -n 3 "$dump.partial" | grep -q 'PostgreSQL database cluster dump complete'; then
+      rm -f "$dump.partial"
+      die "the PostgreSQL $upgrade_from dump is incomplete; nothing was changed"
+    fi
     mv "$dump.partial" "$dump"
     docker stop "$pg" >/dev/null
     docker rm -f "$pg" >/dev/null
