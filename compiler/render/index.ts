@@ -1,6 +1,6 @@
 // Phase 4, render: EJS templates produce the bundle's files as data. Logic here, layout in templates.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
 import { Script } from "node:vm";
 import ejs from "ejs";
 import { diagnostic, fail, PlcError } from "../diagnostics.js";
@@ -313,13 +313,20 @@ function renderSource(source: string, file: string, context: RenderContext & { p
       _with: false,
       destructuredLocals: LOCALS,
       escape: (value: unknown) => {
+        // EJS also escapes the template's own file name when it reports an error raised while rendering.
+        if (typeof value === "string" && isAbsolute(value) && value.endsWith(".ejs") && existsSync(value)) return value;
         throw new Error(`<%= is forbidden: quote ${String(value)} with a helper (sh, unitValue, nginx…) and <%-`);
       },
     } as ejs.Options & { async: false });
   } catch (error) {
+    // An error while rendering comes as "<file>:<line>\n<excerpt>\n\n" once per include level, then
+    // the message: the innermost template and line are where it was raised.
+    const message = (error as Error).message;
+    const raisedAt = [...message.matchAll(/^(\/.*\.ejs):(\d+)$/gm)].at(-1);
+    const own = raisedAt === undefined ? message : message.slice(message.lastIndexOf("\n\n") + 2);
     throw new PlcError([
-      diagnostic("template-error", `cannot render ${file}: ${(error as Error).message.split("\n").find((l) => l.trim() !== "" && !/^\s*\d+\|/.test(l) && !l.startsWith(">>")) ?? "error"}`, {
-        origin: { kind: "file", file, line: lineOf(error, source), col: 1 },
+      diagnostic("template-error", `cannot render ${raisedAt?.[1] ?? file}: ${own.split("\n").find((l) => l.trim() !== "" && !/^\s*\d+\|/.test(l) && !l.startsWith(">>")) ?? "error"}`, {
+        origin: { kind: "file", file: raisedAt?.[1] ?? file, line: raisedAt === undefined ? lineOf(error, source) : Number(raisedAt[2]), col: 1 },
         hint: "fix the template; values reach output only through a quoting helper",
       }),
     ]);
