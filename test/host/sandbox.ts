@@ -46,6 +46,8 @@ export interface ImageSettings {
   uid?: string;
   gid?: string;
   exec?: "fail";
+  /** The PostgreSQL version a postgres image says it runs (`17.2`); default: the installed one's. */
+  version?: string;
 }
 
 /** Tools the sandbox itself needs; a test calls this before startHost. */
