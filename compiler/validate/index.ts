@@ -47,7 +47,19 @@ export function isSecretPointer(spec: Spec, pointer: string): boolean {
   const [top, key] = pointer.split("/").slice(1);
   if (spec.values.get(pointer)?.isSecret === true) return true;
   if (top !== undefined && spec.secretVariables.includes(top)) return true;
-  return top === "env" && spec.env.some((entry) => entry.isSecret && entry.key === key);
+  return top === "env" && key !== undefined && secretEnvKeys(spec).has(key);
+}
+
+const secretEnvKeysOf = new WeakMap<Spec, Set<string>>();
+
+/** Secret env keys as a set: explain asks once per value, and a spec may have 20,000 keys. */
+function secretEnvKeys(spec: Spec): Set<string> {
+  let keys = secretEnvKeysOf.get(spec);
+  if (keys === undefined) {
+    keys = new Set(spec.env.filter((entry) => entry.isSecret).map((entry) => entry.key));
+    secretEnvKeysOf.set(spec, keys);
+  }
+  return keys;
 }
 
 const compiled = new Map<string, ValidateFunction>();
@@ -110,7 +122,7 @@ function checkVaultValue(pointer: string, resolved: ResolvedValue, secretVariabl
     diagnostic("vault-in-clear", `${variableName(pointer)} is an Ansible Vault value, but ${top} is written into the bundle in clear`, {
       origin: resolved.origin,
       variable: variableName(pointer),
-      hint: `an encrypted value cannot be kept out of a public tarball for ${top}: write it unencrypted (only env values, with secret_env, and ${secretVariables.join(", ")} stay secret)`,
+      hint: `an encrypted value cannot be kept out of a public tarball for ${top}: write it unencrypted (only env values and ${secretVariables.join(", ")} stay out of the tarball)`,
     }),
   );
 }
