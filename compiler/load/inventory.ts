@@ -392,7 +392,7 @@ function parseYamlFile(
   }
   // uniqueKeys is checked below: yaml's own check compares every pair, 40 s for 20,000 env keys.
   const doc = parseDocument(text, { lineCounter: lines, customTags: [VAULT_TAG], uniqueKeys: false });
-  const error = doc.errors[0] ?? duplicateKey(doc.contents as Node | null, lines);
+  const error = doc.errors[0] ?? duplicateKey(doc.contents, lines);
   if (error) {
     const position = error.linePos?.[0] ?? { line: 1, col: 1 };
     problems.push(
