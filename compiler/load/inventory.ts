@@ -108,10 +108,8 @@ function collectHosts(node: unknown, group: string, hosts: Map<string, string[]>
 /** `group_vars/<name>.yml` and `group_vars/<name>/*.yml`, files sorted by name as Ansible does. */
 function readVarsDir(dir: string, secrets: readonly VaultSecret[], cwd: string, problems: Diagnostic[]): Map<string, Assignment[]> {
   const result = new Map<string, Assignment[]>();
-  const kind = kindOf(dir);
-  if (kind === "absent") return result;
-  const entries = listDir(dir, cwd, problems);
-  for (const entry of entries) {
+  if (kindOf(dir) === "absent") return result;
+  for (const entry of listDir(dir, cwd, problems)) {
     const path = join(dir, entry);
     let name: string;
     let files: string[];
