@@ -11,11 +11,9 @@ import { PlcError } from "../compiler/diagnostics.js";
 import type { LoadOptions } from "../compiler/load/index.js";
 import { encryptVault } from "../compiler/load/vault.js";
 import { CLI } from "./fixtures.js";
-import { isRoot } from "./tools.js";
+import { isRoot, requireTool } from "./tools.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "plc-hostile-"));
-// uid 1000 runs plc in some cases: it must reach the scratch folders.
-chmodSync(scratch, 0o755);
 after(() => {
   rmSync(scratch, { recursive: true, force: true });
 });
@@ -29,7 +27,6 @@ function inventory(files: Record<string, string>): string {
     writeFileSync(join(dir, "inv", path), content);
   }
   mkdirSync(join(dir, "inv", "group_vars"), { recursive: true });
-  chmodSync(dir, 0o755);
   return dir;
 }
 
@@ -40,13 +37,16 @@ interface Run {
   signal: NodeJS.Signals | null;
 }
 
-function plc(cwd: string, args: string[], options: { uid?: number } = {}): Run {
-  const result = spawnSync(process.execPath, [CLI, ...args], {
+// Root reads and writes everything; without CAP_DAC_* it obeys file modes like anyone else.
+const NO_DAC = ["setpriv", "--inh-caps=-dac_override,-dac_read_search", "--bounding-set=-dac_override,-dac_read_search"];
+
+function plc(cwd: string, args: string[], options: { isUnprivileged?: boolean } = {}): Run {
+  const command = [...(options.isUnprivileged === true ? NO_DAC : []), process.execPath, CLI, ...args];
+  const result = spawnSync(command[0] ?? "", command.slice(1), {
     cwd,
     encoding: "utf8",
     env: { ...process.env, NO_COLOR: "1" },
     timeout: 30_000,
-    ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr, signal: result.signal };
 }
@@ -178,10 +178,14 @@ describe("inventory files that are not regular files", () => {
     });
   }
   it("an unreadable file says so (not 'not valid UTF-8'), and the reporter does not crash re-reading it", (t) => {
-    if (!isRoot()) { t.skip("needs root to run plc as uid 1000"); return; }
+    if (!isRoot()) {
+      t.skip("needs root (plc runs without CAP_DAC_OVERRIDE)");
+      return;
+    }
+    if (!requireTool(t, "setpriv")) return;
     const cwd = inventory({ "group_vars/all.yml": "project_staging_image: app:v1\n" });
     chmodSync(join(cwd, "inv/group_vars/all.yml"), 0o000);
-    const run = plc(cwd, ["build", "-i", "inv"], { uid: 1000 });
+    const run = plc(cwd, ["build", "-i", "inv"], { isUnprivileged: true });
     assertRefused(run, cwd, "unreadable-file", ["inv/group_vars/all.yml cannot be read: permission denied", "--> inv/group_vars/all.yml:1:1"]);
     assert.doesNotMatch(run.stderr, /UTF-8|EACCES/);
   });
@@ -202,10 +206,14 @@ describe("-o that cannot be written", () => {
     assert.equal(run.stdout, "");
   });
   it("-o not writable: exit 1 io-error, permission denied, nothing left", (t) => {
-    if (!isRoot()) { t.skip("needs root to run plc as uid 1000"); return; }
+    if (!isRoot()) {
+      t.skip("needs root (plc runs without CAP_DAC_OVERRIDE)");
+      return;
+    }
+    if (!requireTool(t, "setpriv")) return;
     const cwd = inventory({});
-    mkdirSync(join(cwd, "ro"), { mode: 0o755 });
-    const run = plc(cwd, ["build", "-o", "ro", "image=app:v1"], { uid: 1000 });
+    mkdirSync(join(cwd, "ro"), { mode: 0o555 });
+    const run = plc(cwd, ["build", "-o", "ro", "image=app:v1"], { isUnprivileged: true });
     assert.equal(run.status, 1, run.stderr);
     assert.match(run.stderr, /error\[io-error\]: cannot write ro\/project-staging-[0-9a-f]+\.tar\.gz: permission denied/);
     assert.doesNotMatch(run.stderr, /internal error/);
