@@ -383,6 +383,7 @@ program
     run(() => {
       for (const plugin of readPlugins(options.pluginsDir.map((dir) => resolve(dir)), process.cwd())) {
         process.stdout.write(`${plugin.name}: ${plugin.description}\n`);
+        if (plugin.shadows !== undefined) process.stdout.write(`  from ${plugin.dir}: shadows the built-in ${plugin.name} plugin\n`);
         const order = [...plugin.requires.map((p) => `requires ${p}`), ...plugin.after.map((p) => `after ${p}`)];
         if (order.length > 0) process.stdout.write(`  order: ${order.join(", ")}\n`);
         for (const [name, fragment] of Object.entries(plugin.variables)) {

@@ -1,6 +1,7 @@
 // The one place diagnostics become text: a code, a location, the offending line with a caret, a hint.
 import { closeSync, fstatSync, openSync, readSync, constants } from "node:fs";
 import { formatOrigin, type Diagnostic } from "./diagnostics.js";
+import { MAX_FILE_BYTES } from "./load/inventory.js";
 
 export interface ReportStyle {
   isColor: boolean;
@@ -23,7 +24,7 @@ function sourceLine(file: string, line: number): string | undefined {
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
     const stat = fstatSync(fd);
-    if (!stat.isFile() || stat.size > 16 * 1024 * 1024) return undefined;
+    if (!stat.isFile() || stat.size > MAX_FILE_BYTES) return undefined;
     const buffer = Buffer.alloc(stat.size);
     let length = 0;
     for (let count = -1; count !== 0 && length < buffer.length; length += count) count = readSync(fd, buffer, length, buffer.length - length, null);

@@ -2,7 +2,7 @@
 // cannot be written), never an internal error, a hang, a leak or a half-written dist/.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -205,6 +205,14 @@ describe("-o that cannot be written", () => {
     assert.match(run.stderr, /error\[invalid-argument\]: -o afile is not a directory/);
     assert.equal(run.stdout, "");
   });
+  it("plc render -o naming a file: exit 2 invalid-argument, the file untouched", () => {
+    const cwd = inventory({});
+    writeFileSync(join(cwd, "afile"), "keep\n");
+    const run = plc(cwd, ["render", "-o", "afile", "image=app:v1"]);
+    assert.equal(run.status, 2, run.stderr);
+    assert.match(run.stderr, /error\[invalid-argument\]: -o afile is not a directory/);
+    assert.equal(readFileSync(join(cwd, "afile"), "utf8"), "keep\n");
+  });
   it("-o not writable: exit 1 io-error, permission denied, nothing left", (t) => {
     if (!isRoot()) {
       t.skip("needs root (plc runs without CAP_DAC_OVERRIDE)");
@@ -254,6 +262,13 @@ describe("vault values", () => {
       assert.ok(!run.stderr.includes(secret) && !run.stderr.includes(secret.replace(/^\//, "")), run.stderr);
     });
   }
+  it("a vault-encrypted vars file holding the image is refused too", () => {
+    const cwd = inventory({ "group_vars/all/vault.yml": encryptVault("project_staging_image: registry.example.com/secretproj:vaultimg\n", { id: undefined, password: "pw" }) });
+    writeFileSync(join(cwd, "vpw"), "pw\n");
+    const run = plc(cwd, ["build", "-i", "inv", "--vault-password-file", "vpw"]);
+    assertRefused(run, cwd, "vault-in-clear", ["image is an Ansible Vault value", "inv/group_vars/all/vault.yml:1:"]);
+    assert.doesNotMatch(run.stderr, /vaultimg/);
+  });
   it("an invalid vault image is not printed either", () => {
     const cwd = inventory({ "group_vars/all.yml": `project_staging_image: ${vault("Registry/TOPSECRET-IMG", "  ")}\n` });
     writeFileSync(join(cwd, "vpw"), "pw\n");
