@@ -299,6 +299,8 @@ describe("plugins", () => {
     assert.match(run.stderr, /note: plugin 'postgres' of .*pdir\/postgres shadows the built-in postgres plugin/);
     const unused = plc(cwd, ["check", "--plugins-dir", "pdir", "image=app:v1"]);
     assert.match(unused.stderr, /shadows the built-in postgres plugin/, "said even when not used: -p postgres would pick it");
+    const listed = plc(cwd, ["plugins", "--plugins-dir", "pdir"]);
+    assert.match(listed.stdout, /^postgres: not plc's postgres\n {2}from .*pdir\/postgres: shadows the built-in postgres plugin$/m);
   });
 });
 
