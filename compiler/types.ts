@@ -110,6 +110,8 @@ export interface PluginDefinition {
   hooks: Map<HookName, { file: string; source: string }>;
   manifestFile: string;
   raw: Record<string, unknown>;
+  /** The built-in plugin's folder this external plugin hides (same name), if any. */
+  shadows?: string | undefined;
 }
 
 export const HOOK_NAMES = [
