@@ -1,0 +1,196 @@
+// The engine host: a sandbox host (test/host/sandbox.ts) with the real dockerd inside instead of
+// the docker shim. Same namespaces (so bind-mount sources resolve where install.sh writes them and
+// nothing a container sends can leave the loopback-only network), systemctl still the shim.
+// Images are made locally from a busybox-static rootfs: no registry is reachable, none is needed.
+// See test/engine/README.md.
+import { spawnSync } from "node:child_process";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import type { TestContext } from "node:test";
+import { ROOT } from "../fixtures.js";
+import { SandboxHost, q, requireSandbox, type RunResult } from "../host/sandbox.js";
+
+const ENGINE_DIR = join(ROOT, "test", "engine");
+const START_DOCKERD = join(ENGINE_DIR, "start-dockerd.sh");
+const APP_START = join(ENGINE_DIR, "image", "start.sh");
+/** What is expensive to make (the busybox-static download) is kept here between runs; CI may cache it. */
+export const ENGINE_CACHE = process.env["PLC_ENGINE_CACHE"] ?? join(ROOT, ".cache", "engine");
+
+/** How a test app image behaves (test/engine/image/start.sh). */
+export interface AppImage {
+  /** What the app answers on /. */
+  version: string;
+  mode?: "ok" | "wrong-port" | "crash";
+  /** Config.User: a name the image knows (app is 1000:1000) or uid:gid. */
+  user?: string;
+  /** More ENV lines (KEY=value). */
+  env?: string[];
+}
+
+/** Root, the sandbox's tools and the engine's; a test calls this before EngineHost.start. */
+export function requireEngine(t: TestContext, ...tools: string[]): boolean {
+  return requireSandbox(t, "dockerd", "docker", "containerd", "runc", "iptables", "dpkg-deb", "apt-get", ...tools);
+}
+
+function run(command: string, args: string[], cwd?: string): string {
+  const result = spawnSync(command, args, { cwd, encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed: ${result.stderr}${result.stdout}`);
+  return result.stdout;
+}
+
+/** Debian's busybox is dynamically linked; busybox-static's binary is unpacked (never installed, it would replace busybox). */
+function busyboxStatic(): string {
+  const binary = join(ENGINE_CACHE, "busybox");
+  if (existsSync(binary)) return binary;
+  mkdirSync(ENGINE_CACHE, { recursive: true });
+  const work = mkdtempSync(join(tmpdir(), "plc-busybox-"));
+  try {
+    run("apt-get", ["download", "-qq", "busybox-static"], work);
+    const deb = readdirSync(work).find((file) => file.endsWith(".deb"));
+    if (deb === undefined) throw new Error("apt-get download busybox-static wrote no .deb");
+    const unpacked = join(work, "root");
+    run("dpkg-deb", ["--extract", join(work, deb), unpacked]);
+    // Several test files may start at once: whoever renames last wins, with the same bytes.
+    copyFileSync(join(unpacked, "bin", "busybox"), join(work, "busybox"));
+    chmodSync(join(work, "busybox"), 0o755);
+    renameSync(join(work, "busybox"), binary);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return binary;
+}
+
+/** The app's rootfs tarball (busybox applets, users root and app 1000:1000, /app/start.sh), cached by content. */
+function appRootfs(): string {
+  const busybox = busyboxStatic();
+  const start = readFileSync(APP_START);
+  const key = createHash("sha256").update(start).update(readFileSync(busybox)).digest("hex").slice(0, 12);
+  const tarball = join(ENGINE_CACHE, `app-rootfs-${key}.tar`);
+  if (existsSync(tarball)) return tarball;
+  const root = mkdtempSync(join(tmpdir(), "plc-rootfs-"));
+  try {
+    for (const dir of ["bin", "etc", "app/log", "tmp", "proc", "sys", "dev", "root"]) mkdirSync(join(root, dir), { recursive: true });
+    copyFileSync(busybox, join(root, "bin", "busybox"));
+    chmodSync(join(root, "bin", "busybox"), 0o755);
+    const applets = run(busybox, ["--list"]).split("\n").filter((applet) => applet !== "" && applet !== "busybox");
+    run("sh", ["-c", `cd ${q(join(root, "bin"))} && for a in ${applets.map(q).join(" ")}; do ln -s busybox "$a"; done && cd .. && ln -s bin sbin && mkdir usr && ln -s ../bin usr/bin`]);
+    writeFileSync(join(root, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/app:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n");
+    writeFileSync(join(root, "etc", "group"), "root:x:0:\napp:x:1000:\nnogroup:x:65534:\n");
+    copyFileSync(APP_START, join(root, "app", "start.sh"));
+    chmodSync(join(root, "app", "start.sh"), 0o755);
+    chmodSync(join(root, "tmp"), 0o1777);
+    run("chown", ["-R", "1000:1000", join(root, "app")]);
+    const partial = `${tarball}.${String(process.pid)}`;
+    run("tar", ["--numeric-owner", "-C", root, "-cf", partial, "."]);
+    renameSync(partial, tarball);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  return tarball;
+}
+
+export class EngineHost {
+  /** The sandbox host the engine runs in: install(), must(), read() work on it as in test/host. */
+  readonly host: SandboxHost;
+  private readonly rootfs: string;
+
+  private constructor(host: SandboxHost, rootfs: string) {
+    this.host = host;
+    this.rootfs = rootfs;
+  }
+
+  /** Starts a sandbox host without the docker shim, then dockerd in it; t.after tears both down. */
+  static async start(t: TestContext): Promise<EngineHost> {
+    const rootfs = appRootfs();
+    const host = await SandboxHost.start(t, { engine: true });
+    // The sandbox's t.after (kill pid 1) runs first; the containers' cgroups are empty after it.
+    t.after(() => {
+      removeCgroups(basename(host.dir));
+    });
+    // The checkout may be under /root or /home, which the host covers: the inputs go through its directory.
+    const inside = join(host.dir, "engine");
+    mkdirSync(inside);
+    copyFileSync(START_DOCKERD, join(inside, "start-dockerd.sh"));
+    copyFileSync(rootfs, join(inside, "app-rootfs.tar"));
+    const engine = new EngineHost(host, join(inside, "app-rootfs.tar"));
+    engine.startDaemon();
+    return engine;
+  }
+
+  startDaemon(): void {
+    this.host.must(`sh ${q(join(this.host.dir, "engine", "start-dockerd.sh"))} ${q(this.host.dir)}`, { timeout: 60_000 });
+  }
+
+  /** Stops dockerd as systemd would (SIGTERM, it stops its containers first) and waits for it to exit. */
+  stopDaemon(): void {
+    this.host.must(
+      `pid=$(cat /run/docker.pid) && kill -TERM "$pid" && i=0 && while kill -0 "$pid" 2>/dev/null; do i=$((i + 1)); [ $i -lt 600 ] || exit 1; sleep 0.1; done`,
+      { timeout: 90_000 },
+    );
+  }
+
+  /** dockerd's log so far (e.g. to prove nothing was pulled). */
+  daemonLog(): string {
+    const log = join(this.host.dir, "dockerd.log");
+    return existsSync(log) ? readFileSync(log, "utf8") : "";
+  }
+
+  /** Makes an app image under ref with docker import (nothing pulled). */
+  appImage(ref: string, image: AppImage): void {
+    const changes = [
+      `USER ${image.user ?? "app"}`,
+      `ENV APP_VERSION=${image.version} APP_MODE=${image.mode ?? "ok"}`,
+      ...(image.env ?? []).map((line) => `ENV ${line}`),
+      "WORKDIR /app",
+      "EXPOSE 8000",
+      'ENTRYPOINT ["/app/start.sh"]',
+    ];
+    this.docker(["import", ...changes.flatMap((change) => ["--change", change]), this.rootfs, ref]);
+  }
+
+  /** The docker CLI inside; throws with its output on failure. */
+  docker(args: string[], options: { timeout?: number } = {}): string {
+    return this.host.must(`docker ${args.map(q).join(" ")}`, options);
+  }
+
+  dockerResult(args: string[]): RunResult {
+    return this.host.sh(`docker ${args.map(q).join(" ")}`);
+  }
+
+  /** `docker inspect --format` of a container (or image with --type image), trimmed. */
+  inspect(target: string, format: string): string {
+    return this.docker(["inspect", "--format", format, target]).trim();
+  }
+
+  /** An HTTP GET from inside the host (the loopback-only network); "" when nothing answers. */
+  get(port: number, path = "/"): string {
+    return this.host.sh(`curl --silent --max-time 5 ${q(`http://127.0.0.1:${String(port)}${path}`)}`).stdout;
+  }
+}
+
+/** Removes the (empty) cgroups dockerd made under /<sandbox dir name> in every hierarchy. */
+function removeCgroups(parent: string): void {
+  const roots = existsSync("/sys/fs/cgroup/cgroup.controllers")
+    ? ["/sys/fs/cgroup"]
+    : readdirSync("/sys/fs/cgroup").map((controller) => join("/sys/fs/cgroup", controller));
+  for (const root of roots) {
+    const dir = join(root, parent);
+    if (!existsSync(dir)) continue;
+    // Depth first; a cgroup whose last process is still exiting refuses rmdir for a moment.
+    for (let attempt = 0; attempt < 50; attempt++) {
+      try {
+        removeTree(dir);
+        break;
+      } catch {
+        spawnSync("sleep", ["0.1"]);
+      }
+    }
+  }
+}
+
+function removeTree(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) removeTree(join(dir, entry.name));
+  rmdirSync(dir);
+}
