@@ -83,6 +83,13 @@ const CASES: BadCase[] = [
     mentions: ["bad-image-archive.tar is not a docker image archive", "--image-archive"],
   },
   {
+    // docker load would name it betagouv/mrs:master; the host would then pull betagouv/mrs:v2.
+    name: "image archive that does not hold the image's tag",
+    args: ["image=betagouv/mrs:v2", "--image-archive", join(FIXTURES, "image-archive", "app.tar")],
+    code: "invalid-image-archive",
+    mentions: ["holds betagouv/mrs:master, not betagouv/mrs:v2", "argv[1] 'image=…'", "docker save betagouv/mrs:v2"],
+  },
+  {
     name: "django in production without SECRET_KEY says how to set it",
     args: ["image=nginx:1", "instance=production", "-p", "django"],
     code: "missing-value",

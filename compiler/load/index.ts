@@ -5,7 +5,7 @@ import type { WrittenSpec } from "../types.js";
 import { parseArgv, type Word } from "./argv.js";
 import { readInventory } from "./inventory.js";
 import { readPlugins } from "./plugins.js";
-import { inspectLocalImage, readImageEnv } from "./image.js";
+import { inspectLocalImage, readImageArchive } from "./image.js";
 import { parseVaultPasswordFile, type VaultSecret } from "./vault.js";
 
 export interface LoadOptions {
@@ -38,7 +38,8 @@ export function loadSpec(options: LoadOptions): WrittenSpec {
   const inventory =
     options.inventoryDir === undefined ? undefined : readInventory(options.inventoryDir, secrets, options.cwd);
   const plugins = readPlugins(options.pluginsDirs, options.cwd);
-  let imageEnv = options.imageArchive === undefined ? undefined : readImageEnv(options.imageArchive, options.cwd);
+  const archive = options.imageArchive === undefined ? undefined : readImageArchive(options.imageArchive, options.cwd);
+  let imageEnv = archive?.env;
   let imageNote: string | undefined;
   const image = parsed.assignments.filter((a) => a.path.length === 1 && a.path[0] === "image").pop()?.value;
   const hasPlugins = parsed.assignments.some((a) => a.path[0] === "plugins");
@@ -49,7 +50,7 @@ export function loadSpec(options: LoadOptions): WrittenSpec {
     }
   }
   const imageArchive = options.imageArchive === undefined ? undefined : readFileSync(options.imageArchive);
-  return { argv: parsed.assignments, targets: parsed.targets, inventory, imageEnv, imageArchive, imageNote, plugins };
+  return { argv: parsed.assignments, targets: parsed.targets, inventory, imageEnv, imageArchive, imageTags: archive?.tags, imageNote, plugins };
 }
 
 function readVaultPassword(spec: string): VaultSecret {

@@ -16,6 +16,8 @@ image=$(cat "$home/docker-image") || die "no image reference in $home/docker-ima
 docker=$(command -v docker) || die "docker is not installed"
 
 "$docker" network inspect ybs-hack >/dev/null 2>&1 || "$docker" network create ybs-hack >/dev/null
+# rm -f alone is a SIGKILL: stop first, with the image's stop signal and a grace period.
+"$docker" stop --time 10 "$name" >/dev/null 2>&1 || true
 "$docker" rm -f "$name" >/dev/null 2>&1 || true
 
 # Docker's --env-file keeps quotes and cannot hold newlines, so values are sourced in a subshell and
@@ -31,8 +33,11 @@ set -- "$docker" "$image"
   # shellcheck source=/dev/null
   if [ -f "$home/.secrets.env" ]; then . "$home/.secrets.env"; fi
   set +a
+  # 8>&- 9>&-: a CLI that forks the container's monitor itself (podman's conmon) would keep plc's locks.
   exec "$1" run --detach --name ybs-hack \
     --restart unless-stopped \
+    --log-opt max-size=10m \
+    --log-opt max-file=3 \
     --network ybs-hack \
     --label plc.instance=ybs-hack \
     --publish 127.0.0.1:20875:8000 \
@@ -40,6 +45,6 @@ set -- "$docker" "$image"
     --env SENTRY_DSN \
     --env SENTRY_ENVIRONMENT \
     --env SENTRY_URL \
-    "$2" >/dev/null
+    "$2" >/dev/null 8>&- 9>&-
 )
 say "started $name ($image)"
