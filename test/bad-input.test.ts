@@ -90,6 +90,12 @@ const CASES: BadCase[] = [
     mentions: ["holds betagouv/mrs:master, not betagouv/mrs:v2", "argv[1] 'image=…'", "docker save betagouv/mrs:v2"],
   },
   {
+    name: "image archive with an image named by digest",
+    args: [`image=betagouv/mrs@sha256:${"a".repeat(64)}`, "--image-archive", join(FIXTURES, "image-archive", "app.tar")],
+    code: "invalid-image-archive",
+    mentions: ["named by tag, not by digest", "argv[1] 'image=…'"],
+  },
+  {
     name: "django in production without SECRET_KEY says how to set it",
     args: ["image=nginx:1", "instance=production", "-p", "django"],
     code: "missing-value",

@@ -315,7 +315,16 @@ function toSpec(vars: Record<string, unknown>, resolved: ResolvedSpec, problems:
     );
   }
   const image = vars["image"] as string;
-  if (resolved.imageTags !== undefined && !image.includes("@") && !resolved.imageTags.map(normalizeImageReference).includes(normalizeImageReference(image))) {
+  if (resolved.imageTags !== undefined && image.includes("@")) {
+    // docker load keeps tags, not registry digests: the host could not find the image by this name.
+    problems.push(
+      diagnostic("invalid-image-archive", `--image-archive images are named by tag, not by digest (${image})`, {
+        origin: originAt("/image", resolved),
+        variable: "image",
+        hint: "give the tag the archive holds, e.g. image=app:v1",
+      }),
+    );
+  } else if (resolved.imageTags !== undefined && !resolved.imageTags.map(normalizeImageReference).includes(normalizeImageReference(image))) {
     // docker load would bring in another name; the host would then pull the image, air-gapped or not.
     const held = resolved.imageTags.length === 0 ? "no tag" : resolved.imageTags.join(", ");
     problems.push(

@@ -54,6 +54,24 @@ it("an app's life on a real docker engine", async (t) => {
     assert.match(appLog(), /stop TERM v1/, "docker rm -f killed the app without a signal it can handle");
   });
 
+  await t.test("the docker run that starts the container holds none of plc's lock descriptors", () => {
+    // dockerd starts containers itself, but a CLI that forks their monitor (podman's conmon) hands
+    // it whatever the caller left open: install.sh's lock on fd 9 would outlive the deploy.
+    const real = host.must("command -v docker").trim();
+    host.put(
+      "/usr/local/sbin/docker",
+      `#!/bin/sh\ncase "$1 $2" in "run --detach") ls /proc/$$/fd | tr '\\n' ' ' >>/run/docker-run-fds; echo >>/run/docker-run-fds ;; esac\nexec ${real} "$@"\n`,
+      0o755,
+    );
+    try {
+      mustInstall(host, v1);
+    } finally {
+      host.must("rm /usr/local/sbin/docker");
+    }
+    const fds = host.read("/run/docker-run-fds").trim().split(/\s+/);
+    assert.ok(fds.includes("0") && !fds.includes("9") && !fds.includes("8"), `open descriptors: ${fds.join(" ")}`);
+  });
+
   await t.test("upgrade to v2 (Config.User uid:gid)", () => {
     mustInstall(host, buildBundle(base("app:v2")));
     assert.equal(engine.get(PORT), "v2\n");
@@ -112,7 +130,10 @@ it("an app's life on a real docker engine", async (t) => {
   });
 
   await t.test("uninstall.sh removes the container and network and keeps the data; --purge removes the home", () => {
+    const stops = (): number => appLog().split("\n").filter((line) => / stop TERM /.test(line)).length;
+    const before = stops();
     host.must(`${HOME}/uninstall.sh`);
+    assert.equal(stops(), before + 1, "uninstall.sh killed the app without its stop signal");
     assert.equal(engine.docker(["ps", "-aq", "--filter", `label=plc.instance=${NAME}`]), "");
     assert.notEqual(engine.dockerResult(["network", "inspect", NAME]).status, 0);
     assert.ok(host.exists(`${HOME}/log/app.log`));

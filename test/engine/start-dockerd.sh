@@ -7,8 +7,9 @@
 set -eu
 dir=$1
 mkdir -p "$dir/docker"
-# setsid: the daemon outlives this script; pid 1 of the namespace reaps it.
-setsid dockerd --data-root "$dir/docker" --cgroup-parent "/${dir##*/}" --pidfile /run/docker.pid \
+# setsid: the daemon outlives this script; pid 1 of the namespace reaps it. --debug logs every API
+# call, so a test can tell that nothing was pulled (POST /images/create).
+setsid dockerd --debug --data-root "$dir/docker" --cgroup-parent "/${dir##*/}" --pidfile /run/docker.pid \
   </dev/null >>"$dir/dockerd.log" 2>&1 &
 i=0
 until docker version >/dev/null 2>&1; do
