@@ -4,7 +4,7 @@
 // Images are made locally from a busybox-static rootfs: no registry is reachable, none is needed.
 // See test/engine/README.md.
 import { spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
@@ -15,6 +15,8 @@ import { SandboxHost, q, requireSandbox, type RunResult } from "../host/sandbox.
 const ENGINE_DIR = join(ROOT, "test", "engine");
 const START_DOCKERD = join(ENGINE_DIR, "start-dockerd.sh");
 const APP_START = join(ENGINE_DIR, "image", "start.sh");
+const PG_ROOTFS_HOOK = join(ENGINE_DIR, "image", "postgres-rootfs.sh");
+const PG_ENTRYPOINT = join(ENGINE_DIR, "image", "postgres-entrypoint.sh");
 /** What is expensive to make (the busybox-static download) is kept here between runs; CI may cache it. */
 export const ENGINE_CACHE = process.env["PLC_ENGINE_CACHE"] ?? join(ROOT, ".cache", "engine");
 
@@ -91,6 +93,41 @@ function appRootfs(): string {
   return tarball;
 }
 
+/**
+ * A PostgreSQL 15 rootfs from the Debian archive (mmdebstrap: the only place packages come from),
+ * laid out like the official image by postgres-rootfs.sh. About 2 minutes and 430 MB, so cached.
+ */
+export function postgresRootfs(): string {
+  const hook = readFileSync(PG_ROOTFS_HOOK);
+  const key = createHash("sha256").update(hook).update("bookworm postgresql-15 gosu").digest("hex").slice(0, 12);
+  const tarball = join(ENGINE_CACHE, `postgres-rootfs-${key}.tar`);
+  if (existsSync(tarball)) return tarball;
+  mkdirSync(ENGINE_CACHE, { recursive: true });
+  const partial = `${tarball}.${String(process.pid)}`;
+  const result = spawnSync(
+    "mmdebstrap",
+    [
+      "--quiet",
+      "--variant=minbase",
+      "--include=postgresql-15,gosu",
+      // postgresql-common would otherwise create a cluster in the image.
+      '--setup-hook=mkdir -p "$1/etc/postgresql-common/createcluster.d" && echo "create_main_cluster = false" >"$1/etc/postgresql-common/createcluster.d/plc.conf"',
+      `--customize-hook=copy-in ${PG_ROOTFS_HOOK} /tmp`,
+      '--customize-hook=chroot "$1" sh /tmp/postgres-rootfs.sh && rm "$1/tmp/postgres-rootfs.sh"',
+      "bookworm",
+      partial,
+      "http://deb.debian.org/debian",
+    ],
+    { encoding: "utf8", timeout: 600_000 },
+  );
+  if (result.status !== 0) {
+    rmSync(partial, { force: true });
+    throw new Error(`mmdebstrap failed (${String(result.status ?? result.signal)}): ${result.stderr}`);
+  }
+  renameSync(partial, tarball);
+  return tarball;
+}
+
 export class EngineHost {
   /** The sandbox host the engine runs in: install(), must(), read() work on it as in test/host. */
   readonly host: SandboxHost;
@@ -148,6 +185,44 @@ export class EngineHost {
       'ENTRYPOINT ["/app/start.sh"]',
     ];
     this.docker(["import", ...changes.flatMap((change) => ["--change", change]), this.rootfs, ref]);
+  }
+
+  /**
+   * Makes the PostgreSQL image (see postgresRootfs) under ref, postgres:17 by default: the postgres
+   * plugin's default, so nothing is pulled. It is PostgreSQL 15 under that tag; the plugin only needs
+   * the official image's contract.
+   */
+  postgresImage(rootfs: string, ref = "postgres:17"): void {
+    const context = join(this.host.dir, "engine", "postgres");
+    mkdirSync(context, { recursive: true });
+    const staged = join(this.host.dir, "engine", "postgres-rootfs.tar");
+    if (!existsSync(staged)) {
+      try {
+        linkSync(rootfs, staged);
+      } catch {
+        copyFileSync(rootfs, staged);
+      }
+    }
+    copyFileSync(PG_ENTRYPOINT, join(context, "docker-entrypoint.sh"));
+    chmodSync(join(context, "docker-entrypoint.sh"), 0o755);
+    // docker import cannot set STOPSIGNAL: a one-step classic build on the imported rootfs does.
+    writeFileSync(
+      join(context, "Dockerfile"),
+      [
+        "FROM plc-engine/postgres-rootfs:15",
+        "COPY docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh",
+        "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/lib/postgresql/15/bin PGDATA=/var/lib/postgresql/data LANG=C.UTF-8",
+        "STOPSIGNAL SIGINT",
+        "EXPOSE 5432",
+        'ENTRYPOINT ["docker-entrypoint.sh"]',
+        'CMD ["postgres"]',
+        "",
+      ].join("\n"),
+    );
+    if (this.dockerResult(["image", "inspect", "plc-engine/postgres-rootfs:15"]).status !== 0) {
+      this.docker(["import", staged, "plc-engine/postgres-rootfs:15"], { timeout: 300_000 });
+    }
+    this.host.must(`DOCKER_BUILDKIT=0 docker build --quiet --tag ${q(ref)} ${q(context)} >/dev/null`, { timeout: 300_000 });
   }
 
   /** The docker CLI inside; throws with its output on failure. */
