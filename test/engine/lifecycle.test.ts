@@ -78,7 +78,7 @@ it("an app's life on a real docker engine", async (t) => {
   });
 
   await t.test("an image that never answers on its port is refused and v2 runs again", () => {
-    const result = install(host, buildBundle(base("app:v3")));
+    const result = install(host, buildBundle(base("app:v3", "healthcheck_timeout=3")));
     assert.notEqual(result.status, 0);
     assert.match(result.stderr, /no healthy answer/);
     assert.equal(engine.get(PORT), "v2\n");
@@ -87,7 +87,7 @@ it("an app's life on a real docker engine", async (t) => {
   });
 
   await t.test("an image that crashes at once is refused and v2 runs again", () => {
-    const result = install(host, buildBundle(base("app:v4")));
+    const result = install(host, buildBundle(base("app:v4", "healthcheck_timeout=3")));
     assert.notEqual(result.status, 0);
     assert.equal(engine.get(PORT), "v2\n");
     assert.equal(engine.inspect(NAME, "{{.Config.Image}}"), "app:v2");
