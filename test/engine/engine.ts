@@ -168,6 +168,24 @@ export class EngineHost {
     );
   }
 
+  /**
+   * Debian's docker-registry on 127.0.0.1:5000 of the host's loopback (dockerd trusts 127.0.0.0/8
+   * over plain HTTP), storage in the sandbox directory: images named 127.0.0.1:5000/… take the
+   * real pull path. Returns once it answers.
+   */
+  startRegistry(): void {
+    const dir = join(this.host.dir, "registry");
+    mkdirSync(dir);
+    writeFileSync(
+      join(dir, "config.yml"),
+      `version: 0.1\nlog: {level: warn}\nstorage: {filesystem: {rootdirectory: ${dir}/data}}\nhttp: {addr: 127.0.0.1:5000}\n`,
+    );
+    this.host.must(
+      `setsid docker-registry serve ${q(join(dir, "config.yml"))} </dev/null >>${q(join(dir, "registry.log"))} 2>&1 & ` +
+        `i=0; until curl -sf http://127.0.0.1:5000/v2/ >/dev/null; do i=$((i + 1)); [ $i -lt 100 ] || exit 1; sleep 0.1; done`,
+    );
+  }
+
   /** dockerd's log so far (e.g. to prove nothing was pulled). */
   daemonLog(): string {
     const log = join(this.host.dir, "dockerd.log");
