@@ -1,9 +1,10 @@
 // Phase 1, load: the only phase that reads files. Argv, inventory, vault, plugins, image config.
 import { readFileSync } from "node:fs";
 import { fail } from "../diagnostics.js";
-import type { WrittenSpec } from "../types.js";
+import type { PasswordFile, WrittenSpec } from "../types.js";
 import { parseArgv, type Word } from "./argv.js";
 import { readInventory } from "./inventory.js";
+import { readPasswords } from "./passwords.js";
 import { readPlugins } from "./plugins.js";
 import { inspectLocalImage, readImageArchive } from "./image.js";
 import { parseVaultPasswordFile, type VaultSecret } from "./vault.js";
@@ -50,7 +51,9 @@ export function loadSpec(options: LoadOptions): WrittenSpec {
     }
   }
   const imageArchive = options.imageArchive === undefined ? undefined : readFileSync(options.imageArchive);
-  return { argv: parsed.assignments, targets: parsed.targets, inventory, imageEnv, imageArchive, imageTags: archive?.tags, imageNote, plugins };
+  const passwords =
+    options.inventoryDir === undefined ? new Map<string, PasswordFile>() : readPasswords(options.inventoryDir, secrets, options.cwd);
+  return { argv: parsed.assignments, targets: parsed.targets, inventory, imageEnv, imageArchive, imageTags: archive?.tags, imageNote, plugins, passwords };
 }
 
 function readVaultPassword(spec: string): VaultSecret {

@@ -378,5 +378,6 @@ function toSpec(vars: Record<string, unknown>, resolved: ResolvedSpec, problems:
     vars,
     values: resolved.values,
     notes: resolved.notes,
+    passwords: resolved.passwords,
   };
 }
