@@ -147,6 +147,8 @@ describe("django superusers", () => {
     assert.match(result.stderr, /inventory-newline\/group_vars\/all\/users\.yml:2:1/);
     assert.ok(!existsSync(join(dir, "out-newline")), "nothing written");
 
+    // The same break in a passwords/<name> file, with no password inline.
+    writeFileSync(join(other, "group_vars", "all", "users.yml"), "users:\n- name: eve\n  roles: {yourproject-staging: [superuser]}\n");
     encrypt("one\ntwo\n", join(other, "passwords-eve"));
     mkdirSync(join(other, "passwords"));
     writeFileSync(join(other, "passwords", "eve"), readFileSync(join(other, "passwords-eve")));

@@ -93,3 +93,16 @@ export function textProblem(text: string): string | undefined {
   if (!text.isWellFormed()) return "holds malformed unicode (a lone surrogate)";
   return undefined;
 }
+
+/**
+ * The reference docker stores for an image name: `app` is `app:latest`, `docker.io/library/app:1`
+ * and `index.docker.io/app:1` are `app:1`. Digest references are left as they are.
+ */
+export function normalizeImageReference(reference: string): string {
+  let ref = reference.replace(/^(?:index\.)?docker\.io\//, "");
+  if (!ref.includes("@")) {
+    const lastSlash = ref.lastIndexOf("/");
+    if (!ref.slice(lastSlash + 1).includes(":")) ref = `${ref}:latest`;
+  }
+  return ref.replace(/^library\//, "");
+}

@@ -7,7 +7,7 @@ import { diagnostic, nearest, PlcError, type Diagnostic } from "../diagnostics.j
 import { SCHEMA_DIR } from "../paths.js";
 import { pointerOf } from "../resolve/index.js";
 import type { EnvEntry, HtaccessUser, Origin, PluginDefinition, ResolvedSpec, ResolvedValue, Retention, Spec } from "../types.js";
-import { isAbsolutePath, isHomePath, isHostName, isImageReference, parseLftpDsn, suggestName, textProblem } from "./formats.js";
+import { isAbsolutePath, isHomePath, isHostName, isImageReference, normalizeImageReference, parseLftpDsn, suggestName, textProblem } from "./formats.js";
 import { reservedEnvKey, reservedEnvPattern } from "./reserved.js";
 
 interface ProjectSchema {
@@ -389,6 +389,27 @@ function toSpec(vars: Record<string, unknown>, resolved: ResolvedSpec, problems:
       }),
     );
   }
+  const image = vars["image"] as string;
+  if (resolved.imageTags !== undefined && image.includes("@")) {
+    // docker load keeps tags, not registry digests: the host could not find the image by this name.
+    problems.push(
+      diagnostic("invalid-image-archive", `--image-archive images are named by tag, not by digest (${image})`, {
+        origin: originAt("/image", resolved),
+        variable: "image",
+        hint: "give the tag the archive holds, e.g. image=app:v1",
+      }),
+    );
+  } else if (resolved.imageTags !== undefined && !resolved.imageTags.map(normalizeImageReference).includes(normalizeImageReference(image))) {
+    // docker load would bring in another name; the host would then pull the image, air-gapped or not.
+    const held = resolved.imageTags.length === 0 ? "no tag" : resolved.imageTags.join(", ");
+    problems.push(
+      diagnostic("invalid-image-archive", `--image-archive holds ${held}, not ${image}`, {
+        origin: originAt("/image", resolved),
+        variable: "image",
+        hint: `save the image under its name (docker save ${image} -o FILE), or build with image= one of its tags`,
+      }),
+    );
+  }
   const htaccess = vars["htaccess"] as HtaccessUser[];
   if (htaccess.length > 0 && dns.length === 0) {
     problems.push(
@@ -405,7 +426,7 @@ function toSpec(vars: Record<string, unknown>, resolved: ResolvedSpec, problems:
     instance,
     name,
     home: vars["home"] as string,
-    image: vars["image"] as string,
+    image,
     plugins: resolved.plugins,
     env: [...env.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
     dns,
@@ -415,6 +436,9 @@ function toSpec(vars: Record<string, unknown>, resolved: ResolvedSpec, problems:
     hostPort: vars["host_port"] as number,
     healthcheckPath: vars["healthcheck_path"] as string,
     healthcheckTimeout: vars["healthcheck_timeout"] as number,
+    stopTimeout: vars["stop_timeout"] as number,
+    logMaxSize: vars["log_max_size"] as string,
+    logMaxFile: vars["log_max_file"] as number,
     logMount: vars["log_mount"] as string,
     backupPassword: vars["backup_password"] as string | undefined,
     lftp,

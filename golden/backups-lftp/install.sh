@@ -228,6 +228,8 @@ undo_deploy() {
     docker stop --time "$stop_timeout" "$name" >/dev/null 2>&1
     docker rm --force "$name" >/dev/null 2>&1
   fi
+  # A failed first deploy leaves no network behind (docker has addresses for ~30); in use, it stays.
+  if [ ! -L "$home/current" ]; then docker network rm mrs-production >/dev/null 2>&1; fi
   for file in docker-image .secrets.env .backup_password .env; do
     if [ -f "$journal/before/$file" ]; then
       cp -p "$journal/before/$file" "$home/$file.undo" && mv -f "$home/$file.undo" "$home/$file"
@@ -429,17 +431,29 @@ if [ ! -d "$release" ]; then
   mv "$release.tmp" "$release"
 fi
 
-# 6. The image: from the bundle when it travelled with it (air-gapped), else from the registry.
+# 6. The image: from the bundle when it travelled with it (air-gapped, then never pulled), else from
+# the registry. A digest never moves: pulled only when missing. A tag may (:latest, :master): pulled
+# on every deploy, but a failed pull (registry down, an image built on this host) is only a warning
+# when the host has the image.
 if [ -f "$here/image.tar" ]; then
   say "loading the image from image.tar"
   docker load --input "$here/image.tar" >/dev/null || die "docker load failed"
+  docker image inspect "$image" >/dev/null 2>&1 || die "image.tar does not hold $image (nothing was pulled)"
+elif docker image inspect "$image" >/dev/null 2>&1; then
+  case $image in
+    *@sha256:*) ;;
+    *)
+      say "pulling $image"
+      docker pull --quiet "$image" >/dev/null || say "warning: docker pull $image failed; deploying the copy this host has" >&2
+      ;;
+  esac
 else
   say "pulling $image"
   docker pull --quiet "$image" >/dev/null || die "docker pull $image failed"
 fi
 
 # Data directories belong to the image's user, found here since only the host knows the image.
-user=$(docker image inspect --format '{{.Config.User}}' "$image" 2>/dev/null || true)
+user=$(docker image inspect --format '{{.Config.User}}' "$image") || die "cannot inspect $image"
 # Config.User is "", "name", "uid", "uid:gid" or "name:group".
 group=
 case $user in *:*) group=${user#*:} ;; esac
