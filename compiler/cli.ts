@@ -11,8 +11,7 @@ import { readPlugins } from "./load/plugins.js";
 import { PACKAGE_ROOT } from "./paths.js";
 import { formatDiagnostic } from "./report.js";
 import { shAssign } from "./render/quote.js";
-import { verifyTarball } from "./verify.js";
-import { readBundleTarball } from "./load/bundle.js";
+import { verifyBundleFile } from "./verify.js";
 import { renderVariablesReference } from "./reference.js";
 import { selfExtractingBundle, selfExtractingName } from "./ship/self-extracting.js";
 import { readProjectSchema, schemaFor } from "./validate/index.js";
@@ -258,7 +257,7 @@ program
   .argument("<bundle>", "a .tar.gz written by plc build")
   .action((file: string) => {
     run(() => {
-      const { manifest, problems } = verifyTarball(readBundleTarball(file, process.cwd(), () => true));
+      const { manifest, problems } = verifyBundleFile(file, process.cwd());
       if (problems.length > 0) throw new PlcError(problems);
       if (manifest === undefined) return;
       const lines = [

@@ -13,7 +13,8 @@ export interface PackOptions {
   extraFiles?: BundleFile[];
 }
 
-const BLOCK = 512;
+export const TAR_BLOCK = 512;
+const BLOCK = TAR_BLOCK;
 
 export function sha256(data: string | Buffer): string {
   return createHash("sha256").update(data).digest("hex");
@@ -92,18 +93,23 @@ interface EncodedEntry {
   sha256: string;
 }
 
-/** A tar of the files under root, as pack writes it. */
-export function writeTar(root: string, files: readonly BundleFile[], mtime: number): Buffer {
-  return assembleTar(encodeEntries(root, files, mtime, true).sort((a, b) => compare(a.path, b.path)));
-}
-
 function assembleTar(entries: readonly EncodedEntry[]): Buffer {
   return Buffer.concat([...entries.flatMap((entry) => entry.bytes), Buffer.alloc(BLOCK * 2)]);
 }
 
-/** uid/gid 0, no user names, fixed modes and mtime; directories listed explicitly (tar walks readdir order). */
+/**
+ * An entry's header blocks as pack writes them: uid/gid 0, no user names (a pax header first when the
+ * path is long). verify re-encodes what it reads with this, so the id covers every header field.
+ */
+export function encodeHeader(entry: { path: string; mode: number; size: number; mtime: number; type: "File" | "Directory" }): Buffer[] {
+  const data = { ...entry, mtime: new Date(entry.mtime * 1000), uid: 0, gid: 0, uname: "", gname: "" };
+  const block = Buffer.alloc(BLOCK);
+  const needsPax = new Header(data).encode(block, 0);
+  return needsPax ? [new Pax(data).encode(), block] : [block];
+}
+
+/** Fixed modes and mtime; directories listed explicitly (tar walks readdir order). */
 function encodeEntries(root: string, files: readonly BundleFile[], mtime: number, withDirectories: boolean): EncodedEntry[] {
-  const date = new Date(mtime * 1000);
   const directories = new Set<string>(withDirectories ? [root] : []);
   if (withDirectories) {
     for (const file of files) {
@@ -112,20 +118,7 @@ function encodeEntries(root: string, files: readonly BundleFile[], mtime: number
     }
   }
   const encode = (path: string, mode: number, content: Buffer | undefined): Buffer[] => {
-    const data = {
-      path,
-      mode,
-      uid: 0,
-      gid: 0,
-      size: content?.length ?? 0,
-      mtime: date,
-      type: content === undefined ? ("Directory" as const) : ("File" as const),
-      uname: "",
-      gname: "",
-    };
-    const block = Buffer.alloc(BLOCK);
-    const needsPax = new Header(data).encode(block, 0);
-    const bytes: Buffer[] = needsPax ? [new Pax(data).encode(), block] : [block];
+    const bytes = encodeHeader({ path, mode, size: content?.length ?? 0, mtime, type: content === undefined ? "Directory" : "File" });
     if (content !== undefined) bytes.push(content, Buffer.alloc((BLOCK - (content.length % BLOCK)) % BLOCK));
     return bytes;
   };
