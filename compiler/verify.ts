@@ -57,6 +57,7 @@ export function verifyBundleFile(file: string, cwd: string): VerifyReport {
   }
   const files = new Map<string, TarEntry>();
   const seen = new Set<string>();
+  const foreignOwners: string[] = [];
   for (const entry of tarball.entries) {
     const name = entry.path === "" ? `${tarball.root}/` : entry.path;
     if (entry.path.startsWith("/") || entry.path.split("/").includes("..")) problem(`${name}: path escapes the bundle`);
@@ -67,12 +68,15 @@ export function verifyBundleFile(file: string, cwd: string): VerifyReport {
       continue;
     }
     if (entry.uid !== 0 || entry.gid !== 0 || entry.uname !== "" || entry.gname !== "") {
-      problem(`${name} is owned by ${entry.uname || entry.uid}:${entry.gname || entry.gid} in the tarball, plc writes owner 0`, "the tarball was repacked or edited");
+      foreignOwners.push(`${name} ${entry.uname || entry.uid}:${entry.gname || entry.gid}`);
     }
     if (entry.type === "File") {
       if (entry.path.endsWith("/SHA256SUMS")) problem(`${name}: a nested SHA256SUMS has no place in a bundle`);
       files.set(entry.path, entry);
     }
+  }
+  if (foreignOwners.length > 0) {
+    problem(`${foreignOwners.length} entries are not owned by 0 in the tarball, as plc writes them (${foreignOwners.slice(0, 3).join(", ")}${foreignOwners.length > 3 ? ", …" : ""})`, "the tarball was repacked or edited: unpacked as root, its owners would own the release");
   }
   const sums = files.get("SHA256SUMS");
   const manifestEntry = files.get("MANIFEST.json");
@@ -80,10 +84,11 @@ export function verifyBundleFile(file: string, cwd: string): VerifyReport {
   if (manifestEntry === undefined) problem("MANIFEST.json is missing");
   if (sums === undefined || manifestEntry === undefined) return { manifest: undefined, problems };
   for (const entry of [sums, manifestEntry]) {
-    if (entry.size > MAX_LISTING) problem(`${entry.path} is ${entry.size} bytes, too big to be plc's`);
-    if (entry.mode !== 0o644) problem(`${entry.path} has mode ${modeText(entry.mode)}, plc writes 0644`);
+    if (entry.mode !== 0o644) problem(`${entry.path} has mode ${modeText(entry.mode)} in the tarball, plc writes 0644`);
   }
-  if (problems.length > 0) return { manifest: undefined, problems };
+  const tooBig = [sums, manifestEntry].filter((entry) => entry.size > MAX_LISTING);
+  for (const entry of tooBig) problem(`${entry.path} is ${entry.size} bytes, too big to be plc's`);
+  if (tooBig.length > 0) return { manifest: undefined, problems };
 
   const listed = new Map<string, string>();
   for (const line of sums.content.toString("utf8").split("\n").filter((l) => l !== "")) {
