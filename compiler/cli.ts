@@ -106,16 +106,18 @@ function build(operands: string[], options: SpecOptions & { outDir: string; embe
   const extraFiles: BundleFile[] = [];
   let compiled: Compiled = compileBundle(loadOptions(operands, options), packOptions(extraFiles));
   if (options.embedSecrets === true && compiled.bundle.secrets.length > 0) {
-    extraFiles.push({ path: "secrets.env", mode: 0o644, content: secretsText(compiled) });
+    extraFiles.push({ path: "secrets.env", mode: 0o600, content: secretsText(compiled) });
     compiled = compileBundle(loadOptions(operands, options), packOptions(extraFiles));
   }
   for (const note of compiled.spec.notes) process.stderr.write(`note: ${note}\n`);
   const tarball = join(options.outDir, compiled.packed.fileName);
-  writeAtomically(tarball, compiled.packed.tgz, 0o644);
+  // Secrets inside: readable by the builder alone, like the *.secrets.env plc writes otherwise.
+  const holdsSecrets = options.embedSecrets === true && compiled.bundle.secrets.length > 0;
+  writeAtomically(tarball, compiled.packed.tgz, holdsSecrets ? 0o600 : 0o644);
   process.stdout.write(`${tarball}\n`);
   if (options.selfExtracting === true) {
     const runFile = join(options.outDir, selfExtractingName(compiled.packed));
-    writeAtomically(runFile, selfExtractingBundle(compiled.packed, compiled.bundle.root), 0o755);
+    writeAtomically(runFile, selfExtractingBundle(compiled.packed, compiled.bundle.root), holdsSecrets ? 0o700 : 0o755);
     process.stdout.write(`${runFile}\n`);
   }
   if (compiled.bundle.secrets.length > 0 && options.embedSecrets !== true) {

@@ -78,6 +78,8 @@ function assertSafePaths(files: readonly BundleFile[]): void {
     if (file.path.startsWith("/") || parts.some((part) => part === ".." || part === "." || part === "")) {
       throw new Error(`bundle path escapes the bundle: ${file.path}`);
     }
+    // install.sh reads MANIFEST.json and SHA256SUMS with sed and awk: no character that JSON or sha256sum escapes.
+    if (!/^[A-Za-z0-9._@+-][A-Za-z0-9._/@+-]*$/.test(file.path)) throw new Error(`bundle path has a character install.sh cannot check: ${file.path}`);
   }
 }
 
