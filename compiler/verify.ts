@@ -1,9 +1,10 @@
-// `plc verify`: a built tarball checked against its own MANIFEST.json, SHA256SUMS and id, in one
+// `plc verify`: a built tarball checked against its own MANIFEST.json, SHA256SUMS and id (which covers
+// every entry but SHA256SUMS, MANIFEST.json included), in one
 // streaming pass (an image archive of gigabytes is hashed as it passes, never held in memory).
 import { createHash, type Hash } from "node:crypto";
 import { diagnostic, type Diagnostic } from "./diagnostics.js";
 import { isManifest, parseManifest, readBundleTarball, type TarEntry } from "./load/bundle.js";
-import { encodeHeader, TAR_BLOCK } from "./pack/index.js";
+import { bundleId, encodeHeader, manifestText, sumsText, TAR_BLOCK } from "./pack/index.js";
 import type { Manifest } from "./types.js";
 
 export interface VerifyReport {
@@ -129,7 +130,11 @@ export function verifyBundleFile(file: string, cwd: string): VerifyReport {
   for (const path of files.keys()) {
     if (!inManifest.has(path)) problem(`${path} is not in MANIFEST.json`, "the tarball was repacked with a file plc did not build");
   }
-  if (problems.length === 0 && id.digest("hex") !== manifest.id) {
+  // Byte for byte as pack writes them: then the id covers MANIFEST.json and SHA256SUMS follows from it.
+  if (manifestEntry.content.toString("utf8") !== manifestText(manifest)) problem("MANIFEST.json is not laid out as plc writes it", "the tarball was repacked or edited");
+  const expectedSums = sumsText([...manifest.files, { path: "MANIFEST.json", sha256: digests.get(manifestEntry) ?? "" }]);
+  if (sums.content.toString("utf8") !== expectedSums) problem("SHA256SUMS is not the one plc writes for MANIFEST.json", "the tarball was repacked or edited");
+  if (problems.length === 0 && bundleId([], manifest, id) !== manifest.id) {
     problem("the bundle id does not match its files", "the tarball was repacked or edited");
   }
   return { manifest, problems };

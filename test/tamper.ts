@@ -91,3 +91,17 @@ export function withOwnerAndMode(tgz: Buffer, uid: number, mode: number): Buffer
 export function withSpecialEntries(tgz: Buffer, extra: readonly RawEntry[]): Buffer {
   return writeEntries([...readEntries(tgz), ...extra]);
 }
+
+/** MANIFEST.json edited (written as plc writes it) and its SHA256SUMS line updated; the id left as it was. */
+export function withManifestEdited(tgz: Buffer, root: string, edit: (manifest: Record<string, unknown>) => void): Buffer {
+  const entries = readEntries(tgz);
+  const manifestEntry = entries.find((entry) => entry.path === `${root}/MANIFEST.json`);
+  const sums = entries.find((entry) => entry.path === `${root}/SHA256SUMS`);
+  if (manifestEntry === undefined || sums === undefined) throw new Error("no MANIFEST.json or SHA256SUMS");
+  const manifest = JSON.parse(manifestEntry.content.toString("utf8")) as Record<string, unknown>;
+  const old = sha256(manifestEntry.content);
+  edit(manifest);
+  manifestEntry.content = Buffer.from(JSON.stringify(manifest, null, 2) + "\n", "utf8");
+  sums.content = Buffer.from(sums.content.toString("utf8").replace(old, sha256(manifestEntry.content)), "utf8");
+  return writeEntries(entries);
+}

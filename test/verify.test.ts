@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { CLI } from "./fixtures.js";
-import { withFileListedOnlyInSums, withOwnerAndMode, withSpecialEntries } from "./tamper.js";
+import { withFileListedOnlyInSums, withManifestEdited, withOwnerAndMode, withSpecialEntries } from "./tamper.js";
 import { requireTool, runTool } from "./tools.js";
 import { Header } from "tar";
 
@@ -114,6 +114,20 @@ describe("plc verify", () => {
     assert.match(result.stderr, /shadow: a SymbolicLink has no place/);
     assert.match(result.stderr, /hard: a Link has no place/);
     assert.match(result.stderr, /logrotate\/SHA256SUMS: a nested SHA256SUMS has no place in a bundle/);
+  });
+
+  it("refuses a MANIFEST.json whose image or home was changed, its checksum updated: the id covers the manifest", () => {
+    const image = verifyTampered("manifest-image", withManifestEdited(readFileSync(bundle), "ybs-hack", (manifest) => {
+      manifest["image"] = "evil/mrs:master";
+    }));
+    assert.equal(image.status, 1, image.stderr);
+    assert.match(image.stderr, /the bundle id does not match its files/);
+    assert.doesNotMatch(image.stdout, /evil/);
+    const home = verifyTampered("manifest-home", withManifestEdited(readFileSync(bundle), "ybs-hack", (manifest) => {
+      manifest["home"] = "/root";
+    }));
+    assert.equal(home.status, 1, home.stderr);
+    assert.match(home.stderr, /the bundle id does not match its files/);
   });
 
   it("refuses a path that climbs out of the bundle", () => {

@@ -26,10 +26,9 @@ export function packBundle(spec: Spec, bundle: Bundle, options: PackOptions): Pa
   assertSafePaths(payload);
   // Each entry is encoded and hashed once: the payload tar (the id) and the final tar share them.
   const entries = encodeEntries(bundle.root, payload, options.mtime, true).sort((a, b) => compare(a.path, b.path));
-  const id = sha256(assembleTar(entries));
-  const manifest: Manifest = {
+  const unsigned: Manifest = {
     plc: options.plcVersion,
-    id,
+    id: "",
     project: spec.prefix,
     instance: spec.instance,
     home: spec.home,
@@ -39,13 +38,15 @@ export function packBundle(spec: Spec, bundle: Bundle, options: PackOptions): Pa
     secrets: bundle.secrets.map((secret) => secret.key),
     files: entries.flatMap((entry) => (entry.file === undefined ? [] : [{ path: entry.file.path, mode: entry.file.mode.toString(8).padStart(4, "0"), sha256: entry.sha256 }])),
   };
+  const id = bundleId([assembleTar(entries)], unsigned);
+  const manifest: Manifest = { ...unsigned, id };
   const manifestFile: BundleFile = { path: "MANIFEST.json", mode: 0o644, content: manifestText(manifest) };
   const manifestEntries = encodeEntries(bundle.root, [manifestFile], options.mtime, false);
   const listed = [...entries, ...manifestEntries].filter((entry) => entry.file !== undefined).sort((a, b) => compare(a.path, b.path));
   const sums: BundleFile = {
     path: "SHA256SUMS",
     mode: 0o644,
-    content: listed.map((entry) => `${entry.sha256}  ${entry.file?.path ?? ""}\n`).join(""),
+    content: sumsText(listed.map((entry) => ({ path: entry.file?.path ?? "", sha256: entry.sha256 }))),
   };
   const all = [...entries, ...manifestEntries, ...encodeEntries(bundle.root, [sums], options.mtime, false)].sort((a, b) => compare(a.path, b.path));
   return {
@@ -56,6 +57,21 @@ export function packBundle(spec: Spec, bundle: Bundle, options: PackOptions): Pa
     fileName: `${bundle.root}-${id.slice(0, 12)}.tar.gz`,
     manifest,
   };
+}
+
+/**
+ * The bundle id: the sha256 of the payload tar (every entry but MANIFEST.json and SHA256SUMS,
+ * headers included), then of MANIFEST.json with an empty id. SHA256SUMS follows from both.
+ * verify feeds the payload in chunks as it streams.
+ */
+export function bundleId(payload: Iterable<Buffer>, manifest: Manifest, hash = createHash("sha256")): string {
+  for (const chunk of payload) hash.update(chunk);
+  return hash.update(manifestText({ ...manifest, id: "" })).digest("hex");
+}
+
+/** SHA256SUMS as pack writes it: one line per file, MANIFEST.json included, sorted by path. */
+export function sumsText(lines: readonly { path: string; sha256: string }[]): string {
+  return [...lines].sort((a, b) => compare(a.path, b.path)).map((line) => `${line.sha256}  ${line.path}\n`).join("");
 }
 
 /** `"id": "…"` on a line of its own: install.sh reads it with sed, without a JSON parser. */
