@@ -1,6 +1,6 @@
 // `plc verify`: a built tarball checked against its own MANIFEST.json, SHA256SUMS and id (which covers
-// every entry but SHA256SUMS, MANIFEST.json included), in one
-// streaming pass (an image archive of gigabytes is hashed as it passes, never held in memory).
+// every entry, MANIFEST.json included), in one streaming pass: an image archive of gigabytes is
+// hashed as it passes, never held in memory.
 import { createHash, type Hash } from "node:crypto";
 import { diagnostic, type Diagnostic } from "./diagnostics.js";
 import { isManifest, parseManifest, readBundleTarball, type TarEntry } from "./load/bundle.js";
