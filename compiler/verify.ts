@@ -20,7 +20,7 @@ const MAX_LISTING = 16 * 1024 * 1024;
 /**
  * Reads and checks a bundle tarball: one root folder; only regular files and directories, owned by 0,
  * no `..` or absolute path; exactly the files MANIFEST.json lists, with its modes and sha256, and
- * SHA256SUMS agreeing; the id recomputed over every other entry's header and content.
+ * SHA256SUMS agreeing; the id recomputed over every other entry's header and content, then MANIFEST.json.
  */
 export function verifyBundleFile(file: string, cwd: string): VerifyReport {
   const hashes = new Map<TarEntry, Hash>();

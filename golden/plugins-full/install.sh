@@ -78,7 +78,7 @@ flock -n 9 || die "another install of $name is running"
   manifest=$({ printf '%s\n' "$modes" | sed 's/^[0-7]* //'; echo MANIFEST.json; } | sort)
   [ "$listed" = "$manifest" ] || die "SHA256SUMS and MANIFEST.json list different files: the bundle was altered (nothing was changed)"
   present=$(find . ! -type d ! -path ./SHA256SUMS | sed 's#^\./##' | sort)
-  [ "$listed" = "$present" ] || die "the bundle holds files MANIFEST.json does not list (nothing was changed)"
+  [ "$listed" = "$present" ] || die "the bundle holds files SHA256SUMS does not list (nothing was changed)"
   if [ "$mode" = install ]; then
     printf '%s\n' "$modes" | while read -r file_mode path; do
       chmod "$file_mode" "./$path" || exit 1
