@@ -11,8 +11,7 @@ import { readPlugins } from "./load/plugins.js";
 import { PACKAGE_ROOT } from "./paths.js";
 import { formatDiagnostic } from "./report.js";
 import { shAssign } from "./render/quote.js";
-import { verifyTarball } from "./verify.js";
-import { readBundleTarball } from "./load/bundle.js";
+import { verifyBundleFile } from "./verify.js";
 import { renderVariablesReference } from "./reference.js";
 import { selfExtractingBundle, selfExtractingName } from "./ship/self-extracting.js";
 import { readProjectSchema, schemaFor } from "./validate/index.js";
@@ -175,20 +174,22 @@ function build(operands: string[], options: SpecOptions & { outDir: string; embe
   const extraFiles: BundleFile[] = [];
   let compiled: Compiled = compileBundle(loadOptions(operands, options), packOptions(extraFiles));
   if (options.embedSecrets === true && compiled.bundle.secrets.length > 0) {
-    extraFiles.push({ path: "secrets.env", mode: 0o644, content: secretsText(compiled) });
+    extraFiles.push({ path: "secrets.env", mode: 0o600, content: secretsText(compiled) });
     compiled = compileBundle(loadOptions(operands, options), packOptions(extraFiles));
   }
   for (const note of compiled.spec.notes) process.stderr.write(`note: ${note}\n`);
   const tarball = join(options.outDir, compiled.packed.fileName);
+  // Secrets inside: readable by the builder alone, like the *.secrets.env plc writes otherwise.
+  const holdsSecrets = options.embedSecrets === true && compiled.bundle.secrets.length > 0;
   const outputs: Output[] = [];
   if (compiled.bundle.secrets.length > 0 && options.embedSecrets !== true) {
     outputs.push({ path: tarball.replace(/\.tar\.gz$/, ".secrets.env"), content: secretsText(compiled), mode: 0o600 });
   }
   if (options.selfExtracting === true) {
     const runFile = join(options.outDir, selfExtractingName(compiled.packed));
-    outputs.push({ path: runFile, content: selfExtractingBundle(compiled.packed, compiled.bundle.root), mode: 0o755 });
+    outputs.push({ path: runFile, content: selfExtractingBundle(compiled.packed, compiled.bundle.root), mode: holdsSecrets ? 0o700 : 0o755 });
   }
-  outputs.push({ path: tarball, content: compiled.packed.tgz, mode: 0o644 });
+  outputs.push({ path: tarball, content: compiled.packed.tgz, mode: holdsSecrets ? 0o600 : 0o644 });
   prepareOutDir(options.outDir);
   writeOutputs(outputs);
   // Printed in the order scripts have always read: tarball, .run, secrets file.
@@ -345,7 +346,7 @@ program
   .argument("<bundle>", "a .tar.gz written by plc build")
   .action((file: string) => {
     run(() => {
-      const { manifest, problems } = verifyTarball(readBundleTarball(file, process.cwd(), () => true));
+      const { manifest, problems } = verifyBundleFile(file, process.cwd());
       if (problems.length > 0) throw new PlcError(problems);
       if (manifest === undefined) return;
       const lines = [

@@ -202,7 +202,8 @@ export interface EnvEntry {
 /** A file of the bundle, as data: render's output and pack's input. */
 export interface BundleFile {
   path: string;
-  mode: 0o644 | 0o755;
+  /** 0600 only for an embedded secrets.env. */
+  mode: 0o600 | 0o644 | 0o755;
   content: string | Buffer;
 }
 

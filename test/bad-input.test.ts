@@ -174,3 +174,34 @@ describe("plc render", () => {
     }
   });
 });
+
+describe("ship targets from the inventory", () => {
+  it("an ansible_host or ansible_user that ssh would read as an option is refused, located, exit 2; a good one gets `--` before it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "plc-ship-targets-"));
+    try {
+      const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+      const inventory = (name: string, vars: string): string => {
+        const path = join(dir, name);
+        spawnSync("mkdir", ["-p", path]);
+        writeFileSync(join(path, "inventory.yml"), `all:\n  children:\n    ybs-hack:\n      hosts:\n        web1:\n${vars}`);
+        return path;
+      };
+      const cases: [string, RegExp][] = [
+        [`          ansible_host: "-V"\n`, /host web1: '-V' is not an ssh address[\s\S]*inventory\.yml:6:25/],
+        [`          ansible_host: "-oProxyCommand=touch /tmp/plc-pwned"\n`, /is not an ssh address[\s\S]*inventory\.yml:6:25/],
+        [`          ansible_host: 10.0.0.5\n          ansible_user: "-oProxyCommand=x"\n`, /'-oProxyCommand=x' is not an ssh login name[\s\S]*inventory\.yml:7:25/],
+      ];
+      for (const [index, [vars, pattern]] of cases.entries()) {
+        const result = run(["ship", "--dry-run", "-i", inventory(`bad${index}`, vars), "image=nginx:1", "prefix=ybs", "instance=hack"]);
+        assert.equal(result.status, 2, result.stdout + result.stderr);
+        assert.match(result.stderr, pattern);
+        assert.equal(result.stdout, "");
+      }
+      const good = run(["ship", "--dry-run", "-i", inventory("good", "          ansible_host: 10.0.0.5\n          ansible_user: deploy\n"), "image=nginx:1", "prefix=ybs", "instance=hack"]);
+      assert.equal(good.status, 0, good.stderr);
+      assert.match(good.stdout, / -l deploy -- 10\.0\.0\.5 /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
