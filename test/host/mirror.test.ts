@@ -273,4 +273,25 @@ describe("lftp mirror", () => {
     host.must(`${HOME}/backup.sh`);
     assert.equal(snapshotIds(host, REMOTE_ENV).length, 2);
   });
+  it("the mirror keeps snapshots the local repository lacks: backup.sh never deletes, prune.sh fetches them back first", async (t) => {
+    if (!requireSandbox(t, ...TOOLS)) return;
+    const host = await mirroredHost(t);
+    host.must(`${HOME}/backup.sh && ${HOME}/backup.sh`);
+    const [gone, kept] = snapshotIds(host, REMOTE_ENV);
+    assert.ok(gone !== undefined && kept !== undefined);
+    // The local repository lost a snapshot the mirror holds (a prune whose mirroring was cut, an old disk image).
+    host.must(`${LOCAL_ENV} restic forget --quiet --prune ${gone} >/dev/null`);
+    host.must(`${HOME}/backup.sh`);
+    const remote = snapshotIds(host, REMOTE_ENV);
+    assert.equal(remote.length, 3);
+    assert.ok(remote.includes(gone), "backup.sh deleted nothing on the mirror");
+    assert.match(host.must(`${REMOTE_ENV} restic check --read-data 2>&1`), /no errors were found/);
+
+    // The default retention keeps all three: prune.sh brings the lost one back and deletes nothing.
+    const pruned = host.must(`${HOME}/prune.sh`);
+    assert.match(pruned, new RegExp(`fetching the snapshots only the mirror holds: ${gone}`));
+    assert.deepEqual(snapshotIds(host, LOCAL_ENV), remote);
+    assert.deepEqual(snapshotIds(host, REMOTE_ENV), remote);
+    assert.match(host.must(`${LOCAL_ENV} restic check --read-data 2>&1`), /no errors were found/);
+  });
 });
