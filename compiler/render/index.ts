@@ -235,7 +235,7 @@ function lftpCommands(spec: Spec, lftp: NonNullable<Spec["lftp"]>): LftpCommands
   // DSN path, or under the login directory when the DSN has none. Nothing outside that folder is ever touched.
   const remote = `${lftp.path === "/" ? "" : `${lftp.path.replace(/\/+$/, "")}/`}${spec.name}/restic`;
   const mirror = "mirror --no-perms --exclude ^locks/";
-  const put = `mirror --reverse --no-perms`;
+  const put = "mirror --reverse --no-perms";
   // Data and index first, snapshots last: a cut mirror never holds a snapshot whose packs are missing.
   const push = [
     `${open}; mkdir -p -f ${remote}`,

@@ -90,7 +90,6 @@ mirror_fetch() {
 }
 
 take_lock
-# Stale locks of a killed run: we hold the flock, so no live restic uses this repository.
 if [ ! -f "$RESTIC_REPOSITORY/config" ]; then
   # A lost local repository: a new one would start a history of its own beside the mirror's. Fetch it first.
   mirror_probe config
@@ -100,6 +99,7 @@ if [ ! -f "$RESTIC_REPOSITORY/config" ]; then
     empty) ;;
   esac
 fi
+# Stale locks of a killed run: we hold the flock, so no live restic uses this repository.
 if [ -f "$RESTIC_REPOSITORY/config" ]; then
   restic unlock --quiet
 else
