@@ -297,5 +297,14 @@ describe("lftp mirror", () => {
     assert.deepEqual(snapshotIds(host, LOCAL_ENV), remote);
     assert.deepEqual(snapshotIds(host, REMOTE_ENV), remote);
     assert.match(host.must(`${LOCAL_ENV} restic check --read-data 2>&1`), /no errors were found/);
+
+    // Without the mirror, prune.sh cannot know what only the mirror holds: it prunes nothing.
+    host.must(`printf 'set net:reconnect-interval-base 1\\nset net:reconnect-interval-max 1\\n' >/root/.lftprc`);
+    host.must(`kill $(cat ${host.dir}/sshd/sshd.pid)`);
+    const down = host.sh(`${HOME}/prune.sh`);
+    assert.equal(down.status, 1, down.stdout);
+    assert.match(down.stderr, /cannot reach the mirror/);
+    assert.doesNotMatch(down.stdout, /forgetting/);
+    assert.deepEqual(snapshotIds(host, LOCAL_ENV), remote);
   });
 });
