@@ -221,6 +221,19 @@ describe("lftp mirror", () => {
     assert.equal(host.snapshot([REMOTE]), mirrored);
   });
 
+  it("no local repository and a mirror folder with files but no restic config: backup.sh creates nothing and says so", async (t) => {
+    if (!requireSandbox(t, ...TOOLS)) return;
+    const host = await mirroredHost(t, { seed: false });
+    // What a first mirror cut before its config leaves (data first, config last), of a repository now lost.
+    host.must(`mkdir -p ${REMOTE}/data/00 && printf x >${REMOTE}/data/00/pack && chown -R mirror ${MIRROR}`);
+    const mirrored = host.snapshot([MIRROR]);
+    const refused = host.sh(`${HOME}/backup.sh`);
+    assert.equal(refused.status, 1, refused.stdout);
+    assert.match(refused.stderr, /the mirror sftp:\/\/\S+ holds files but no restic config; nothing was created/);
+    assert.ok(!host.exists(`${HOME}/restic/config`), "no restic init");
+    assert.equal(host.snapshot([MIRROR]), mirrored);
+  });
+
   it("a local repository of another id is never pushed over the mirror: backup.sh and prune.sh name both ids", async (t) => {
     if (!requireSandbox(t, ...TOOLS)) return;
     const host = await mirroredHost(t);
