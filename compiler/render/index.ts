@@ -27,7 +27,7 @@ export interface RenderContext {
   publicEnv: { key: string; value: string }[];
   secretKeys: string[];
   hooks: (hook: HookName) => HookFile[];
-  lftpCommands: { push: string[]; fetch: string } | undefined;
+  lftpCommands: LftpCommands | undefined;
   healthUrl: string;
   units: { backupService: string; backupTimer: string; pruneService: string; pruneTimer: string };
   vhostFile: string;
@@ -257,8 +257,23 @@ function buildContext(spec: Spec, pluginSecretKeys: readonly string[]): RenderCo
   };
 }
 
+/** The lftp scripts of the mirror (`lftp -c`), and where the repository lives there. */
+export interface LftpCommands {
+  /** `sftp://user@host:port/path/<name>/restic`, for messages (never the password). */
+  label: string;
+  /** Makes the mirror's folder, lists it, and copies its config, keys/ (and snapshots/) to `<home>/.mirror`. */
+  probe: string;
+  probeSnapshots: string;
+  /** The whole repository from the mirror; `fetchMissing` only the files the local one lacks. */
+  fetch: string;
+  fetchMissing: string;
+  /** Adds the local repository's files to the mirror; `pushPruned` then removes what a local prune removed. */
+  push: string;
+  pushPruned: string;
+}
+
 /** lftp command strings: values were validated against lftp's command language (formats.ts). */
-function lftpCommands(spec: Spec, lftp: NonNullable<Spec["lftp"]>): { push: string[]; fetch: string } {
+function lftpCommands(spec: Spec, lftp: NonNullable<Spec["lftp"]>): LftpCommands {
   const open = [
     "set cmd:fail-exit yes",
     "set net:max-retries 3",
@@ -266,14 +281,32 @@ function lftpCommands(spec: Spec, lftp: NonNullable<Spec["lftp"]>): { push: stri
     `open${lftp.password === undefined ? "" : " --env-password"}${lftp.user === undefined ? "" : ` -u ${lftp.user}`}${lftp.port === undefined ? "" : ` -p ${lftp.port}`} ${lftp.scheme}://${lftp.host}`,
   ].join("; ");
   const repository = `${spec.home}/restic`;
-  const remote = lftp.path;
+  const probed = `${spec.home}/.mirror`;
+  // playlabs' layout (`mkdir -p <name>; mirror -R <home>/restic <name>/restic`): one folder per instance under the
+  // DSN path, or under the login directory when the DSN has none. Nothing outside that folder is ever touched.
+  const remote = `${lftp.path === "/" ? "" : `${lftp.path.replace(/\/+$/, "")}/`}${spec.name}/restic`;
+  const mirror = "mirror --no-perms --exclude ^locks/";
+  const put = "mirror --reverse --no-perms";
   // Data and index first, snapshots last: a cut mirror never holds a snapshot whose packs are missing.
+  const push = [
+    `${open}; mkdir -p -f ${remote}`,
+    `${put} --exclude ^locks/ --exclude ^snapshots/ --exclude ^config$ --exclude ^keys/ ${repository} ${remote}`,
+    `${put} --exclude ^locks/ ${repository} ${remote}`,
+  ].join("; ");
+  const probe = `${open}; mkdir -p -f ${remote}; cls -1 ${remote}/; ${mirror} --exclude ^data/ --exclude ^index/`;
+  const port = lftp.port === undefined ? "" : `:${lftp.port}`;
   return {
-    push: [
-      `${open}; mkdir -p -f ${remote}; mirror --reverse --no-perms --exclude ^locks/ --exclude ^snapshots/ --exclude ^config$ --exclude ^keys/ ${repository} ${remote}`,
-      `${open}; mirror --reverse --no-perms --delete --exclude ^locks/ ${repository} ${remote}`,
-    ],
-    fetch: `${open}; mirror --no-perms --exclude ^locks/ ${remote} ${repository}`,
+    label: `${lftp.scheme}://${lftp.user === undefined ? "" : `${lftp.user}@`}${lftp.host}${port}${remote.startsWith("/") ? "" : "/~/"}${remote}`,
+    probe: `${probe} --exclude ^snapshots/ ${remote} ${probed}`,
+    probeSnapshots: `${probe} ${remote} ${probed}`,
+    fetch: `${open}; ${mirror} ${remote} ${repository}`,
+    fetchMissing: `${open}; ${mirror} --only-missing ${remote} ${repository}`,
+    push,
+    // Removal in the order restic itself removes: snapshots, then the index, then the packs they no longer need.
+    pushPruned: [
+      push,
+      ...["snapshots", "index", "data"].map((dir) => `${put} --delete ${repository}/${dir} ${remote}/${dir}`),
+    ].join("; "),
   };
 }
 

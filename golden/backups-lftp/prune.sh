@@ -56,17 +56,95 @@ lftp_run() {
   )
 }
 
-# Mirror only after backup or prune finished, under the same lock; locks/ never travels.
+mirror=sftp://backup@backup.example.com:2222/restic/mrs/mrs-production/restic
+mirror_dir=$home/.mirror
+
+# Reaches the mirror and copies its config and keys/ (with "snapshots": snapshots/ too; never the data) to
+# $mirror_dir. mirror_state: repository, empty, or other (files but no restic config).
+mirror_probe() {
+  rm -rf "$mirror_dir"
+  mkdir -p "$mirror_dir"
+  if [ "$1" = snapshots ]; then
+    mirror_listing=$(lftp_run 'set cmd:fail-exit yes; set net:max-retries 3; set sftp:auto-confirm no; open --env-password -u backup -p 2222 sftp://backup.example.com; mkdir -p -f /restic/mrs/mrs-production/restic; cls -1 /restic/mrs/mrs-production/restic/; mirror --no-perms --exclude ^locks/ --exclude ^data/ --exclude ^index/ /restic/mrs/mrs-production/restic /home/mrs-production/.mirror') || die "cannot reach the mirror $mirror"
+  else
+    mirror_listing=$(lftp_run 'set cmd:fail-exit yes; set net:max-retries 3; set sftp:auto-confirm no; open --env-password -u backup -p 2222 sftp://backup.example.com; mkdir -p -f /restic/mrs/mrs-production/restic; cls -1 /restic/mrs/mrs-production/restic/; mirror --no-perms --exclude ^locks/ --exclude ^data/ --exclude ^index/ --exclude ^snapshots/ /restic/mrs/mrs-production/restic /home/mrs-production/.mirror') || die "cannot reach the mirror $mirror"
+  fi
+  if [ -f "$mirror_dir/config" ]; then
+    mirror_state=repository
+  elif [ -n "$mirror_listing" ]; then
+    mirror_state=other
+  else
+    mirror_state=empty
+  fi
+}
+
+# restic writes config once, at init: other bytes mean another repository, unless the ids agree (an upgrade).
+mirror_check_same() {
+  [ "$mirror_state" = repository ] || return 0
+  if cmp -s "$mirror_dir/config" "$RESTIC_REPOSITORY/config"; then return 0; fi
+  local_id=$(restic --no-lock cat config | sed -n 's/.*"id": *"\([0-9a-f]*\)".*/\1/p')
+  mirror_id=$(RESTIC_REPOSITORY=$mirror_dir restic --no-lock --no-cache cat config 2>/dev/null | sed -n 's/.*"id": *"\([0-9a-f]*\)".*/\1/p') || true
+  [ -n "$mirror_id" ] || mirror_id="unknown (the backup password does not open it)"
+  if [ "$local_id" != "$mirror_id" ]; then
+    die "the mirror $mirror holds repository $mirror_id, the local one is $local_id: refusing to push over it (move one of them away, or restore from the mirror)"
+  fi
+}
+
+# Mirror only after backup or prune finished, under the same lock; locks/ never travels. Never deletes.
 mirror_push() {
+  mirror_probe config
+  mirror_check_same
   say "mirroring the repository"
-  lftp_run 'set cmd:fail-exit yes; set net:max-retries 3; set sftp:auto-confirm no; open --env-password -u backup -p 2222 sftp://backup.example.com; mkdir -p -f /restic/mrs; mirror --reverse --no-perms --exclude ^locks/ --exclude ^snapshots/ --exclude ^config$ --exclude ^keys/ /home/mrs-production/restic /restic/mrs' || die "lftp mirror failed; the local repository is intact, rerun backup.sh"
-  lftp_run 'set cmd:fail-exit yes; set net:max-retries 3; set sftp:auto-confirm no; open --env-password -u backup -p 2222 sftp://backup.example.com; mirror --reverse --no-perms --delete --exclude ^locks/ /home/mrs-production/restic /restic/mrs' || die "lftp mirror failed; the local repository is intact, rerun backup.sh"
+  lftp_run 'set cmd:fail-exit yes; set net:max-retries 3; set sftp:auto-confirm no; open --env-password -u backup -p 2222 sftp://backup.example.com; mkdir -p -f /restic/mrs/mrs-production/restic; mirror --reverse --no-perms --exclude ^locks/ --exclude ^snapshots/ --exclude ^config$ --exclude ^keys/ /home/mrs-production/restic /restic/mrs/mrs-production/restic; mirror --reverse --no-perms --exclude ^locks/ /home/mrs-production/restic /restic/mrs/mrs-production/restic' || die "lftp mirror failed; the local repository is intact, rerun backup.sh"
+  rm -rf "$mirror_dir"
 }
 
 mirror_fetch() {
-  say "fetching the repository from the mirror"
+  say "fetching the repository from the mirror $mirror"
   mkdir -p "$RESTIC_REPOSITORY"
-  lftp_run 'set cmd:fail-exit yes; set net:max-retries 3; set sftp:auto-confirm no; open --env-password -u backup -p 2222 sftp://backup.example.com; mirror --no-perms --exclude ^locks/ /restic/mrs /home/mrs-production/restic' || die "lftp could not fetch the repository"
+  lftp_run 'set cmd:fail-exit yes; set net:max-retries 3; set sftp:auto-confirm no; open --env-password -u backup -p 2222 sftp://backup.example.com; mirror --no-perms --exclude ^locks/ /restic/mrs/mrs-production/restic /home/mrs-production/restic' || die "lftp could not fetch the repository from $mirror"
+  [ -f "$RESTIC_REPOSITORY/config" ] || die "the mirror $mirror holds no restic repository"
+}
+
+# Snapshot ids (file names in snapshots/) the mirror holds and the local repository does not.
+mirror_only_snapshots() {
+  for file in "$mirror_dir"/snapshots/*; do
+    [ -f "$file" ] || continue
+    if [ ! -f "$RESTIC_REPOSITORY/snapshots/${file##*/}" ]; then printf '%s ' "${file##*/}"; fi
+  done
+}
+
+# Local snapshot ids, space-separated.
+local_snapshots() {
+  for file in "$RESTIC_REPOSITORY"/snapshots/*; do
+    if [ -f "$file" ]; then printf '%s ' "${file##*/}"; fi
+  done
+}
+
+# Brings back what only the mirror holds (e.g. the snapshots of a prune whose mirroring was cut).
+mirror_fetch_missing() {
+  lftp_run 'set cmd:fail-exit yes; set net:max-retries 3; set sftp:auto-confirm no; open --env-password -u backup -p 2222 sftp://backup.example.com; mirror --no-perms --exclude ^locks/ --only-missing /restic/mrs/mrs-production/restic /home/mrs-production/restic' || die "lftp could not fetch from $mirror; nothing was pruned"
+}
+
+# After a local prune: removes from the mirror only what the prune removed, i.e. snapshots the local repository
+# held before it pruned ($1, from local_snapshots: prune.sh first fetched any the mirror alone held).
+mirror_push_pruned() {
+  snapshots_before=$1
+  mirror_probe snapshots
+  mirror_check_same
+  if [ "$mirror_state" != repository ]; then
+    mirror_push
+    return 0
+  fi
+  for id in $(mirror_only_snapshots); do
+    case " $snapshots_before " in
+      *" $id "*) ;;
+      *) die "the mirror holds snapshot $id the local repository never had; nothing was deleted from the mirror" ;;
+    esac
+  done
+  say "mirroring the pruned repository"
+  lftp_run 'set cmd:fail-exit yes; set net:max-retries 3; set sftp:auto-confirm no; open --env-password -u backup -p 2222 sftp://backup.example.com; mkdir -p -f /restic/mrs/mrs-production/restic; mirror --reverse --no-perms --exclude ^locks/ --exclude ^snapshots/ --exclude ^config$ --exclude ^keys/ /home/mrs-production/restic /restic/mrs/mrs-production/restic; mirror --reverse --no-perms --exclude ^locks/ /home/mrs-production/restic /restic/mrs/mrs-production/restic; mirror --reverse --no-perms --delete /home/mrs-production/restic/snapshots /restic/mrs/mrs-production/restic/snapshots; mirror --reverse --no-perms --delete /home/mrs-production/restic/index /restic/mrs/mrs-production/restic/index; mirror --reverse --no-perms --delete /home/mrs-production/restic/data /restic/mrs/mrs-production/restic/data' || die "lftp mirror failed; the local repository is intact, rerun prune.sh"
+  rm -rf "$mirror_dir"
 }
 
 [ -f "$RESTIC_REPOSITORY/config" ] || die "no restic repository at $RESTIC_REPOSITORY"
@@ -75,6 +153,17 @@ restic unlock --quiet
 if [ "$(restic snapshots --json --host "$name" 2>/dev/null)" = "[]" ]; then
   die "the repository holds no snapshot of $name; refusing to prune"
 fi
+# The mirror may delete only what this prune removes: first the local repository gets every snapshot the mirror
+# holds (those of an earlier prune whose mirroring was cut come back, and are forgotten again by the policy).
+mirror_probe snapshots
+mirror_check_same
+if [ -n "$(mirror_only_snapshots)" ]; then
+  say "fetching the snapshots only the mirror holds: $(mirror_only_snapshots)"
+  mirror_fetch_missing
+  [ -z "$(mirror_only_snapshots)" ] || die "the mirror still holds snapshots the local repository lacks: $(mirror_only_snapshots); nothing was pruned"
+  restic unlock --quiet
+fi
+snapshots_before=$(local_snapshots)
 say "forgetting snapshots outside the retention policy"
 restic forget --quiet --prune --host "$name" \
   --keep-last 7 \
@@ -84,4 +173,4 @@ restic forget --quiet --prune --host "$name" \
   --keep-yearly 75
 say "checking the repository"
 restic check --quiet
-mirror_push
+mirror_push_pruned "$snapshots_before"

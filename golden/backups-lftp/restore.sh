@@ -56,17 +56,54 @@ lftp_run() {
   )
 }
 
-# Mirror only after backup or prune finished, under the same lock; locks/ never travels.
+mirror=sftp://backup@backup.example.com:2222/restic/mrs/mrs-production/restic
+mirror_dir=$home/.mirror
+
+# Reaches the mirror and copies its config and keys/ (with "snapshots": snapshots/ too; never the data) to
+# $mirror_dir. mirror_state: repository, empty, or other (files but no restic config).
+mirror_probe() {
+  rm -rf "$mirror_dir"
+  mkdir -p "$mirror_dir"
+  if [ "$1" = snapshots ]; then
+    mirror_listing=$(lftp_run 'set cmd:fail-exit yes; set net:max-retries 3; set sftp:auto-confirm no; open --env-password -u backup -p 2222 sftp://backup.example.com; mkdir -p -f /restic/mrs/mrs-production/restic; cls -1 /restic/mrs/mrs-production/restic/; mirror --no-perms --exclude ^locks/ --exclude ^data/ --exclude ^index/ /restic/mrs/mrs-production/restic /home/mrs-production/.mirror') || die "cannot reach the mirror $mirror"
+  else
+    mirror_listing=$(lftp_run 'set cmd:fail-exit yes; set net:max-retries 3; set sftp:auto-confirm no; open --env-password -u backup -p 2222 sftp://backup.example.com; mkdir -p -f /restic/mrs/mrs-production/restic; cls -1 /restic/mrs/mrs-production/restic/; mirror --no-perms --exclude ^locks/ --exclude ^data/ --exclude ^index/ --exclude ^snapshots/ /restic/mrs/mrs-production/restic /home/mrs-production/.mirror') || die "cannot reach the mirror $mirror"
+  fi
+  if [ -f "$mirror_dir/config" ]; then
+    mirror_state=repository
+  elif [ -n "$mirror_listing" ]; then
+    mirror_state=other
+  else
+    mirror_state=empty
+  fi
+}
+
+# restic writes config once, at init: other bytes mean another repository, unless the ids agree (an upgrade).
+mirror_check_same() {
+  [ "$mirror_state" = repository ] || return 0
+  if cmp -s "$mirror_dir/config" "$RESTIC_REPOSITORY/config"; then return 0; fi
+  local_id=$(restic --no-lock cat config | sed -n 's/.*"id": *"\([0-9a-f]*\)".*/\1/p')
+  mirror_id=$(RESTIC_REPOSITORY=$mirror_dir restic --no-lock --no-cache cat config 2>/dev/null | sed -n 's/.*"id": *"\([0-9a-f]*\)".*/\1/p') || true
+  [ -n "$mirror_id" ] || mirror_id="unknown (the backup password does not open it)"
+  if [ "$local_id" != "$mirror_id" ]; then
+    die "the mirror $mirror holds repository $mirror_id, the local one is $local_id: refusing to push over it (move one of them away, or restore from the mirror)"
+  fi
+}
+
+# Mirror only after backup or prune finished, under the same lock; locks/ never travels. Never deletes.
 mirror_push() {
+  mirror_probe config
+  mirror_check_same
   say "mirroring the repository"
-  lftp_run 'set cmd:fail-exit yes; set net:max-retries 3; set sftp:auto-confirm no; open --env-password -u backup -p 2222 sftp://backup.example.com; mkdir -p -f /restic/mrs; mirror --reverse --no-perms --exclude ^locks/ --exclude ^snapshots/ --exclude ^config$ --exclude ^keys/ /home/mrs-production/restic /restic/mrs' || die "lftp mirror failed; the local repository is intact, rerun backup.sh"
-  lftp_run 'set cmd:fail-exit yes; set net:max-retries 3; set sftp:auto-confirm no; open --env-password -u backup -p 2222 sftp://backup.example.com; mirror --reverse --no-perms --delete --exclude ^locks/ /home/mrs-production/restic /restic/mrs' || die "lftp mirror failed; the local repository is intact, rerun backup.sh"
+  lftp_run 'set cmd:fail-exit yes; set net:max-retries 3; set sftp:auto-confirm no; open --env-password -u backup -p 2222 sftp://backup.example.com; mkdir -p -f /restic/mrs/mrs-production/restic; mirror --reverse --no-perms --exclude ^locks/ --exclude ^snapshots/ --exclude ^config$ --exclude ^keys/ /home/mrs-production/restic /restic/mrs/mrs-production/restic; mirror --reverse --no-perms --exclude ^locks/ /home/mrs-production/restic /restic/mrs/mrs-production/restic' || die "lftp mirror failed; the local repository is intact, rerun backup.sh"
+  rm -rf "$mirror_dir"
 }
 
 mirror_fetch() {
-  say "fetching the repository from the mirror"
+  say "fetching the repository from the mirror $mirror"
   mkdir -p "$RESTIC_REPOSITORY"
-  lftp_run 'set cmd:fail-exit yes; set net:max-retries 3; set sftp:auto-confirm no; open --env-password -u backup -p 2222 sftp://backup.example.com; mirror --no-perms --exclude ^locks/ /restic/mrs /home/mrs-production/restic' || die "lftp could not fetch the repository"
+  lftp_run 'set cmd:fail-exit yes; set net:max-retries 3; set sftp:auto-confirm no; open --env-password -u backup -p 2222 sftp://backup.example.com; mirror --no-perms --exclude ^locks/ /restic/mrs/mrs-production/restic /home/mrs-production/restic' || die "lftp could not fetch the repository from $mirror"
+  [ -f "$RESTIC_REPOSITORY/config" ] || die "the mirror $mirror holds no restic repository"
 }
 
 take_lock
