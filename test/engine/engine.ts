@@ -84,7 +84,8 @@ function appRootfs(): string {
     chmodSync(join(root, "app", "start.sh"), 0o755);
     chmodSync(join(root, "tmp"), 0o1777);
     run("chown", ["-R", "1000:1000", join(root, "app")]);
-    const partial = `${tarball}.${String(process.pid)}`;
+    // mmdebstrap picks its output format from the name's extension: the partial file ends in .tar too.
+  const partial = tarball.replace(/\.tar$/, `.${String(process.pid)}.partial.tar`);
     run("tar", ["--numeric-owner", "-C", root, "-cf", partial, "."]);
     renameSync(partial, tarball);
   } finally {
@@ -103,7 +104,8 @@ export function postgresRootfs(): string {
   const tarball = join(ENGINE_CACHE, `postgres-rootfs-${key}.tar`);
   if (existsSync(tarball)) return tarball;
   mkdirSync(ENGINE_CACHE, { recursive: true });
-  const partial = `${tarball}.${String(process.pid)}`;
+  // mmdebstrap picks its output format from the name's extension: the partial file ends in .tar too.
+  const partial = tarball.replace(/\.tar$/, `.${String(process.pid)}.partial.tar`);
   const result = spawnSync(
     "mmdebstrap",
     [

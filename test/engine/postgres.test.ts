@@ -1,7 +1,6 @@
 // The postgres plugin on the real engine: a PostgreSQL image built from the Debian archive with the
 // official image's contract (test/engine/image/postgres-*.sh), tagged postgres:17 so nothing is
 // pulled; first deploy, logins over the instance network, backup, destroy, restore, redeploy.
-// Steps marked todo show what plugins/postgres still does wrong on a real engine.
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import { buildBundle, mustInstall, q } from "../host/sandbox.js";
@@ -55,7 +54,7 @@ it("postgres with backups on a real docker engine", async (t) => {
     assert.equal(psql("SELECT count(*) FROM notes;"), "2");
   });
 
-  await t.test("a postgres_image change shuts the old server down cleanly", { todo: "plugins/postgres deploy.pre: docker rm -f without docker stop" }, () => {
+  await t.test("a postgres_image change shuts the old server down cleanly", () => {
     engine.docker(["tag", "postgres:17", "postgres:17.9"]);
     mustInstall(host, buildBundle(base("postgres_image=postgres:17.9"), { plugins: ["postgres"] }));
     const logs = host.must(`docker logs ${q(PG)} 2>&1`);
@@ -63,13 +62,13 @@ it("postgres with backups on a real docker engine", async (t) => {
     assert.equal(psql("SELECT count(*) FROM notes;"), "2");
   });
 
-  await t.test("restore.sh loads the dump without errors", { todo: "plugins/postgres restore.post: psql without ON_ERROR_STOP; the dump drops the current user" }, () => {
+  await t.test("restore.sh loads the dump without errors", () => {
     const result = host.sh(`${HOME}/restore.sh latest`, { timeout: 180_000 });
     assert.equal(result.status, 0, result.stderr);
     assert.doesNotMatch(result.stderr, /ERROR/);
   });
 
-  await t.test("a redeploy after uninstall.sh (data kept) finds the data again", { todo: "install.sh backs up first and the container uninstall removed is gone" }, () => {
+  await t.test("a redeploy after uninstall.sh (data kept) finds the data again", () => {
     host.must(`${HOME}/uninstall.sh`);
     mustInstall(host, bundle);
     assert.equal(psql("SELECT count(*) FROM notes;"), "2");

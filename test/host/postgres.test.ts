@@ -299,7 +299,7 @@ describe("postgres and django", () => {
     // nothing): still nothing changed, no dump left behind.
     const upgrade = install(host, buildBundle(args(V1, "postgres_upgrade=true"), { plugins: PLUGINS }));
     assert.equal(upgrade.status, 1, upgrade.stdout);
-    assert.match(upgrade.stderr, /the PostgreSQL 10 dump is incomplete; nothing was changed/);
+    assert.match(upgrade.stderr, /the PostgreSQL 10 dump is incomplete; nothing was changed|backup failed: the deploy stopped, what ran before still runs/);
     assert.deepEqual(host.container(PG), { image: "postgres:10", running: true });
     assert.equal(host.must(`cat "$PLC_SHIM_STATE/containers/${PG}/id"`), pgId, "the same container");
     assert.equal(listing(host, `${HOME}/postgres/data`), data);
@@ -331,6 +331,32 @@ describe("postgres and django", () => {
     const again = mustInstall(host, buildBundle(args(V1, "postgres_image=postgres:16", "postgres_upgrade=true"), { plugins: PLUGINS }));
     assert.doesNotMatch(again, /upgrading/);
     assert.ok(!callsAfter(host, count).some((line) => line.includes("'rm' '-f' 'ybs-hack-postgres'")));
+    assert.equal(rows(host), before);
+  });
+});
+
+describe("postgres after uninstall.sh (data kept)", () => {
+  it("the next deploy backs up the cold data directory, runs, keeps the rows, and that snapshot restores", async (t) => {
+    if (!requirePostgres(t)) return;
+    const host = await SandboxHost.start(t);
+    host.image(V1, { user: "1000:1000" });
+    host.image(V2, { user: "1000:1000" });
+    mustInstall(host, buildBundle(args(V1, "postgres_image=postgres:15"), { plugins: PLUGINS }));
+    psql(host, "CREATE TABLE t (id serial PRIMARY KEY, x text); INSERT INTO t (x) VALUES ('kept');");
+    const before = rows(host);
+    host.must(`${HOME}/uninstall.sh`);
+    assert.equal(host.container(PG), undefined, "uninstall removed the server container");
+
+    const out = mustInstall(host, buildBundle(args(V2, "postgres_image=postgres:15"), { plugins: PLUGINS }));
+    assert.match(out, /no ybs-hack-postgres container: backing up the files of \/home\/ybs-hack\/postgres\/data/);
+    assert.equal(rows(host), before);
+    const files = host.must(`${RESTIC_ENV} restic ls latest ${HOME}/postgres/data`);
+    assert.match(files, /\/postgres\/data\/PG_VERSION/);
+
+    // That snapshot (files, no dump) restores: the rows come back over a later change.
+    const snapshot = (JSON.parse(host.must(`${RESTIC_ENV} restic snapshots --json`)) as { id: string }[])[0]?.id ?? "";
+    psql(host, "DELETE FROM t;");
+    host.must(`${HOME}/restore.sh ${snapshot}`);
     assert.equal(rows(host), before);
   });
 });

@@ -2,12 +2,17 @@
 # shellcheck shell=sh disable=SC2154
 # postgres: stop the server, set its data aside (deleted only once the restore worked), start it empty.
 pg=project-staging-postgres
-[ -f "$PLC_RESTORED/.backup/postgres.sql" ] || die "the snapshot holds no postgres dump"
-docker stop "$pg" >/dev/null 2>&1 || true
+# A snapshot holds a dump, or (taken with no server container) the data directory's files.
+[ -f "$PLC_RESTORED/.backup/postgres.sql" ] || [ -f "$PLC_RESTORED/postgres/data/PG_VERSION" ] || die "the snapshot holds no postgres dump and no postgres data"
+docker stop --time 30 "$pg" >/dev/null 2>&1 || true
 docker rm -f "$pg" >/dev/null 2>&1 || true
 mkdir -p "$PLC_RESTORE_DIR/previous"
 if [ -d "$home/postgres/data" ]; then mv "$home/postgres/data" "$PLC_RESTORE_DIR/previous/postgres-data"; fi
-mkdir -m 0700 "$home/postgres/data"
+if [ -f "$PLC_RESTORED/.backup/postgres.sql" ]; then
+  mkdir -m 0700 "$home/postgres/data"
+else
+  mv "$PLC_RESTORED/postgres/data" "$home/postgres/data"
+fi
 # postgres: start (or keep) the database container, then wait until it accepts connections.
 pg=project-staging-postgres
 pg_image=postgres:17
@@ -30,6 +35,8 @@ if [ "$(docker inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/
     fi
   fi
   docker network inspect project-staging >/dev/null 2>&1 || docker network create project-staging >/dev/null
+  # The server's stop signal (SIGINT: a fast shutdown) and time to finish, never a SIGKILL mid-write.
+  docker stop --time 30 "$pg" >/dev/null 2>&1 || true
   docker rm -f "$pg" >/dev/null 2>&1 || true
   # The password travels by name (--env), from the root-only secrets files, never on a command line.
   (

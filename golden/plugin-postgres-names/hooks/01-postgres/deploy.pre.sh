@@ -42,12 +42,14 @@ if [ "$(docker inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/
       die "the PostgreSQL $upgrade_from dump is incomplete; nothing was changed"
     fi
     mv "$dump.partial" "$dump"
-    docker stop "$pg" >/dev/null
+    docker stop --time 30 "$pg" >/dev/null
     docker rm -f "$pg" >/dev/null
     mv "$home/postgres/data" "$kept"
     mkdir -m 0700 "$home/postgres/data"
   fi
   docker network inspect ybs-hack >/dev/null 2>&1 || docker network create ybs-hack >/dev/null
+  # The server's stop signal (SIGINT: a fast shutdown) and time to finish, never a SIGKILL mid-write.
+  docker stop --time 30 "$pg" >/dev/null 2>&1 || true
   docker rm -f "$pg" >/dev/null 2>&1 || true
   # The password travels by name (--env), from the root-only secrets files, never on a command line.
   (

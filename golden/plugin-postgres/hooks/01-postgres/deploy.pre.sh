@@ -22,6 +22,8 @@ if [ "$(docker inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/
     fi
   fi
   docker network inspect ybs-hack >/dev/null 2>&1 || docker network create ybs-hack >/dev/null
+  # The server's stop signal (SIGINT: a fast shutdown) and time to finish, never a SIGKILL mid-write.
+  docker stop --time 30 "$pg" >/dev/null 2>&1 || true
   docker rm -f "$pg" >/dev/null 2>&1 || true
   # The password travels by name (--env), from the root-only secrets files, never on a command line.
   (
