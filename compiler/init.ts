@@ -36,7 +36,8 @@ const EXAMPLES: readonly [name: string, yaml: (vars: InitOptions) => string[]][]
   ["dns_redirect", ({ prefix, instance }) => [`[www.${instance}.${prefix}.example.com]`]],
   ["htaccess", () => ["[{user: demo, password: changeme}]"]],
   ["backup_password", () => ["!vault |", "  $ANSIBLE_VAULT;1.1;AES256", "  3863…"]],
-  ["lftp_dsn", ({ prefix, instance }) => [`sftp://backup:password@backup.example.com/${prefix}-${instance}`]],
+  // The mirror goes to <path>/<prefix>-<instance>/restic: one account and path serve every instance.
+  ["lftp_dsn", () => ["sftp://backup:password@backup.example.com/backups"]],
   ["retention", () => ["{last: 7, daily: 7, weekly: 5, monthly: 12, yearly: 75}"]],
   ["port", () => ["8000"]],
   ["healthcheck_path", () => ["/"]],

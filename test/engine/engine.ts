@@ -118,7 +118,8 @@ export function postgresRootfs(): string {
       '--customize-hook=chroot "$1" sh /tmp/postgres-rootfs.sh && rm "$1/tmp/postgres-rootfs.sh"',
       "bookworm",
       partial,
-      "http://deb.debian.org/debian",
+      // The machine's own Debian sources (a CI mirror or proxy included), else Debian's default.
+      existsSync("/etc/apt/sources.list.d/debian.sources") ? "/etc/apt/sources.list.d/debian.sources" : "http://deb.debian.org/debian",
     ],
     { encoding: "utf8", timeout: 600_000 },
   );
