@@ -1,7 +1,7 @@
 # deploy.pre hook of plugin uwsgi, sourced by install.sh in a subshell.
 # shellcheck shell=sh disable=SC2154
 # uwsgi: one directory per sub-spooler, owned like the spooler itself.
-mkdir -p "$home"/spooler/mail
-chown "$(stat -c %u:%g "$home/spooler")" "$home"/spooler/mail
-mkdir -p "$home"/spooler/stat
-chown "$(stat -c %u:%g "$home/spooler")" "$home"/spooler/stat
+mkdir -p /home/ybs-hack/spooler/mail
+chown "$(stat -c %u:%g "$home/spooler")" /home/ybs-hack/spooler/mail
+mkdir -p /home/ybs-hack/spooler/stat
+chown "$(stat -c %u:%g "$home/spooler")" /home/ybs-hack/spooler/stat
