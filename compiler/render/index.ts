@@ -7,7 +7,7 @@ import { diagnostic, PlcError } from "../diagnostics.js";
 import { TEMPLATES_DIR } from "../paths.js";
 import type { Bundle, BundleFile, HookName, Spec } from "../types.js";
 import { hashHtpasswd } from "./htpasswd.js";
-import { QUOTE_HELPERS, shAssign, unquoteSh } from "./quote.js";
+import { QUOTE_HELPERS, unquoteSh } from "./quote.js";
 
 /** A rendered plugin hook: where it lives in the bundle and which plugin it belongs to. */
 export interface HookFile {
@@ -105,20 +105,42 @@ function pluginSecrets(spec: Spec, context: RenderContext): { key: string; value
   for (const plugin of spec.plugins) {
     if (plugin.secretsTemplate === undefined) continue;
     const text = renderSource(plugin.secretsTemplate.source, plugin.secretsTemplate.file, { ...context, plugin: plugin.name });
-    for (const line of text.split("\n").filter((l) => l.trim() !== "")) {
-      const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(line);
-      const value = match?.[2] === undefined ? undefined : unquoteSh(match[2]);
-      if (match?.[1] === undefined || value === undefined || shAssign(match[1], value) !== line) {
-        throw new PlcError([
-          diagnostic("template-error", `${plugin.secretsTemplate.file}: every line must be a shAssign(KEY, value) call`, {
-            origin: { kind: "file", file: plugin.secretsTemplate.file, line: 1, col: 1 },
-          }),
-        ]);
-      }
-      secrets.push({ key: match[1], value });
+    const assignments = shAssignments(text);
+    if (assignments === undefined) {
+      throw new PlcError([
+        diagnostic("template-error", `${plugin.secretsTemplate.file}: every line must be a shAssign(KEY, value) call`, {
+          origin: { kind: "file", file: plugin.secretsTemplate.file, line: 1, col: 1 },
+        }),
+      ]);
     }
+    secrets.push(...assignments);
   }
   return secrets;
+}
+
+/**
+ * The assignments of shAssign() lines, blank lines aside; undefined for anything else. A quoted value may
+ * hold newlines (a password may), so the text is read word by word, not line by line.
+ */
+function shAssignments(text: string): { key: string; value: string }[] | undefined {
+  const found: { key: string; value: string }[] = [];
+  const blank = /[ \t]*(?:\n|$)/y;
+  const assignment = /([A-Za-z_][A-Za-z0-9_]*)=([A-Za-z0-9_@%+=:,./-]+|'[^']*'(?:\\''[^']*')*)(?:\n|$)/y;
+  let at = 0;
+  while (at < text.length) {
+    blank.lastIndex = at;
+    if (blank.test(text)) {
+      at = blank.lastIndex;
+      continue;
+    }
+    assignment.lastIndex = at;
+    const match = assignment.exec(text);
+    const value = match?.[2] === undefined ? undefined : unquoteSh(match[2]);
+    if (match?.[1] === undefined || value === undefined) return undefined;
+    found.push({ key: match[1], value });
+    at = assignment.lastIndex;
+  }
+  return found;
 }
 
 /** playlabs' users: roles is a list of instance names or a map of instance name -> role. */

@@ -1,0 +1,254 @@
+// Hostile text through every string variable of the schemas (the project's and each built-in plugin's,
+// enumerated from the schemas so a new variable is covered without touching this file), into every
+// generated file. Values validation refuses are counted and skipped; for the others each shell script
+// must parse under dash, install.sh --help and --check must run to their end under dash with stub
+// commands, and no canary command (in $(…), backticks, after ;) may ever run. Seeds fixed.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { it } from "node:test";
+import fc from "fast-check";
+import { PlcError } from "../compiler/diagnostics.js";
+import { compileBundle } from "../compiler/index.js";
+import { readPlugins } from "../compiler/load/plugins.js";
+import { sh, shAssign } from "../compiler/render/quote.js";
+import { textProblem } from "../compiler/validate/formats.js";
+import { ROOT } from "./fixtures.js";
+import { isRoot, requireTool } from "./tools.js";
+
+const SEED = 20261201;
+/** Random values per variable, besides the pinned ones below. */
+const RUNS = 4;
+const CANARY = `/tmp/plc-canary-${String(process.pid)}`;
+const PLUGINS = ["postgres", "uwsgi", "django", "sentry"];
+
+/** Every plugin on and every feature used, so each variable reaches every template it can. */
+const BASE: Record<string, unknown> = {
+  image: "app:1",
+  prefix: "app",
+  instance: "staging",
+  env: { PUBLIC: "a", TOKEN: "t" },
+  secret_env: ["TOKEN"],
+  dns: ["www.example.com"],
+  dns_redirect: ["old.example.com"],
+  htaccess: [{ user: "admin", password: "pw" }],
+  healthcheck_path: "/health",
+  backup_password: "pw",
+  lftp_dsn: "sftp://mirror:pw@mirror.example.com/backups/app",
+  backup_schedule: "daily",
+  prune_schedule: "weekly",
+  log_mount: "/app/log",
+  sentry_dsn: "https://key@sentry.example.com/42",
+  sentry_environment: "staging",
+  users: [{ name: "admin", email: "admin@example.com", password: "pw", roles: ["app-staging"] }],
+  django_manage: ["python", "manage.py"],
+  uwsgi_spooler_names: "mail,jobs",
+  uwsgi_spooler_mount: "/spooler",
+  postgres_image: "postgres:17",
+};
+
+interface Schema {
+  type?: string;
+  properties?: Record<string, Schema>;
+  additionalProperties?: Schema | boolean;
+  items?: Schema;
+}
+
+/** Paths of every string in a schema: `dns.[]`, `env.*`, `htaccess.[].user`. */
+function stringPaths(schema: Schema, path: string[] = []): string[][] {
+  if (schema.type === "string") return [path];
+  const paths: string[][] = [];
+  for (const [key, child] of Object.entries(schema.properties ?? {})) paths.push(...stringPaths(child, [...path, key]));
+  if (typeof schema.additionalProperties === "object") paths.push(...stringPaths(schema.additionalProperties, [...path, "*"]));
+  if (schema.items) paths.push(...stringPaths(schema.items, [...path, "[]"]));
+  return paths;
+}
+
+function variablePaths(): string[][] {
+  const project = JSON.parse(readFileSync(join(ROOT, "schema", "project.schema.json"), "utf8")) as Schema;
+  const paths = stringPaths(project);
+  for (const plugin of readPlugins([], ROOT).filter((p) => PLUGINS.includes(p.name))) {
+    for (const [name, schema] of Object.entries(plugin.variables)) paths.push(...stringPaths(schema as Schema, [name]));
+  }
+  return paths;
+}
+
+/** BASE with the string at `path` (first item of a list, key PUBLIC of a map) replaced by `value`. */
+function withValue(path: string[], value: string): Record<string, unknown> {
+  const root = structuredClone(BASE);
+  let node: Record<string, unknown> | unknown[] = root;
+  for (const [index, part] of path.entries()) {
+    const key = part === "[]" ? 0 : part === "*" ? "PUBLIC" : part;
+    const last = index === path.length - 1;
+    if (last) {
+      (node as Record<string | number, unknown>)[key] = value;
+      break;
+    }
+    const container = node as Record<string | number, unknown>;
+    const next = container[key];
+    if (typeof next !== "object" || next === null) container[key] = path[index + 1] === "[]" ? [] : {};
+    node = container[key] as Record<string, unknown> | unknown[];
+  }
+  return root;
+}
+
+function baseValue(path: string[]): string {
+  let node: unknown = BASE;
+  for (const part of path) {
+    if (typeof node !== "object" || node === null) return "x";
+    node = part === "[]" ? (node as unknown[])[0] : part === "*" ? (node as Record<string, unknown>)["PUBLIC"] : (node as Record<string, unknown>)[part];
+  }
+  return typeof node === "string" ? node : "x";
+}
+
+const FRAGMENTS = [
+  `$(touch ${CANARY})`,
+  `$(touch$IFS${CANARY})`,
+  `\`touch ${CANARY}\``,
+  `;touch ${CANARY};`,
+  `'$(touch ${CANARY})'`,
+  `"$(touch ${CANARY})"`,
+  "'",
+  '"',
+  "\\",
+  "\n",
+  "*",
+  "$IFS",
+  "${HOME}",
+  " ",
+  "%",
+  "!",
+  "&",
+  "|",
+  "#",
+  "~",
+  "é",
+];
+const fragment = fc.constantFrom(...FRAGMENTS);
+
+/** The variable's own valid value with hostile pieces put in, or hostile text alone. */
+function hostile(base: string): fc.Arbitrary<string> {
+  const inserted = fc
+    .tuple(fc.array(fragment, { minLength: 1, maxLength: 3 }), fc.nat({ max: base.length }))
+    .map(([pieces, at]) => base.slice(0, at) + pieces.join("") + base.slice(at));
+  const free = fc.array(fc.oneof(fragment, fc.string({ unit: "grapheme", maxLength: 6 })), { minLength: 1, maxLength: 6 }).map((parts) => parts.join(""));
+  return fc.oneof(inserted, free).filter((text) => textProblem(text) === undefined);
+}
+
+/** Values that validation is known to accept and that broke quoting once (C29, C33), tried for every variable. */
+function pinned(base: string): string[] {
+  return [`*.${base}`, `${base}$(touch$IFS${CANARY})`, `${base}/$(touch$IFS${CANARY})`, `${base};touch${CANARY}`, `${base}'`];
+}
+
+const STUBS = ["docker", "systemctl", "curl", "restic", "lftp", "nginx"];
+
+it("hostile values in every string variable never run, and every script still parses and runs", (t) => {
+  if (!requireTool(t, "dash", "unshare", "flock")) return;
+  if (!isRoot()) {
+    t.skip("needs root: install.sh --check runs in a mount namespace of its own");
+    return;
+  }
+  const root = mkdtempSync(join(tmpdir(), "plc-hostile-"));
+  const bin = join(root, "bin");
+  mkdirSync(bin);
+  for (const name of STUBS) {
+    writeFileSync(join(bin, name), "#!/bin/sh\nexit 0\n");
+    chmodSync(join(bin, name), 0o755);
+  }
+  const paths = variablePaths();
+  assert.ok(paths.length >= 25, `only ${String(paths.length)} string variables found`);
+  const counts: Record<string, { rendered: number; refused: number }> = {};
+  const started = Date.now();
+  try {
+    for (const path of paths) {
+      const name = path.join(".");
+      const count = (counts[name] = { rendered: 0, refused: 0 });
+      const base = baseValue(path);
+      const values = [...pinned(base), ...fc.sample(hostile(base), { seed: SEED + paths.indexOf(path), numRuns: RUNS })];
+      for (const value of values) {
+        const spec = withValue(path, value);
+        let compiled;
+        try {
+          compiled = compileBundle(
+            {
+              words: [{ text: JSON.stringify(spec), index: 1 }],
+              plugins: [{ text: PLUGINS.join(","), index: 2 }],
+              inventoryDir: undefined,
+              vaultPasswordFiles: [],
+              pluginsDirs: [],
+              imageArchive: undefined,
+              cwd: root,
+            },
+            { plcVersion: "test", mtime: 0 },
+          );
+        } catch (error) {
+          if (!(error instanceof PlcError)) throw error;
+          // A value validation accepted must render: a template error here is plc's bug, not the user's.
+          assert.ok(!error.diagnostics.some((d) => d.code === "template-error"), `${name}=${JSON.stringify(value)}: ${error.message}`);
+          count.refused++;
+          continue;
+        }
+        count.rendered++;
+        const release = join(root, "release");
+        rmSync(release, { recursive: true, force: true });
+        for (const file of compiled.packed.files) {
+          mkdirSync(dirname(join(release, file.path)), { recursive: true });
+          writeFileSync(join(release, file.path), file.content, { mode: file.mode });
+        }
+        const secrets = join(root, "secrets.env");
+        writeFileSync(secrets, compiled.bundle.secrets.map((s) => shAssign(s.key, s.value) + "\n").join(""), { mode: 0o600 });
+        const what = `${name}=${JSON.stringify(value)}`;
+        // One process per run: every script parsed, then install.sh --help, then --check in a mount
+        // namespace with its own /run/lock and /home (it takes the install lock and reads the home).
+        const scripts = compiled.packed.files.filter((f) => f.path.endsWith(".sh")).map((f) => sh(join(release, f.path)));
+        const install = sh(join(release, "install.sh"));
+        const run = spawnSync(
+          "unshare",
+          [
+            "--mount",
+            "sh",
+            "-c",
+            `for f in ${scripts.join(" ")}; do dash -n "$f" || { echo "does not parse: $f" >&2; exit 3; }; done
+dash ${install} --help | grep -q '^usage: install.sh' || { echo "install.sh --help failed" >&2; exit 4; }
+mount -t tmpfs plc /run/lock && mount -t tmpfs plc /home || exit 5
+exec dash ${install} --check --secrets ${sh(secrets)}`,
+          ],
+          { encoding: "utf8", env: { PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin` } },
+        );
+        assert.equal(run.status, 0, `${what}: ${run.stderr}`);
+        assert.match(run.stdout, /ok: prerequisites, checksums and secrets/, what);
+        assert.equal(existsSync(CANARY), false, `${what} ran its canary`);
+      }
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+    rmSync(CANARY, { force: true });
+  }
+  const rendered = Object.entries(counts).map(([name, c]) => `${name} ${String(c.rendered)}/${String(c.rendered + c.refused)}`);
+  t.diagnostic(`runs that reached rendering, per variable (${String(Date.now() - started)} ms): ${rendered.join(", ")}`);
+  // Free-text variables must be exercised, not all refused.
+  for (const name of ["env.*", "healthcheck_path", "dns.[]", "backup_password", "htaccess.[].password", "users.[].email"]) {
+    assert.ok((counts[name]?.rendered ?? 0) > 0, `no hostile value of ${name} reached rendering`);
+  }
+});
+
+it("C36: a django superuser password with a newline reaches the secrets, not a template error", () => {
+  const compiled = compileBundle(
+    {
+      words: [{ text: JSON.stringify({ image: "app:1", users: [{ name: "ok", password: "a\nb'c", roles: ["project-staging"] }] }), index: 1 }],
+      plugins: [{ text: "django", index: 2 }],
+      inventoryDir: undefined,
+      vaultPasswordFiles: [],
+      pluginsDirs: [],
+      imageArchive: undefined,
+      cwd: ROOT,
+    },
+    { plcVersion: "test", mtime: 0 },
+  );
+  assert.deepEqual(
+    compiled.bundle.secrets.filter((s) => s.key.startsWith("PLC_DJANGO")),
+    [{ key: "PLC_DJANGO_SUPERUSER_0_PASSWORD", value: "a\nb'c" }],
+  );
+});
