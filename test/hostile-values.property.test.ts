@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { it } from "node:test";
+import { it, type TestContext } from "node:test";
 import fc from "fast-check";
 import { PlcError } from "../compiler/diagnostics.js";
 import { compileBundle } from "../compiler/index.js";
@@ -20,13 +20,14 @@ import { isRoot, requireTool } from "./tools.js";
 
 const SEED = 20261201;
 /** Random values per variable, besides the pinned ones below. */
-const RUNS = 4;
+const RUNS = 3;
 const CANARY = `/tmp/plc-canary-${String(process.pid)}`;
 const PLUGINS = ["postgres", "uwsgi", "django", "sentry"];
 
 /** Every plugin on and every feature used, so each variable reaches every template it can. */
 const BASE: Record<string, unknown> = {
   image: "app:1",
+  plugins: PLUGINS,
   prefix: "app",
   instance: "staging",
   env: { PUBLIC: "a", TOKEN: "t" },
@@ -137,102 +138,165 @@ function hostile(base: string): fc.Arbitrary<string> {
   return fc.oneof(inserted, free).filter((text) => textProblem(text) === undefined);
 }
 
-/** Values that validation is known to accept and that broke quoting once (C29, C33), tried for every variable. */
+/**
+ * Values that validation accepts and that broke quoting once (C29, C33), for every variable: a wildcard,
+ * a command substitution where $IFS stands in for the space patterns refuse, the same between single
+ * quotes, and the rest of the shell's syntax for free-text variables.
+ */
 function pinned(base: string): string[] {
-  return [`*.${base}`, `${base}$(touch$IFS${CANARY})`, `${base}/$(touch$IFS${CANARY})`, `${base};touch${CANARY}`, `${base}'`];
+  return [
+    `*.${base}`,
+    `${base}/$(touch$IFS${CANARY})`,
+    `${base}'$(touch$IFS${CANARY})'`,
+    `${base}"\n;touch ${CANARY};\`touch ${CANARY}\`\\`,
+  ];
 }
 
-const STUBS = ["docker", "systemctl", "curl", "restic", "lftp", "nginx"];
+const STUBS: Record<string, string> = {
+  // docker answers "running" to inspect, and succeeds at everything else.
+  docker: `case "$*" in *'{{.State.Running}}'*) echo true ;; esac`,
+  curl: "printf 200",
+  systemctl: "",
+  restic: "",
+  lftp: "",
+  nginx: "",
+};
 
-it("hostile values in every string variable never run, and every script still parses and runs", (t) => {
+interface Build {
+  name: string;
+  value: string;
+  release: string;
+  secrets: string;
+  scripts: string[];
+}
+
+/**
+ * Builds BASE with each hostile value in each string variable, writes the release and its secrets file,
+ * and calls `check` on it. Refused values are counted; returns, per variable, "rendered/tried".
+ */
+function forEachHostileBuild(root: string, values: (base: string, seed: number) => string[], check: (build: Build) => void): Record<string, string> {
+  const paths = variablePaths();
+  assert.ok(paths.length >= 25, `only ${String(paths.length)} string variables found`);
+  const counts: Record<string, string> = {};
+  for (const [index, path] of paths.entries()) {
+    const name = path.join(".");
+    const tried = values(baseValue(path), SEED + index);
+    let rendered = 0;
+    for (const value of tried) {
+      let compiled;
+      try {
+        compiled = compileBundle(
+          {
+            words: [{ text: JSON.stringify(withValue(path, value)), index: 1 }],
+            plugins: [],
+            inventoryDir: undefined,
+            vaultPasswordFiles: [],
+            pluginsDirs: [],
+            imageArchive: undefined,
+            cwd: root,
+          },
+          { plcVersion: "test", mtime: 0 },
+        );
+      } catch (error) {
+        if (!(error instanceof PlcError)) throw error;
+        // A value validation accepted must render: a template error here is plc's bug, not the user's.
+        assert.ok(!error.diagnostics.some((d) => d.code === "template-error"), `${name}=${JSON.stringify(value)}: ${error.message}`);
+        continue;
+      }
+      rendered++;
+      const release = join(root, "release");
+      rmSync(release, { recursive: true, force: true });
+      for (const file of compiled.packed.files) {
+        mkdirSync(dirname(join(release, file.path)), { recursive: true });
+        writeFileSync(join(release, file.path), file.content, { mode: file.mode });
+      }
+      const secrets = join(root, "secrets.env");
+      writeFileSync(secrets, compiled.bundle.secrets.map((s) => shAssign(s.key, s.value) + "\n").join(""), { mode: 0o600 });
+      const scripts = compiled.packed.files.filter((f) => f.path.endsWith(".sh")).map((f) => join(release, f.path));
+      check({ name, value, release, secrets, scripts });
+      assert.equal(existsSync(CANARY), false, `${name}=${JSON.stringify(value)} ran its canary`);
+    }
+    counts[name] = `${String(rendered)}/${String(tried.length)}`;
+  }
+  return counts;
+}
+
+function withStubs(t: TestContext, body: (root: string, path: string) => void): void {
   if (!requireTool(t, "dash", "unshare", "flock")) return;
   if (!isRoot()) {
-    t.skip("needs root: install.sh --check runs in a mount namespace of its own");
+    if (process.env["CI"] !== undefined) assert.fail("needs root: install.sh runs in a mount namespace of its own");
+    t.skip("needs root: install.sh runs in a mount namespace of its own");
     return;
   }
   const root = mkdtempSync(join(tmpdir(), "plc-hostile-"));
   const bin = join(root, "bin");
   mkdirSync(bin);
-  for (const name of STUBS) {
-    writeFileSync(join(bin, name), "#!/bin/sh\nexit 0\n");
+  for (const [name, body] of Object.entries(STUBS)) {
+    writeFileSync(join(bin, name), `#!/bin/sh\n${body}\nexit 0\n`);
     chmodSync(join(bin, name), 0o755);
   }
-  const paths = variablePaths();
-  assert.ok(paths.length >= 25, `only ${String(paths.length)} string variables found`);
-  const counts: Record<string, { rendered: number; refused: number }> = {};
-  const started = Date.now();
   try {
-    for (const path of paths) {
-      const name = path.join(".");
-      const count = (counts[name] = { rendered: 0, refused: 0 });
-      const base = baseValue(path);
-      const values = [...pinned(base), ...fc.sample(hostile(base), { seed: SEED + paths.indexOf(path), numRuns: RUNS })];
-      for (const value of values) {
-        const spec = withValue(path, value);
-        let compiled;
-        try {
-          compiled = compileBundle(
-            {
-              words: [{ text: JSON.stringify(spec), index: 1 }],
-              plugins: [{ text: PLUGINS.join(","), index: 2 }],
-              inventoryDir: undefined,
-              vaultPasswordFiles: [],
-              pluginsDirs: [],
-              imageArchive: undefined,
-              cwd: root,
-            },
-            { plcVersion: "test", mtime: 0 },
-          );
-        } catch (error) {
-          if (!(error instanceof PlcError)) throw error;
-          // A value validation accepted must render: a template error here is plc's bug, not the user's.
-          assert.ok(!error.diagnostics.some((d) => d.code === "template-error"), `${name}=${JSON.stringify(value)}: ${error.message}`);
-          count.refused++;
-          continue;
-        }
-        count.rendered++;
-        const release = join(root, "release");
-        rmSync(release, { recursive: true, force: true });
-        for (const file of compiled.packed.files) {
-          mkdirSync(dirname(join(release, file.path)), { recursive: true });
-          writeFileSync(join(release, file.path), file.content, { mode: file.mode });
-        }
-        const secrets = join(root, "secrets.env");
-        writeFileSync(secrets, compiled.bundle.secrets.map((s) => shAssign(s.key, s.value) + "\n").join(""), { mode: 0o600 });
-        const what = `${name}=${JSON.stringify(value)}`;
-        // One process per run: every script parsed, then install.sh --help, then --check in a mount
-        // namespace with its own /run/lock and /home (it takes the install lock and reads the home).
-        const scripts = compiled.packed.files.filter((f) => f.path.endsWith(".sh")).map((f) => sh(join(release, f.path)));
-        const install = sh(join(release, "install.sh"));
-        const run = spawnSync(
-          "unshare",
-          [
-            "--mount",
-            "sh",
-            "-c",
-            `for f in ${scripts.join(" ")}; do dash -n "$f" || { echo "does not parse: $f" >&2; exit 3; }; done
-dash ${install} --help | grep -q '^usage: install.sh' || { echo "install.sh --help failed" >&2; exit 4; }
-mount -t tmpfs plc /run/lock && mount -t tmpfs plc /home || exit 5
-exec dash ${install} --check --secrets ${sh(secrets)}`,
-          ],
-          { encoding: "utf8", env: { PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin` } },
-        );
-        assert.equal(run.status, 0, `${what}: ${run.stderr}`);
-        assert.match(run.stdout, /ok: prerequisites, checksums and secrets/, what);
-        assert.equal(existsSync(CANARY), false, `${what} ran its canary`);
-      }
-    }
+    body(root, `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`);
   } finally {
     rmSync(root, { recursive: true, force: true });
     rmSync(CANARY, { force: true });
   }
-  const rendered = Object.entries(counts).map(([name, c]) => `${name} ${String(c.rendered)}/${String(c.rendered + c.refused)}`);
-  t.diagnostic(`runs that reached rendering, per variable (${String(Date.now() - started)} ms): ${rendered.join(", ")}`);
-  // Free-text variables must be exercised, not all refused.
-  for (const name of ["env.*", "healthcheck_path", "dns.[]", "backup_password", "htaccess.[].password", "users.[].email"]) {
-    assert.ok((counts[name]?.rendered ?? 0) > 0, `no hostile value of ${name} reached rendering`);
-  }
+}
+
+/** Runs `script` in a mount namespace whose listed directories are fresh tmpfs: nothing reaches the machine. */
+function isolated(dirs: string[], script: string, path: string) {
+  const mounts = dirs.map((dir) => `mount -t tmpfs plc ${sh(dir)} || exit 5`).join("\n");
+  return spawnSync("unshare", ["--mount", "sh", "-c", `${mounts}\n${script}`], { encoding: "utf8", env: { PATH: path } });
+}
+
+it("hostile values in every string variable never run, and every script still parses and runs", (t) => {
+  withStubs(t, (root, path) => {
+    const started = Date.now();
+    const counts = forEachHostileBuild(
+      root,
+      (base, seed) => [...pinned(base), ...fc.sample(hostile(base), { seed, numRuns: RUNS })],
+      (build) => {
+        const what = `${build.name}=${JSON.stringify(build.value)}`;
+        // One process per build: every script parsed, install.sh --help, then --check with its own
+        // /run/lock and /home (it takes the install lock and reads the home).
+        const install = sh(join(build.release, "install.sh"));
+        const run = isolated(
+          ["/run/lock", "/home"],
+          `for f in ${build.scripts.map(sh).join(" ")}; do dash -n "$f" || { echo "does not parse: $f" >&2; exit 3; }; done
+dash ${install} --help | grep -q '^usage: install.sh' || { echo "install.sh --help failed" >&2; exit 4; }
+exec dash ${install} --check --secrets ${sh(build.secrets)}`,
+          path,
+        );
+        assert.equal(run.status, 0, `${what}: ${run.stderr}`);
+        assert.match(run.stdout, /ok: prerequisites, checksums and secrets/, what);
+      },
+    );
+    t.diagnostic(`builds that reached rendering, per variable (${String(Date.now() - started)} ms): ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+    // Free-text variables must be exercised, not all refused.
+    for (const name of ["env.*", "healthcheck_path", "dns.[]", "backup_password", "htaccess.[].password", "users.[].email"]) {
+      assert.ok(!(counts[name] ?? "0/").startsWith("0/"), `no hostile value of ${name} reached rendering`);
+    }
+  });
 });
+
+it(
+  "the pinned hostile values of every variable go through a whole deploy with stub commands, and run nothing",
+  { todo: "install.sh is fixed on branch host" },
+  (t) => {
+    withStubs(t, (root, path) => {
+      const started = Date.now();
+      const counts = forEachHostileBuild(root, (base) => pinned(base), (build) => {
+        const run = isolated(
+          ["/run/lock", "/home", "/root", "/etc/systemd/system", "/etc/logrotate.d", "/etc/nginx"],
+          `exec dash ${sh(join(build.release, "install.sh"))} --secrets ${sh(build.secrets)}`,
+          path,
+        );
+        assert.equal(run.status, 0, `${build.name}=${JSON.stringify(build.value)}: ${run.stderr}`);
+      });
+      t.diagnostic(`deploys per variable (${String(Date.now() - started)} ms): ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+    });
+  },
+);
 
 it("C36: a django superuser password with a newline reaches the secrets, not a template error", () => {
   const compiled = compileBundle(
