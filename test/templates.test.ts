@@ -90,6 +90,8 @@ PY
     ["glued across a trimmed newline", `echo <%- sh(spec.home) -%>\nx\n`, /glued to "x" after/],
     ["an argument of eval", `eval <%- sh(spec.name) %>\n`, /argument of eval/],
     ["the code string of sh -c", `docker exec x sh -c <%- sh(spec.name) %>\n`, /code string of a shell's -c/],
+    ["the code string of su -c, options joined", `su app -lc <%- sh(spec.name) %>\n`, /code string of a shell's -c/],
+    ["an argument of eval after a keyword", `if true; then eval <%- sh(spec.name) %>; fi\n`, /argument of eval/],
     ["an unquoted heredoc", `cat <<EOF\n<%- sh(spec.name) %>\nEOF\n`, /unquoted heredoc <<EOF/],
     ["a quoted heredoc of no known language", `cat <<'EOF'\n<%- sh(spec.name) %>\nEOF\n`, /whose language has no helper/],
     ["the wrong helper in a heredoc", `python <<'PY'\nx = <%- sh(spec.name) %>\nPY\n`, /only py\(\) quotes for it/],

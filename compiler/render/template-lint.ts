@@ -306,7 +306,7 @@ function lintShell(text: string, nextTag: () => OutputTag, problem: Problem): vo
     const words = [...f.words];
     while (words.length > 0 && (COMMAND_PREFIXES.has(words[0] ?? "") || /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0] ?? ""))) words.shift();
     if (words[0] === "eval") problem(tag.offset, "helper output as an argument of eval, which runs it as code");
-    else if (words.at(-1) === "-c" && words.some((word) => SHELLS.has(word.split("/").pop() ?? word))) {
+    else if (/^-[A-Za-z]*c[A-Za-z]*$/.test(words.at(-1) ?? "") && words.some((word) => SHELLS.has(word.split("/").pop() ?? word))) {
       problem(tag.offset, "helper output as the code string of a shell's -c, which runs it as code");
     }
   };
