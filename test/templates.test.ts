@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, existsSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import { lintTemplate } from "../compiler/render/template-lint.js";
 import { ROOT } from "./fixtures.js";
 
@@ -121,5 +122,18 @@ PY
     assert.match(lint(`<%- sh(spec.home) %> {\n`, "logrotate.ejs").join(), /use logrotatePath\(\)/);
     assert.deepEqual(lint(`<%- shAssign(entry.key, entry.value) %>\n`, "env.ejs"), []);
     assert.match(lint(`export <%- shAssign(entry.key, entry.value) %>\n`, "secrets.env.ejs").join(), /one shAssign/);
+  });
+});
+
+describe("the lint on any text", () => {
+  it("returns diagnostics, never throws, whatever an external template holds", () => {
+    const piece = fc.constantFrom("<%", "<%-", "<%=", "<%_", "%>", "-%>", "_%>", "<%%", " sh(x) ", "include('a')", "'", '"', "`", "$(", "$((", "${", ")", "}", "<<", "<<'PY'", "PY", "EOF", "\n", "#", "\\", " ", "eval", "sh -c");
+    fc.assert(
+      fc.property(fc.array(fc.oneof(piece, fc.string({ maxLength: 4 })), { maxLength: 40 }), fc.constantFrom("a.sh.ejs", "x.service.ejs", "vhost.conf.ejs", "env.ejs"), (parts, file) => {
+        const found = lintTemplate(parts.join(""), file);
+        assert.ok(found.every((d) => d.code === "template-error" && d.origin?.kind === "file"));
+      }),
+      { seed: 20261201, numRuns: 3000 },
+    );
   });
 });
