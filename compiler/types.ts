@@ -39,6 +39,17 @@ export interface WrittenSpec {
   /** Said when the image config could not be read (plc carries on with the plugins given). */
   imageNote: string | undefined;
   plugins: PluginDefinition[];
+  /** `passwords/<name>` beside the inventory, by user name. */
+  passwords: Map<string, PasswordFile>;
+}
+
+/** A user's password from `passwords/<name>` (playlabs' vaulted_password), or why it cannot be read. */
+export interface PasswordFile {
+  origin: Origin;
+  /** Decrypted when a vault, stripped of surrounding whitespace as playlabs does. */
+  value: string | undefined;
+  /** Why there is no value; an error only for a user who needs the password. */
+  problem: string | undefined;
 }
 
 export interface Target {
@@ -65,6 +76,7 @@ export interface ResolvedSpec {
   imageArchive: Buffer | undefined;
   /** Human-readable notes about plugin order changes. */
   notes: string[];
+  passwords: Map<string, PasswordFile>;
 }
 
 /** One built-in or external plugin, as read from `plugins/<name>/`. */
@@ -78,6 +90,8 @@ export interface PluginDefinition {
   variables: Record<string, unknown>;
   env: Record<string, string>;
   secretEnv: string[];
+  /** Host commands the plugin's hooks need (checked by install.sh). */
+  hostTools: string[];
   /** Bind mounts of the project container; targets may be templates over the variables. */
   mounts: { source: string; target: string }[];
   data: { path: string; owner: "root" | "image"; mode: string }[];
@@ -165,6 +179,8 @@ export interface Spec {
   vars: Record<string, unknown>;
   values: Map<string, ResolvedValue>;
   notes: string[];
+  /** `passwords/<name>` beside the inventory, by user name (django superusers). */
+  passwords: Map<string, PasswordFile>;
 }
 
 export interface EnvEntry {

@@ -100,6 +100,12 @@ const CASES: BadCase[] = [
     code: "invalid-value",
     mentions: ["postgres_ready_timeout", "argv[4]", "expected integer"],
   },
+  {
+    name: "an error raised while a hook renders names its message, file and line (a secret DB_USER the postgres hooks would print)",
+    args: ["image=nginx:1", "-p", "postgres", "secret_env=DB_USER", "env.DB_USER=app"],
+    code: "template-error",
+    mentions: ["env.DB_USER cannot be secret: the postgres hooks name it", "postgres/_db.sh.ejs:"],
+  },
 ];
 
 describe("bad input", () => {

@@ -16,7 +16,7 @@ import { CLI, FIXTURES, ROOT } from "./fixtures.js";
 
 function plugin(name: string, after: string[] = [], requires: string[] = []): PluginDefinition {
   return {
-    name, description: name, dir: name, after, requires, variables: {}, env: {}, secretEnv: [], mounts: [], data: [],
+    name, description: name, dir: name, after, requires, variables: {}, env: {}, secretEnv: [], hostTools: [], mounts: [], data: [],
     required: [], secretVariables: [], globals: [], imageEnv: {}, hostSecrets: [], secretsTemplate: undefined,
     hooks: new Map(), manifestFile: `${name}/plugin.yml`, raw: {},
   };

@@ -1,9 +1,10 @@
 // Phase 1, load: the only phase that reads files. Argv, inventory, vault, plugins, image config.
 import { readFileSync } from "node:fs";
 import { fail } from "../diagnostics.js";
-import type { WrittenSpec } from "../types.js";
+import type { PasswordFile, WrittenSpec } from "../types.js";
 import { parseArgv, type Word } from "./argv.js";
 import { readInventory } from "./inventory.js";
+import { readPasswords } from "./passwords.js";
 import { readPlugins } from "./plugins.js";
 import { inspectLocalImage, readImageEnv } from "./image.js";
 import { parseVaultPasswordFile, type VaultSecret } from "./vault.js";
@@ -49,7 +50,9 @@ export function loadSpec(options: LoadOptions): WrittenSpec {
     }
   }
   const imageArchive = options.imageArchive === undefined ? undefined : readFileSync(options.imageArchive);
-  return { argv: parsed.assignments, targets: parsed.targets, inventory, imageEnv, imageArchive, imageNote, plugins };
+  const passwords =
+    options.inventoryDir === undefined ? new Map<string, PasswordFile>() : readPasswords(options.inventoryDir, secrets, options.cwd);
+  return { argv: parsed.assignments, targets: parsed.targets, inventory, imageEnv, imageArchive, imageNote, plugins, passwords };
 }
 
 function readVaultPassword(spec: string): VaultSecret {

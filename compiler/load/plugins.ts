@@ -86,6 +86,7 @@ function readPlugin(
     variables?: Record<string, unknown>;
     env?: Record<string, string>;
     secret_env?: string[];
+    host_tools?: string[];
     mounts?: { source: string; target: string }[];
     data?: { path: string; owner?: "root" | "image"; mode?: string }[];
     globals?: string[];
@@ -121,6 +122,7 @@ function readPlugin(
     variables: manifest.variables ?? {},
     env: manifest.env ?? {},
     secretEnv: manifest.secret_env ?? [],
+    hostTools: manifest.host_tools ?? [],
     mounts: manifest.mounts ?? [],
     data: (manifest.data ?? []).map((dir) => ({ path: dir.path, owner: dir.owner ?? "image", mode: dir.mode ?? "0750" })),
     globals: manifest.globals ?? [],

@@ -1,13 +1,13 @@
 // Phase 4, render: EJS templates produce the bundle's files as data. Logic here, layout in templates.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
 import { Script } from "node:vm";
 import ejs from "ejs";
-import { diagnostic, PlcError } from "../diagnostics.js";
+import { diagnostic, fail, PlcError } from "../diagnostics.js";
 import { TEMPLATES_DIR } from "../paths.js";
-import type { Bundle, BundleFile, HookName, Spec } from "../types.js";
+import type { Bundle, BundleFile, HookName, Origin, Spec } from "../types.js";
 import { hashHtpasswd } from "./htpasswd.js";
-import { QUOTE_HELPERS, unquoteSh } from "./quote.js";
+import { QUOTE_HELPERS, shAssign, unquoteSh } from "./quote.js";
 
 /** A rendered plugin hook: where it lives in the bundle and which plugin it belongs to. */
 export interface HookFile {
@@ -34,7 +34,7 @@ export interface RenderContext {
   requiredTools: string[];
   dataDirs: { path: string; owner: "root" | "image"; mode: string }[];
   mounts: { source: string; target: string }[];
-  /** Inventory users whose roles name this instance (`<prefix>-<instance>`). */
+  /** Inventory users who are superusers of this instance (superusersOf); password undefined: none given. */
   superusers: { name: string; email: string | undefined; password: string | undefined }[];
 }
 
@@ -105,60 +105,87 @@ function pluginSecrets(spec: Spec, context: RenderContext): { key: string; value
   for (const plugin of spec.plugins) {
     if (plugin.secretsTemplate === undefined) continue;
     const text = renderSource(plugin.secretsTemplate.source, plugin.secretsTemplate.file, { ...context, plugin: plugin.name });
-    const assignments = shAssignments(text);
-    if (assignments === undefined) {
-      throw new PlcError([
-        diagnostic("template-error", `${plugin.secretsTemplate.file}: every line must be a shAssign(KEY, value) call`, {
-          origin: { kind: "file", file: plugin.secretsTemplate.file, line: 1, col: 1 },
-        }),
-      ]);
+    for (const line of text.split("\n").filter((l) => l.trim() !== "")) {
+      const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(line);
+      const value = match?.[2] === undefined ? undefined : unquoteSh(match[2]);
+      if (match?.[1] === undefined || value === undefined || shAssign(match[1], value) !== line) {
+        throw new PlcError([
+          diagnostic("template-error", `${plugin.secretsTemplate.file}: every line must be a shAssign(KEY, value) call`, {
+            origin: { kind: "file", file: plugin.secretsTemplate.file, line: 1, col: 1 },
+          }),
+        ]);
+      }
+      secrets.push({ key: match[1], value });
     }
-    secrets.push(...assignments);
   }
   return secrets;
 }
 
 /**
- * The assignments of shAssign() lines, blank lines aside; undefined for anything else. A quoted value may
- * hold newlines (a password may), so the text is read word by word, not line by line.
+ * playlabs' superusers of `<prefix>-<instance>`: `roles: {<instance>: [superuser]}` or
+ * `roles: {superuser: [<instance>, …]}`. Another role keyed by the instance (readonly) is not one,
+ * nor is a list of instance names (`roles: [<instance>]`): playlabs reads roles as a map only.
+ * The password comes from `passwords/<name>` beside the inventory, else the user's `password`.
  */
-function shAssignments(text: string): { key: string; value: string }[] | undefined {
-  const found: { key: string; value: string }[] = [];
-  const blank = /[ \t]*(?:\n|$)/y;
-  const assignment = /([A-Za-z_][A-Za-z0-9_]*)=([A-Za-z0-9_@%+=:,./-]+|'[^']*'(?:\\''[^']*')*)(?:\n|$)/y;
-  let at = 0;
-  while (at < text.length) {
-    blank.lastIndex = at;
-    if (blank.test(text)) {
-      at = blank.lastIndex;
-      continue;
-    }
-    assignment.lastIndex = at;
-    const match = assignment.exec(text);
-    const value = match?.[2] === undefined ? undefined : unquoteSh(match[2]);
-    if (match?.[1] === undefined || value === undefined) return undefined;
-    found.push({ key: match[1], value });
-    at = assignment.lastIndex;
-  }
-  return found;
-}
-
-/** playlabs' users: roles is a list of instance names or a map of instance name -> role. */
 function superusersOf(spec: Spec): RenderContext["superusers"] {
   const users = Array.isArray(spec.vars["users"]) ? (spec.vars["users"] as Record<string, unknown>[]) : [];
-  const names = [spec.name, `${spec.prefix}_${spec.instance}`];
-  return users
-    .filter((user) => {
-      const roles = user["roles"];
-      if (Array.isArray(roles)) return roles.some((role) => names.includes(String(role)));
-      if (typeof roles === "object" && roles !== null) return names.some((name) => name in roles);
-      return false;
-    })
-    .map((user) => ({
-      name: String(user["name"]),
+  const superusers: RenderContext["superusers"] = [];
+  for (const [index, user] of users.entries()) {
+    if (!isSuperuserOf(user["roles"], spec.name)) continue;
+    const name = String(user["name"]);
+    superusers.push({
+      name,
       email: typeof user["email"] === "string" ? user["email"] : undefined,
-      password: typeof user["password"] === "string" ? user["password"] : undefined,
-    }));
+      password: passwordOf(spec, name, user["password"], index),
+    });
+  }
+  return superusers;
+}
+
+function isSuperuserOf(roles: unknown, instance: string): boolean {
+  if (typeof roles !== "object" || roles === null || Array.isArray(roles)) return false;
+  const record = roles as Record<string, unknown>;
+  return names(record[instance], "superuser") || names(record["superuser"], instance);
+}
+
+/** A role value names `name`: a list holding it, the string itself, or a map keyed by it. */
+function names(value: unknown, name: string): boolean {
+  if (Array.isArray(value)) return value.some((item) => item === name);
+  if (typeof value === "object" && value !== null) return name in value;
+  return value === name;
+}
+
+/** An empty password is none: the user's current password stays. */
+function passwordOf(spec: Spec, name: string, given: unknown, index: number): string | undefined {
+  const file = spec.passwords.get(name);
+  if (file?.problem !== undefined) {
+    fail("vault-error", `cannot read the password of superuser ${name} (passwords/${name}): ${file.problem}`, {
+      origin: file.origin,
+      variable: `passwords/${name}`,
+      hint: "give the vault password with --vault-password-file FILE, or re-encrypt the file with ansible-vault encrypt",
+    });
+  }
+  const [password, variable, origin] =
+    file?.value !== undefined
+      ? [file.value, `passwords/${name}`, file.origin]
+      : [typeof given === "string" ? given : "", `users[${index}].password`, originOf(spec, `/users/${index}/password`)];
+  if (/[\r\n]/.test(password)) {
+    fail("invalid-value", `the password of superuser ${name} (${variable}) holds a line break`, {
+      origin,
+      variable,
+      hint: "a password is one line; passwords/<name> may end with one newline",
+    });
+  }
+  return password === "" ? undefined : password;
+}
+
+/** Where a value, or the closest value holding it, was written. */
+function originOf(spec: Spec, pointer: string): Origin | undefined {
+  for (let candidate = pointer; candidate !== ""; candidate = candidate.slice(0, candidate.lastIndexOf("/"))) {
+    const found = spec.values.get(candidate);
+    if (found) return found.origin;
+  }
+  return undefined;
 }
 
 const HOOK_CALLERS: Record<HookName, string> = {
@@ -195,10 +222,12 @@ function buildContext(spec: Spec, pluginSecretKeys: readonly string[]): RenderCo
     ...(backups ? [SECRET_BACKUP_PASSWORD] : []),
     ...(spec.lftp?.password === undefined ? [] : [SECRET_LFTP_PASSWORD]),
   ];
-  const requiredTools = ["tar", "gzip", "sha256sum", "flock", "docker", "systemctl", "curl"];
+  // setsid detaches the deploy from the caller's session; stat checks owners before root reads a file.
+  const requiredTools = ["tar", "gzip", "sha256sum", "flock", "setsid", "stat", "docker", "systemctl", "curl"];
   if (backups) requiredTools.push("restic");
   if (spec.lftp) requiredTools.push("lftp");
   if (hasVhost) requiredTools.push("nginx");
+  for (const tool of spec.plugins.flatMap((plugin) => plugin.hostTools)) if (!requiredTools.includes(tool)) requiredTools.push(tool);
   return {
     spec,
     backups,
@@ -286,13 +315,20 @@ function renderSource(source: string, file: string, context: RenderContext & { p
       _with: false,
       destructuredLocals: LOCALS,
       escape: (value: unknown) => {
+        // EJS also escapes the template's own file name when it reports an error raised while rendering.
+        if (typeof value === "string" && isAbsolute(value) && value.endsWith(".ejs") && existsSync(value)) return value;
         throw new Error(`<%= is forbidden: quote ${String(value)} with a helper (sh, unitValue, nginx…) and <%-`);
       },
     } as ejs.Options & { async: false });
   } catch (error) {
+    // An error while rendering comes as "<file>:<line>\n<excerpt>\n\n" once per include level, then
+    // the message: the innermost template and line are where it was raised.
+    const message = (error as Error).message;
+    const raisedAt = [...message.matchAll(/^(\/.*\.ejs):(\d+)$/gm)].at(-1);
+    const own = raisedAt === undefined ? message : message.slice(message.lastIndexOf("\n\n") + 2);
     throw new PlcError([
-      diagnostic("template-error", `cannot render ${file}: ${(error as Error).message.split("\n").find((l) => l.trim() !== "" && !/^\s*\d+\|/.test(l) && !l.startsWith(">>")) ?? "error"}`, {
-        origin: { kind: "file", file, line: lineOf(error, source), col: 1 },
+      diagnostic("template-error", `cannot render ${raisedAt?.[1] ?? file}: ${own.split("\n").find((l) => l.trim() !== "" && !/^\s*\d+\|/.test(l) && !l.startsWith(">>")) ?? "error"}`, {
+        origin: { kind: "file", file: raisedAt?.[1] ?? file, line: raisedAt === undefined ? lineOf(error, source) : Number(raisedAt[2]), col: 1 },
         hint: "fix the template; values reach output only through a quoting helper",
       }),
     ]);

@@ -50,7 +50,7 @@ export function resolveSpec(written: WrittenSpec): ResolvedSpec {
     if (!given.some((key) => key === pointer || key.startsWith(pointer + "/"))) setValue(values, assignment);
   }
   if (written.imageNote !== undefined && pluginValue === undefined) notes.push(written.imageNote);
-  return { vars: buildObject(values), values, plugins, notes, imageArchive: written.imageArchive };
+  return { vars: buildObject(values), values, plugins, notes, imageArchive: written.imageArchive, passwords: written.passwords };
 }
 
 function lastString(assignments: readonly Assignment[], name: string): string | undefined {

@@ -354,5 +354,6 @@ function toSpec(vars: Record<string, unknown>, resolved: ResolvedSpec, problems:
     vars,
     values: resolved.values,
     notes: resolved.notes,
+    passwords: resolved.passwords,
   };
 }

@@ -10,26 +10,39 @@ script=${0##*/}
 say() { printf '%s: %s\n' "$script" "$*"; }
 die() { printf '%s: error: %s\n' "$script" "$*" >&2; exit 1; }
 
+# Root reads only what root wrote: a link, or a file others may write, is refused.
+check_root_file() {
+  if [ -L "$1" ] || [ ! -f "$1" ]; then die "$1 is not a regular file; nothing was run"; fi
+  case $(stat -c '%u %A' "$1") in
+    "0 -"????"-"??"-"?) ;;
+    *) die "$1 must be owned by root and writable only by root; nothing was run" ;;
+  esac
+}
 # (Re)starts the project container. Standalone: run it by hand after changing /home/mrs-production/docker-image.
 here=$(dirname "$(readlink -f "$0")")
 image=$(cat "$home/docker-image") || die "no image reference in $home/docker-image"
 docker=$(command -v docker) || die "docker is not installed"
+network=mrs-production
 
-"$docker" network inspect mrs-production >/dev/null 2>&1 || "$docker" network create mrs-production >/dev/null
+"$docker" network inspect "$network" >/dev/null 2>&1 || "$docker" network create "$network" >/dev/null
 "$docker" rm -f "$name" >/dev/null 2>&1 || true
 
 # Docker's --env-file keeps quotes and cannot hold newlines, so values are sourced in a subshell and
-# passed by name (--env KEY): they never appear on a command line. Sourcing may reassign any shell
-# variable, so everything used after it is a literal or a positional parameter.
-set -- "$docker" "$image"
+# passed by name (--env KEY): they never appear on a command line. The container's env is its own
+# namespace: sourcing may reassign any shell variable (home, PATH…), so everything used after it is a
+# positional parameter, set before, and the sourced files are root's.
+for file in "$home/.host-secrets.env" "$home/.secrets.env"; do
+  if [ -e "$file" ] || [ -L "$file" ]; then check_root_file "$file"; fi
+done
+set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.env"
 (
   set -a
   # shellcheck source=/dev/null
-  . "$here/env"
+  . "$3"
   # shellcheck source=/dev/null
-  if [ -f "$home/.host-secrets.env" ]; then . "$home/.host-secrets.env"; fi
+  if [ -f "$4" ]; then . "$4"; fi
   # shellcheck source=/dev/null
-  if [ -f "$home/.secrets.env" ]; then . "$home/.secrets.env"; fi
+  if [ -f "$5" ]; then . "$5"; fi
   set +a
   exec "$1" run --detach --name mrs-production \
     --restart unless-stopped \

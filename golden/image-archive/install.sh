@@ -10,16 +10,74 @@ script=${0##*/}
 say() { printf '%s: %s\n' "$script" "$*"; }
 die() { printf '%s: error: %s\n' "$script" "$*" >&2; exit 1; }
 
+# Root reads only what root wrote: a link, or a file others may write, is refused.
+check_root_file() {
+  if [ -L "$1" ] || [ ! -f "$1" ]; then die "$1 is not a regular file; nothing was run"; fi
+  case $(stat -c '%u %A' "$1") in
+    "0 -"????"-"??"-"?) ;;
+    *) die "$1 must be owned by root and writable only by root; nothing was run" ;;
+  esac
+}
 image=betagouv/mrs:master
 here=$(cd "$(dirname "$0")" && pwd -P)
+health_url=http://127.0.0.1:23138/
+health_timeout=60
+# Seconds a container gets to stop on its stop signal before docker kills it.
+stop_timeout=30
+previous_container=project-staging.plc-previous
+# Every deploy is a transaction recorded here: what ran before, and whether the switch was committed.
+journal=$home/.deploy
+
+# Prints what a log file gained since byte $2 (to fd 3, or to stderr with a third argument), then its size.
+relay_new() {
+  size=$(($(wc -c <"$1")))
+  if [ "$size" -gt "$2" ]; then
+    if [ -n "${3:-}" ]; then
+      tail -c +"$(($2 + 1))" "$1" | head -c "$((size - $2))" >&2
+    else
+      tail -c +"$(($2 + 1))" "$1" | head -c "$((size - $2))" >&3
+    fi
+  fi
+  echo "$size"
+}
+
+# A data directory, made without following a link: its parent must be root's, so no container can
+# swap it for a link between the check and the chmod.
+data_dir() {
+  [ "$(stat -c %u "${1%/*}")" = 0 ] || die "${1%/*} is not owned by root; plc makes data directories only in root's directories"
+  [ ! -L "$1" ] || die "$1 is a symbolic link, not the directory plc made; move it away, then rerun"
+  [ -d "$1" ] || mkdir "$1"
+  if [ -L "$1" ] || [ ! -d "$1" ]; then die "$1 is not a directory; move it away, then rerun"; fi
+  if [ "$2" = image ]; then chown -h "$uid:$gid" "$1"; fi
+  chmod "$3" "$1"
+}
+
+# Runs a command as the image's user: for paths inside directories a container can write.
+as_image_user() {
+  setpriv --reuid="$uid" --regid="$gid" --clear-groups "$@"
+}
+
+# The restic password from a secrets file, to the file restic reads; it never passes a command line.
+write_backup_password() {
+  (
+    PLC_BACKUP_PASSWORD=
+    # shellcheck source=/dev/null
+    . "$1"
+    printf '%s' "$PLC_BACKUP_PASSWORD"
+  ) >"$home/.backup_password.new"
+  mv -f "$home/.backup_password.new" "$home/.backup_password"
+}
 
 usage() {
   cat <<'USAGE'
-usage: install.sh [--secrets FILE] [--check | --rollback]
+usage: install.sh [--secrets FILE] [--check | --rollback | --repair]
   (no option)     deploy this bundle: verify, back up, start, health check, switch
   --secrets FILE  the build's *.secrets.env (plc ship sends it); else the host's current one
   --check         check prerequisites, checksums and secrets; change nothing
   --rollback      restart the release deployed before the current one
+  --repair        finish or undo an interrupted deploy, then stop
+A deploy runs detached from the terminal or ssh session that started it, logging to
+<home>/.deploys/; an interrupted one is repaired by the next install.sh or --rollback.
 USAGE
 }
 
@@ -29,6 +87,7 @@ while [ $# -gt 0 ]; do
   case $1 in
     --check) mode=check ;;
     --rollback) mode=rollback ;;
+    --repair) mode=repair ;;
     --secrets)
       [ $# -ge 2 ] || die "--secrets needs a file"
       secrets_given=$2
@@ -46,15 +105,17 @@ done
 # 1. Prerequisites, before anything changes.
 [ "$(id -u)" = 0 ] || die "run as root (sudo sh install.sh)"
 missing=
-for tool in tar gzip sha256sum flock docker systemctl curl; do
+for tool in tar gzip sha256sum flock setsid stat docker systemctl curl setpriv; do
   command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
 done
 [ -z "$missing" ] || die "missing on this host:$missing; install it and rerun (nothing was changed)"
 
-# 2. One install of this instance at a time.
-mkdir -p /run/lock
-exec 9>"/run/lock/plc-$name.lock"
-flock -n 9 || die "another install of $name is running"
+# 2. One install of this instance at a time; the detached deploy inherits the lock.
+if [ -z "${PLC_INSTALL_WORKER:-}" ]; then
+  mkdir -p /run/lock
+  exec 9>"/run/lock/plc-$name.lock"
+  flock -n 9 || die "another install of $name is running"
+fi
 
 # 3. The bundle is exactly what plc built: every file listed and intact, nothing else, no symlink.
 (
@@ -90,17 +151,232 @@ done <"$here/secrets.keys"
 # A docker client without its daemon would fail halfway: ask before anything changes.
 docker info >/dev/null 2>&1 || die "docker does not answer (is its daemon running? systemctl start docker); nothing was changed"
 # State a person may have left: better named now than failing halfway.
+[ ! -L "$home" ] || die "$home is a symbolic link; install.sh works only in a real directory (nothing was changed)"
 [ ! -e "$home" ] || [ -d "$home" ] || die "$home exists and is not a directory; nothing was changed"
+if [ -d "$home" ]; then
+  [ "$(stat -c %u "$home")" = 0 ] || die "$home is not owned by root; chown root $home, then rerun (nothing was changed)"
+  # Root sources these files: none may be writable by anyone but root.
+  for file in "$home/.secrets.env" "$home/.host-secrets.env" "$home/.backup_password" "$home/.env" "$home/docker-image"; do
+    if [ -e "$file" ] || [ -L "$file" ]; then check_root_file "$file"; fi
+  done
+fi
 if [ -e "$home/current" ] && [ ! -L "$home/current" ]; then die "$home/current is not the symlink install.sh makes; move it away, then rerun"; fi
-if [ -L "$home/current" ] && [ ! -d "$home/current/" ]; then die "$home/current points to a missing release; point it at one of $home/releases (or remove it), then rerun"; fi
+if [ -L "$home/current" ] && [ ! -d "$home/current/" ] && [ ! -d "$journal" ]; then die "$home/current points to a missing release; point it at one of $home/releases (or remove it), then rerun"; fi
 
 if [ "$mode" = check ]; then
+  if [ -d "$journal" ]; then say "an interrupted deploy of release $(cat "$journal/release" 2>/dev/null) will be repaired by the next install.sh"; fi
   say "ok: prerequisites, checksums and secrets of release $short"
   exit 0
 fi
 
-previous_image=
-if [ -f "$home/docker-image" ]; then previous_image=$(cat "$home/docker-image"); fi
+# 4. The deploy runs in a session of its own, so a closed terminal, a cut ssh connection or a killed
+# plc ship cannot stop it halfway: it finishes, or brings back what ran before. This process only
+# relays its log.
+if [ -z "${PLC_INSTALL_WORKER:-}" ]; then
+  mkdir -p "$home/.deploys"
+  chmod 0700 "$home/.deploys"
+  log=$home/.deploys/$(date -u +%Y%m%dT%H%M%SZ)-$short-$mode
+  : >"$log.out"
+  : >"$log.err"
+  set -- sh "$here/install.sh"
+  case $mode in rollback | repair) set -- "$@" "--$mode" ;; esac
+  if [ -n "$secrets_given" ]; then set -- "$@" --secrets "$secrets_given"; fi
+  PLC_INSTALL_WORKER=1 setsid "$@" </dev/null >>"$log.out" 2>>"$log.err" &
+  worker=$!
+  trap '' PIPE
+  exec 3>&1
+  shown_out=0
+  shown_err=0
+  while :; do
+    alive=
+    if kill -0 "$worker" 2>/dev/null; then alive=1; fi
+    shown_out=$(relay_new "$log.out" "$shown_out")
+    shown_err=$(relay_new "$log.err" "$shown_err" 2)
+    [ -n "$alive" ] || break
+    sleep 1
+  done
+  status=0
+  wait "$worker" || status=$?
+  shown_out=$(relay_new "$log.out" "$shown_out")
+  shown_err=$(relay_new "$log.err" "$shown_err" 2)
+  exit "$status"
+fi
+
+# From here on this is the detached deploy: its output goes only to its log.
+trap '' HUP PIPE
+
+# Bring back what ran before (the journal says what that was): used on failure and for a deploy
+# interrupted before its switch. Runs with errexit off: every step is tried.
+undo_deploy() {
+  set +e
+  what=$(cat "$journal/release" 2>/dev/null)
+  say "bringing back what ran before release $what"
+  # Once the running container stepped aside, a container of this name is the new one.
+  if [ -f "$journal/aside" ] && docker inspect "$name" >/dev/null 2>&1; then
+    docker stop --time "$stop_timeout" "$name" >/dev/null 2>&1
+    docker rm --force "$name" >/dev/null 2>&1
+  fi
+  for file in docker-image .secrets.env .backup_password .env; do
+    if [ -f "$journal/before/$file" ]; then
+      cp -p "$journal/before/$file" "$home/$file.undo" && mv -f "$home/$file.undo" "$home/$file"
+    elif [ -f "$journal/before/$file.absent" ]; then
+      rm -f "$home/$file"
+    fi
+  done
+  if [ -f "$journal/before/vhost.file" ]; then
+    restore_vhost "$(cat "$journal/before/vhost.file")"
+  fi
+  if docker inspect "$previous_container" >/dev/null 2>&1; then docker rename "$previous_container" "$name"; fi
+  if [ "$(cat "$journal/before/container.running" 2>/dev/null)" = true ] &&
+    [ "$(docker inspect --format '{{.State.Running}}' "$name" 2>/dev/null)" = false ]; then
+    docker start "$name" >/dev/null || printf '%s: error: could not start the previous container %s\n' "$script" "$name" >&2
+    if [ -L "$home/current" ]; then
+      say "restarted the previous release $(basename "$(readlink "$home/current")")"
+    else
+      say "restarted the container $name that ran before"
+    fi
+  elif ! docker inspect "$name" >/dev/null 2>&1 && [ -L "$home/current" ] && [ -x "$home/current/docker-run.sh" ]; then
+    # No container to bring back (removed by hand): the current release starts one.
+    "$home/current/docker-run.sh" && say "restarted the previous release $(basename "$(readlink "$home/current")")"
+  fi
+  rm -rf "$journal"
+  set -e
+}
+
+# The vhost as it was before the deploy, and nginx reloaded when it accepts it.
+restore_vhost() {
+  if [ -f "$journal/before/vhost" ]; then cp -p "$journal/before/vhost" "$1"; else rm -f "$1"; fi
+  if nginx -t >/dev/null 2>&1; then systemctl reload nginx >/dev/null 2>&1; fi
+}
+
+# Everything after the switch, for any release: rerunnable, so a deploy stopped after its switch
+# (disk full, a kill) is finished by the next install.sh.
+activate_release() {
+  dir=$home/releases/$1
+  for file in docker-run.sh backup.sh restore.sh prune.sh uninstall.sh; do
+    if [ -f "$dir/$file" ]; then ln -sfn "current/$file" "$home/$file"; else rm -f "$home/$file"; fi
+  done
+  install -m 0600 "$dir/env" "$home/.env"
+  install -m 0644 "$dir/logrotate/$name" "/etc/logrotate.d/$name"
+  units_changed=
+  for unit in backup-"$name".service backup-"$name".timer prune-"$name".service prune-"$name".timer; do
+    if [ -f "$dir/systemd/$unit" ]; then
+      mkdir -p /etc/systemd/system
+      if ! cmp -s "$dir/systemd/$unit" "/etc/systemd/system/$unit"; then
+        install -m 0644 "$dir/systemd/$unit" "/etc/systemd/system/$unit"
+        units_changed=1
+      fi
+    elif [ -f "/etc/systemd/system/$unit" ]; then
+      # Backups are off in this release: the units of an earlier one go away.
+      systemctl disable --now "$unit" >/dev/null 2>&1 || true
+      rm -f "/etc/systemd/system/$unit"
+      units_changed=1
+    fi
+  done
+  if [ -n "$units_changed" ]; then systemctl daemon-reload; fi
+  if [ -f "$dir/systemd/backup-$name.timer" ]; then
+    systemctl enable --now "backup-$name.timer" "prune-$name.timer" >/dev/null
+  fi
+  last=$(tail -n 1 "$home/releases.log" 2>/dev/null || true)
+  if [ "$last" != "$1 $(cat "$home/docker-image")" ]; then printf '%s %s\n' "$1" "$(cat "$home/docker-image")" >>"$home/releases.log"; fi
+  keep=$(awk '{ print $1 }' "$home/releases.log" | awk '!seen[$0]++' | tail -n 5 | tr '\n' ' ')
+  for old in "$home"/releases/*; do
+    [ -d "$old" ] || continue
+    case " $keep " in *" ${old##*/} "*) ;; *) rm -rf "$old" ;; esac
+  done
+  if docker inspect "$previous_container" >/dev/null 2>&1; then docker rm --force "$previous_container" >/dev/null; fi
+  rm -rf "$journal"
+}
+
+# Points current at a release: the one step that makes it live.
+switch_current() {
+  ln -sfn "releases/$1" "$home/current.new"
+  mv -T "$home/current.new" "$home/current"
+}
+
+# Marks the journal committed: from here on the new release stays, and only its activation may remain.
+commit_deploy() {
+  printf 'committed\n' >"$journal/state.new"
+  mv -f "$journal/state.new" "$journal/state"
+}
+
+# A failure brings back what ran before; a failure after the switch leaves the new release live and says so.
+on_exit() {
+  status=$?
+  trap - EXIT
+  set +e
+  rm -f "$home/.secrets.env.incoming"
+  [ "$status" -ne 0 ] || exit 0
+  case $(cat "$journal/state" 2>/dev/null) in
+    started)
+      printf '%s: deploy of %s failed; last container logs:\n' "$script" "${short:-}" >&2
+      docker logs --tail 50 "$name" >&2 2>&1
+      undo_deploy >&2
+      ;;
+    committed)
+      printf '%s: error: release %s is live, but finishing its installation failed (above); rerun install.sh to finish it\n' "$script" "$(cat "$journal/release")" >&2
+      ;;
+  esac
+  exit "$status"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# The caller's files may vanish with a cut connection: the secrets are copied before anything changes.
+if [ -n "$secrets_source" ] && [ "$secrets_source" != "$home/.secrets.env" ]; then
+  mkdir -p "$home"
+  cat "$secrets_source" >"$home/.secrets.env.incoming"
+  secrets_source=$home/.secrets.env.incoming
+fi
+
+# A deploy interrupted earlier (a kill, a power cut) is finished or undone before anything else.
+if [ -d "$journal" ]; then
+  case $(cat "$journal/state" 2>/dev/null) in
+    committed)
+      finished=$(cat "$journal/release")
+      say "finishing the interrupted deploy of release $finished"
+      [ "$(readlink "$home/current")" = "releases/$finished" ] || switch_current "$finished"
+      activate_release "$finished"
+      ;;
+    *) undo_deploy ;;
+  esac
+fi
+if [ "$mode" = repair ]; then
+  say "no interrupted deploy is left"
+  exit 0
+fi
+
+# Opens a transaction: what runs now is recorded, so any failure can bring it back exactly.
+begin_deploy() {
+  rm -rf "$journal.new"
+  mkdir -m 0700 "$journal.new" "$journal.new/before"
+  printf '%s\n' "$1" >"$journal.new/release"
+  for file in docker-image .secrets.env .backup_password .env; do
+    if [ -f "$home/$file" ]; then cp -p "$home/$file" "$journal.new/before/$file"; else : >"$journal.new/before/$file.absent"; fi
+  done
+  printf 'started\n' >"$journal.new/state"
+  mv "$journal.new" "$journal"
+}
+
+# The running container steps aside, stopped with its stop signal and kept until the switch.
+set_aside_container() {
+  if docker inspect "$previous_container" >/dev/null 2>&1; then
+    if docker inspect "$name" >/dev/null 2>&1; then
+      docker rm --force "$previous_container" >/dev/null
+    else
+      docker rename "$previous_container" "$name"
+    fi
+  fi
+  if docker inspect "$name" >/dev/null 2>&1; then
+    docker inspect --format '{{.State.Running}}' "$name" >"$journal/before/container.running"
+    docker stop --time "$stop_timeout" "$name" >/dev/null
+    docker rename "$name" "$previous_container"
+  fi
+  : >"$journal/aside"
+}
+
+
 previous_release=
 if [ -L "$home/current" ]; then previous_release=$(readlink "$home/current"); fi
 
@@ -112,16 +388,20 @@ if [ "$mode" = rollback ]; then
   target_id=${target%% *}
   target_image=${target#* }
   [ -d "$home/releases/$target_id" ] || die "release $target_id was pruned"
+  begin_deploy "$target_id"
+  set_aside_container
   printf '%s\n' "$target_image" >"$home/docker-image.new"
   mv -f "$home/docker-image.new" "$home/docker-image"
-  ln -sfn "releases/$target_id" "$home/current.new"
-  mv -T "$home/current.new" "$home/current"
-  "$home/current/docker-run.sh"
+  "$home/releases/$target_id/docker-run.sh"
+  commit_deploy
+  switch_current "$target_id"
+  activate_release "$target_id"
   say "rolled back to release $target_id ($target_image)"
   exit 0
 fi
 
-# 4. Directories. Data lives beside releases, never inside one.
+
+# 5. The release files. Data lives beside releases, never inside one.
 mkdir -p "$home/releases"
 chmod 0755 "$home" "$home/releases"
 if [ ! -d "$release" ]; then
@@ -132,7 +412,7 @@ if [ ! -d "$release" ]; then
   mv "$release.tmp" "$release"
 fi
 
-# 5. The image: from the bundle when it travelled with it (air-gapped), else from the registry.
+# 6. The image: from the bundle when it travelled with it (air-gapped), else from the registry.
 if [ -f "$here/image.tar" ]; then
   say "loading the image from image.tar"
   docker load --input "$here/image.tar" >/dev/null || die "docker load failed"
@@ -159,48 +439,20 @@ case $group in
   '' | *[!0-9]*) ;;
   *) gid=$group ;;
 esac
-mkdir -p /home/project-staging/log
-chown "$uid:$gid" /home/project-staging/log
-chmod 0755 /home/project-staging/log
-mkdir -p /home/project-staging/postgres
-chmod 0700 /home/project-staging/postgres
-mkdir -p /home/project-staging/postgres/data
-chmod 0700 /home/project-staging/postgres/data
-mkdir -p /home/project-staging/postgres/run
-chmod 0755 /home/project-staging/postgres/run
-mkdir -p /home/project-staging/spooler
-chown "$uid:$gid" /home/project-staging/spooler
-chmod 0755 /home/project-staging/spooler
-mkdir -p /home/project-staging/media
-chown "$uid:$gid" /home/project-staging/media
-chmod 0755 /home/project-staging/media
+data_dir /home/project-staging/log image 0755
+data_dir /home/project-staging/postgres root 0700
+data_dir /home/project-staging/postgres/data root 0700
+data_dir /home/project-staging/postgres/run root 0755
+data_dir /home/project-staging/spooler image 0755
+data_dir /home/project-staging/media image 0755
 
-# From here on a failure restarts the previous release.
-rollback_on_failure() {
-  status=$?
-  trap - EXIT
-  [ "$status" -ne 0 ] || exit 0
-  printf '%s: deploy of %s failed; last container logs:\n' "$script" "$short" >&2
-  docker logs --tail 50 "$name" >&2 2>&1 || true
-  if [ -f "$home/.secrets.env.prev" ]; then mv -f "$home/.secrets.env.prev" "$home/.secrets.env"; fi
-  if [ -f "$home/.backup_password.prev" ]; then mv -f "$home/.backup_password.prev" "$home/.backup_password"; fi
-  if [ -n "$previous_image" ] && [ -n "$previous_release" ]; then
-    printf '%s\n' "$previous_image" >"$home/docker-image"
-    "$home/current/docker-run.sh" >&2 || printf '%s: could not restart the previous release\n' "$script" >&2
-    printf '%s: restarted the previous release %s\n' "$script" "${previous_release##*/}" >&2
-  else
-    docker rm -f "$name" >/dev/null 2>&1 || true
-  fi
-  exit 1
-}
-trap rollback_on_failure EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# 7. The transaction opens: every change below is undone if the deploy does not finish.
+begin_deploy "$short"
 
-# 7. Secrets and the image reference, previous copies kept for a rollback.
-if [ -f "$home/.secrets.env" ]; then cp -p "$home/.secrets.env" "$home/.secrets.env.prev"; fi
+# 8. Secrets and the image reference.
 if [ -n "$secrets_source" ] && [ "$secrets_source" != "$home/.secrets.env" ]; then
   cat "$secrets_source" >"$home/.secrets.env.new"
+  chmod 0600 "$home/.secrets.env.new"
   mv -f "$home/.secrets.env.new" "$home/.secrets.env"
 fi
 [ -f "$home/.secrets.env" ] || : >"$home/.secrets.env"
@@ -215,12 +467,12 @@ printf '%s\n' "$image" >"$home/docker-image.new"
 chmod 0644 "$home/docker-image.new"
 mv -f "$home/docker-image.new" "$home/docker-image"
 
-# 8. Plugin steps around the container start, in plugin order.
-# Runs a plugin hook in a subshell with errexit on, so its first failing command stops it (in
+# 9. The container, with plugin steps around its start, in plugin order.
+# Runs a plugin hook (a bundle folder, the hook's path in it) in a subshell with errexit on, so its first failing command stops it (in
 # `(. hook) || die` errexit would be off: POSIX ignores it left of ||), then says which one failed.
 run_hook() {
-  hook=$1
-  shift
+  hook=$1/$2
+  shift 2
   set +e
   (
     set -e
@@ -231,52 +483,32 @@ run_hook() {
   set -e
   [ "$hook_status" -eq 0 ] || die "$@"
 }
-say 'deploy.pre: postgres'
-run_hook "$release"/hooks/01-postgres/deploy.pre.sh 'deploy.pre of postgres failed'
-say 'deploy.pre: uwsgi'
-run_hook "$release"/hooks/02-uwsgi/deploy.pre.sh 'deploy.pre of uwsgi failed'
+set_aside_container
+say deploy.pre: postgres
+run_hook "$release" hooks/01-postgres/deploy.pre.sh 'deploy.pre of postgres failed'
+say deploy.pre: uwsgi
+run_hook "$release" hooks/02-uwsgi/deploy.pre.sh 'deploy.pre of uwsgi failed'
 "$release/docker-run.sh"
-say 'deploy.post: django'
-run_hook "$release"/hooks/03-django/deploy.post.sh 'deploy.post of django failed'
+say deploy.post: django
+run_hook "$release" hooks/03-django/deploy.post.sh 'deploy.post of django failed'
 
-# 9. Health: the container runs and answers HTTP within the timeout.
+# 10. Health: the container runs and answers HTTP within the timeout.
 healthy() {
-  deadline=$(($(date +%s) + 60))
+  deadline=$(($(date +%s) + health_timeout))
   while :; do
     if [ "$(docker inspect --format '{{.State.Running}}' "$name" 2>/dev/null)" = true ]; then
-      code=$(curl --silent --output /dev/null --max-time 5 --write-out '%{http_code}' http://127.0.0.1:23138/ || true)
+      code=$(curl --silent --output /dev/null --max-time 5 --write-out '%{http_code}' "$health_url" || true)
       case $code in [234]??) return 0 ;; esac
     fi
     [ "$(date +%s)" -lt "$deadline" ] || return 1
     sleep 1
   done
 }
-say "waiting for http://127.0.0.1:23138/"
-healthy || die "no healthy answer from http://127.0.0.1:23138/ within 60s"
+say waiting for "$health_url"
+healthy || die "no healthy answer from $health_url within ${health_timeout}s"
 
-# 11. Switch current atomically and keep the last releases.
-ln -sfn "releases/$short" "$home/current.new"
-mv -T "$home/current.new" "$home/current"
-trap - EXIT INT TERM
-rm -f "$home/.secrets.env.prev" "$home/.backup_password.prev"
-for file in docker-run.sh backup.sh restore.sh prune.sh uninstall.sh; do
-  if [ -f "$release/$file" ]; then ln -sfn "current/$file" "$home/$file"; else rm -f "$home/$file"; fi
-done
-install -m 0600 "$release/env" "$home/.env"
-
-install -m 0644 "$release/logrotate/$name" "/etc/logrotate.d/$name"
-# Backups are off: units of an earlier release go away.
-if [ -f /etc/systemd/system/backup-project-staging.timer ]; then
-  systemctl disable --now backup-project-staging.timer prune-project-staging.timer >/dev/null 2>&1 || true
-  rm -f /etc/systemd/system/backup-project-staging.service /etc/systemd/system/backup-project-staging.timer /etc/systemd/system/prune-project-staging.service /etc/systemd/system/prune-project-staging.timer
-  systemctl daemon-reload
-fi
-
-last=$(tail -n 1 "$home/releases.log" 2>/dev/null || true)
-if [ "$last" != "$short $image" ]; then printf '%s %s\n' "$short" "$image" >>"$home/releases.log"; fi
-keep=$(awk '{ print $1 }' "$home/releases.log" | awk '!seen[$0]++' | tail -n 5 | tr '\n' ' ')
-for dir in "$home"/releases/*; do
-  [ -d "$dir" ] || continue
-  case " $keep " in *" ${dir##*/} "*) ;; *) rm -rf "$dir" ;; esac
-done
+# 12. Switch current atomically, then everything that follows from it.
+commit_deploy
+switch_current "$short"
+activate_release "$short"
 say "deployed release $short ($image)"

@@ -10,6 +10,14 @@ script=${0##*/}
 say() { printf '%s: %s\n' "$script" "$*"; }
 die() { printf '%s: error: %s\n' "$script" "$*" >&2; exit 1; }
 
+# Root reads only what root wrote: a link, or a file others may write, is refused.
+check_root_file() {
+  if [ -L "$1" ] || [ ! -f "$1" ]; then die "$1 is not a regular file; nothing was run"; fi
+  case $(stat -c '%u %A' "$1") in
+    "0 -"????"-"??"-"?) ;;
+    *) die "$1 must be owned by root and writable only by root; nothing was run" ;;
+  esac
+}
 # Removes units, vhost, logrotate file and containers. Data stays unless --purge.
 purge=
 case ${1:-} in

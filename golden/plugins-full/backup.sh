@@ -10,6 +10,14 @@ script=${0##*/}
 say() { printf '%s: %s\n' "$script" "$*"; }
 die() { printf '%s: error: %s\n' "$script" "$*" >&2; exit 1; }
 
+# Root reads only what root wrote: a link, or a file others may write, is refused.
+check_root_file() {
+  if [ -L "$1" ] || [ ! -f "$1" ]; then die "$1 is not a regular file; nothing was run"; fi
+  case $(stat -c '%u %A' "$1") in
+    "0 -"????"-"??"-"?) ;;
+    *) die "$1 must be owned by root and writable only by root; nothing was run" ;;
+  esac
+}
 # restic backup of the instance's data, with plugin steps, then the lftp mirror when one is set.
 here=$(dirname "$(readlink -f "$0")")
 # One flock serialises backup, prune, restore and mirror of this instance; a caller holding it passes it on.
@@ -27,11 +35,11 @@ RESTIC_CACHE_DIR=$home/.cache/restic
 export RESTIC_REPOSITORY RESTIC_PASSWORD_FILE RESTIC_CACHE_DIR
 unset RESTIC_PASSWORD RESTIC_PASSWORD_COMMAND
 [ -s "$RESTIC_PASSWORD_FILE" ] || die "no backup password in $RESTIC_PASSWORD_FILE (install.sh writes it)"
-# Runs a plugin hook in a subshell with errexit on, so its first failing command stops it (in
+# Runs a plugin hook (a bundle folder, the hook's path in it) in a subshell with errexit on, so its first failing command stops it (in
 # `(. hook) || die` errexit would be off: POSIX ignores it left of ||), then says which one failed.
 run_hook() {
-  hook=$1
-  shift
+  hook=$1/$2
+  shift 2
   set +e
   (
     set -e
@@ -76,11 +84,9 @@ trap 'exit 143' TERM
 
 printf '%s\n' "$home/docker-image" "$home/log" >"$PLC_BACKUP_LIST"
 say 'backup.pre: postgres'
-hook_file=hooks/01-postgres/backup.pre.sh
-run_hook "$here/$hook_file" 'backup.pre of postgres failed; no snapshot was made'
+run_hook "$here" hooks/01-postgres/backup.pre.sh 'backup.pre of postgres failed; no snapshot was made'
 say 'backup.pre: django'
-hook_file=hooks/03-django/backup.pre.sh
-run_hook "$here/$hook_file" 'backup.pre of django failed; no snapshot was made'
+run_hook "$here" hooks/03-django/backup.pre.sh 'backup.pre of django failed; no snapshot was made'
 
 # restic skips a missing path silently: every path must be there and readable.
 while IFS= read -r path; do

@@ -10,6 +10,14 @@ script=${0##*/}
 say() { printf '%s: %s\n' "$script" "$*"; }
 die() { printf '%s: error: %s\n' "$script" "$*" >&2; exit 1; }
 
+# Root reads only what root wrote: a link, or a file others may write, is refused.
+check_root_file() {
+  if [ -L "$1" ] || [ ! -f "$1" ]; then die "$1 is not a regular file; nothing was run"; fi
+  case $(stat -c '%u %A' "$1") in
+    "0 -"????"-"??"-"?) ;;
+    *) die "$1 must be owned by root and writable only by root; nothing was run" ;;
+  esac
+}
 # No argument: list snapshots. With a snapshot id: restore its data and run its image.
 here=$(dirname "$(readlink -f "$0")")
 # One flock serialises backup, prune, restore and mirror of this instance; a caller holding it passes it on.
@@ -27,11 +35,11 @@ RESTIC_CACHE_DIR=$home/.cache/restic
 export RESTIC_REPOSITORY RESTIC_PASSWORD_FILE RESTIC_CACHE_DIR
 unset RESTIC_PASSWORD RESTIC_PASSWORD_COMMAND
 [ -s "$RESTIC_PASSWORD_FILE" ] || die "no backup password in $RESTIC_PASSWORD_FILE (install.sh writes it)"
-# Runs a plugin hook in a subshell with errexit on, so its first failing command stops it (in
+# Runs a plugin hook (a bundle folder, the hook's path in it) in a subshell with errexit on, so its first failing command stops it (in
 # `(. hook) || die` errexit would be off: POSIX ignores it left of ||), then says which one failed.
 run_hook() {
-  hook=$1
-  shift
+  hook=$1/$2
+  shift 2
   set +e
   (
     set -e
@@ -77,11 +85,9 @@ export PLC_RESTORED
 say "stopping $name"
 docker stop "$name" >/dev/null 2>&1 || true
 say 'restore.pre: postgres'
-hook_file=hooks/01-postgres/restore.pre.sh
-run_hook "$here/$hook_file" 'restore.pre of postgres failed; data set aside is in' "$PLC_RESTORE_DIR"
+run_hook "$here" hooks/01-postgres/restore.pre.sh 'restore.pre of postgres failed; data set aside is in' "$PLC_RESTORE_DIR"
 say 'restore.pre: django'
-hook_file=hooks/03-django/restore.pre.sh
-run_hook "$here/$hook_file" 'restore.pre of django failed; data set aside is in' "$PLC_RESTORE_DIR"
+run_hook "$here" hooks/03-django/restore.pre.sh 'restore.pre of django failed; data set aside is in' "$PLC_RESTORE_DIR"
 
 # Current data moves aside, restored data takes its place; the old copy goes only once all worked.
 mkdir -p "$PLC_RESTORE_DIR/previous"
@@ -93,7 +99,6 @@ image=$(cat "$home/docker-image")
 docker image inspect "$image" >/dev/null 2>&1 || docker pull --quiet "$image" >/dev/null || die "cannot pull $image; previous data is in $PLC_RESTORE_DIR/previous"
 "$home/docker-run.sh"
 say 'restore.post: postgres'
-hook_file=hooks/01-postgres/restore.post.sh
-run_hook "$here/$hook_file" 'restore.post of postgres failed; previous data is in' "$PLC_RESTORE_DIR/previous"
+run_hook "$here" hooks/01-postgres/restore.post.sh 'restore.post of postgres failed; previous data is in' "$PLC_RESTORE_DIR/previous"
 rm -rf "$PLC_RESTORE_DIR"
 say "restored snapshot $snapshot ($image)"

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { seedRepository } from "./restic-repository.js";
-import { SandboxHost, buildBundle, mustInstall, q, requireSandbox, type RunResult } from "./sandbox.js";
+import { SandboxHost, buildBundle, install, mustInstall, q, requireSandbox, type RunResult } from "./sandbox.js";
 
 const NAME = "ybs-hack";
 const HOME = `/home/${NAME}`;
@@ -17,8 +17,8 @@ const V2 = "betagouv/mrs:v2";
 const RESTIC_ENV = `RESTIC_REPOSITORY=${HOME}/restic RESTIC_PASSWORD_FILE=${HOME}/.backup_password`;
 const PLUGINS = ["postgres", "django"];
 
-function args(image: string): string[] {
-  return [`image=${image}`, "prefix=ybs", "instance=hack", "backup_password=pw", "healthcheck_timeout=5", "postgres_ready_timeout=20"];
+function args(image: string, ...extra: string[]): string[] {
+  return [`image=${image}`, "prefix=ybs", "instance=hack", "backup_password=pw", "healthcheck_timeout=5", "postgres_ready_timeout=20", ...extra];
 }
 
 function requirePostgres(t: TestContext): boolean {
@@ -29,13 +29,18 @@ function requirePostgres(t: TestContext): boolean {
   return false;
 }
 
-function psql(host: SandboxHost, sql: string): string {
-  return host.must(`docker exec -i ${PG} psql -X -A -t -q -v ON_ERROR_STOP=1 --username ybs_hack --dbname ybs_hack`, { input: sql });
+function psql(host: SandboxHost, sql: string, role = "ybs_hack"): string {
+  return host.must(`docker exec -i ${PG} psql -X -A -t -q -v ON_ERROR_STOP=1 --username ${q(role)} --dbname ${q(role)}`, { input: sql });
 }
 
 /** A digest of the table, so "the same rows" is one comparison. */
-function rows(host: SandboxHost): string {
-  return psql(host, "SELECT count(*), md5(string_agg(x, ',' ORDER BY id)) FROM t;").trim();
+function rows(host: SandboxHost, role = "ybs_hack"): string {
+  return psql(host, "SELECT count(*), md5(string_agg(x, ',' ORDER BY id)) FROM t;", role).trim();
+}
+
+/** The shim's calls since the given count, one line each. */
+function callsAfter(host: SandboxHost, count: number): string[] {
+  return host.calls().slice(count);
 }
 
 function listing(host: SandboxHost, dir: string): string {
@@ -56,11 +61,11 @@ function sizeOf(host: SandboxHost, path: string): number {
   }
 }
 
-async function installed(t: TestContext): Promise<SandboxHost> {
+async function installed(t: TestContext, ...extra: string[]): Promise<SandboxHost> {
   const host = await SandboxHost.start(t);
   host.image(V1, { user: "1000:1000" });
   host.image(V2, { user: "1000:1000" });
-  mustInstall(host, buildBundle(args(V1), { plugins: PLUGINS }));
+  mustInstall(host, buildBundle(args(V1, ...extra), { plugins: PLUGINS }));
   seedRepository(host, HOME, "pw");
   return host;
 }
@@ -206,5 +211,123 @@ describe("postgres and django", () => {
     assert.doesNotMatch(result.stderr, /pg_dumpall failed/);
     assert.equal(host.must(`${RESTIC_ENV} restic snapshots --json`).trim(), "[]");
     assert.equal(dumpsLeft(host), "", "no dump, partial or not, is left");
+  });
+  it("env.DB_NAME=ybs-hack env.DB_USER=ybs-hack (playlabs' names): the server's role and database, pg_isready, pg_dumpall and the restore use them", async (t) => {
+    if (!requirePostgres(t)) return;
+    const host = await SandboxHost.start(t);
+    host.image(V1, { user: "1000:1000" });
+    const names = ["env.DB_NAME=ybs-hack", "env.DB_USER=ybs-hack"];
+    mustInstall(host, buildBundle(args(V1, ...names), { plugins: PLUGINS }));
+    seedRepository(host, HOME, "pw");
+    const pgEnv = host.containerEnv(PG);
+    assert.equal(pgEnv.get("POSTGRES_USER"), "ybs-hack");
+    assert.equal(pgEnv.get("POSTGRES_DB"), "ybs-hack");
+    assert.equal(host.containerEnv(NAME).get("DB_NAME"), "ybs-hack");
+    assert.ok(host.calls().some((line) => line.includes("'pg_isready' '--quiet' '--username' 'ybs-hack' '--dbname' 'ybs-hack'")));
+
+    psql(host, "CREATE TABLE t (id serial PRIMARY KEY, x text); INSERT INTO t (x) SELECT 'row ' || g FROM generate_series(1, 500) g;", "ybs-hack");
+    const before = rows(host, "ybs-hack");
+    const count = host.calls().length;
+    host.must(`${HOME}/backup.sh`);
+    assert.ok(callsAfter(host, count).some((line) => line.includes("'pg_dumpall' '--clean' '--if-exists' '--username' 'ybs-hack'")));
+    const [snapshot] = JSON.parse(host.must(`${RESTIC_ENV} restic snapshots --json`)) as { id: string }[];
+    assert.ok(snapshot !== undefined);
+
+    psql(host, "DELETE FROM t WHERE id % 3 = 0;", "ybs-hack");
+    assert.notEqual(rows(host, "ybs-hack"), before);
+    host.must(`${HOME}/restore.sh ${snapshot.id}`);
+    assert.equal(rows(host, "ybs-hack"), before);
+    assert.equal(host.sh(`docker exec ${PG} psql -X -A -t --username ybs_hack --dbname postgres -c 'SELECT 1'`).status === 0, false, "no ybs_hack role was made");
+  });
+
+  it("a new major on an old data directory (postgres:15 data, postgres_image=postgres:17): install.sh stops before touching the server, data or docker-image", async (t) => {
+    if (!requirePostgres(t)) return;
+    const host = await SandboxHost.start(t);
+    host.image(V1, { user: "1000:1000" });
+    host.image(V2, { user: "1000:1000" });
+    host.image("postgres:17", { version: "17.2 (Debian 17.2-1.pgdg120+1)" });
+    mustInstall(host, buildBundle(args(V1, "postgres_image=postgres:15"), { plugins: PLUGINS }));
+    psql(host, "CREATE TABLE t (id serial PRIMARY KEY, x text); INSERT INTO t (x) VALUES ('kept');");
+    const before = rows(host);
+    const dataMajor = host.read(`${HOME}/postgres/data/PG_VERSION`);
+    const pgId = host.must(`cat "$PLC_SHIM_STATE/containers/${PG}/id"`);
+    const count = host.calls().length;
+
+    const result = install(host, buildBundle(args(V2), { plugins: PLUGINS }));
+    assert.equal(result.status, 1, result.stdout);
+    assert.match(
+      result.stderr,
+      new RegExp(`holds PostgreSQL ${dataMajor.trim()} data, postgres:17 runs PostgreSQL 17: nothing was changed\\. Keep ${dataMajor.trim()} with postgres_image=postgres:${dataMajor.trim()}, or upgrade it`),
+    );
+    const calls = callsAfter(host, count);
+    assert.ok(!calls.some((line) => /^docker '(rm|stop|run)' .*'ybs-hack-postgres'/.test(line) || line.startsWith("docker 'run' '--detach' '--name' 'ybs-hack-postgres'")), calls.join("\n"));
+    assert.deepEqual(host.container(PG), { image: "postgres:15", running: true });
+    assert.equal(host.must(`cat "$PLC_SHIM_STATE/containers/${PG}/id"`), pgId, "the same container");
+    assert.equal(host.read(`${HOME}/postgres/data/PG_VERSION`), dataMajor);
+    assert.equal(rows(host), before);
+    assert.equal(host.read(`${HOME}/docker-image`).trim(), V1);
+    assert.deepEqual(host.container(NAME), { image: V1, running: true });
+  });
+
+  it("a playlabs host (postgres:10 running on PG_VERSION 10 data), first plc deploy: refused, the postgres container and its data untouched", async (t) => {
+    if (!requirePostgres(t)) return;
+    const host = await SandboxHost.start(t);
+    host.image(V1, { user: "1000:1000" });
+    // playlabs' server, as the shim can run it: not a real PostgreSQL 10, a process on the data directory.
+    host.image("postgres:10", { kind: "http" });
+    host.must(
+      `mkdir -p ${HOME}/postgres/data ${HOME}/postgres/run && printf '10\\n' >${HOME}/postgres/data/PG_VERSION && ` +
+        `mkdir ${HOME}/postgres/data/base && printf 'rows' >${HOME}/postgres/data/base/1 && ` +
+        `docker pull postgres:10 >/dev/null && docker network create ${NAME} >/dev/null && ` +
+        `docker run --detach --name ${PG} --network ${NAME} --mount type=bind,source=${HOME}/postgres/data,target=/var/lib/postgresql/data postgres:10 >/dev/null`,
+    );
+    const data = listing(host, `${HOME}/postgres/data`);
+    const pgId = host.must(`cat "$PLC_SHIM_STATE/containers/${PG}/id"`);
+    host.image("postgres:17", { version: "17.6" });
+
+    const result = install(host, buildBundle(args(V1), { plugins: PLUGINS }));
+    assert.equal(result.status, 1, result.stdout);
+    assert.match(result.stderr, /holds PostgreSQL 10 data, postgres:17 runs PostgreSQL 17: nothing was changed\. Keep 10 with postgres_image=postgres:10/);
+    assert.deepEqual(host.container(PG), { image: "postgres:10", running: true });
+    assert.equal(host.must(`cat "$PLC_SHIM_STATE/containers/${PG}/id"`), pgId, "the same container");
+    assert.equal(listing(host, `${HOME}/postgres/data`), data);
+
+    // postgres_upgrade=true, but the old server gives no complete dump (the shim's stand-in answers
+    // nothing): still nothing changed, no dump left behind.
+    const upgrade = install(host, buildBundle(args(V1, "postgres_upgrade=true"), { plugins: PLUGINS }));
+    assert.equal(upgrade.status, 1, upgrade.stdout);
+    assert.match(upgrade.stderr, /the PostgreSQL 10 dump is incomplete; nothing was changed/);
+    assert.deepEqual(host.container(PG), { image: "postgres:10", running: true });
+    assert.equal(host.must(`cat "$PLC_SHIM_STATE/containers/${PG}/id"`), pgId, "the same container");
+    assert.equal(listing(host, `${HOME}/postgres/data`), data);
+    assert.equal(host.must(`ls ${HOME}/postgres`).trim().split("\n").join(" "), "data run", "no data.10, no dump");
+  });
+  it("postgres_upgrade=true (PostgreSQL 15 data, postgres_image=postgres:16): the running 15 server dumps it, a fresh server loads it, the old data stays in data.15", async (t) => {
+    if (!requirePostgres(t)) return;
+    // The shim runs the installed PostgreSQL for every postgres image: "16" is 15 answering
+    // --version with 16.4. The dump and the load are real.
+    const host = await installed(t, "postgres_image=postgres:15");
+    host.image("postgres:16", { version: "16.4" });
+    psql(host, `CREATE TABLE t (id serial PRIMARY KEY, x text); INSERT INTO t (x) SELECT 'row ' || g FROM generate_series(1, 1000) g;
+      SET password_encryption = 'md5'; ALTER ROLE ybs_hack PASSWORD 'the old one';`);
+    const before = rows(host);
+    const oldMajor = host.read(`${HOME}/postgres/data/PG_VERSION`).trim();
+
+    const out = mustInstall(host, buildBundle(args(V2, "postgres_image=postgres:16", "postgres_upgrade=true"), { plugins: PLUGINS }));
+    assert.match(out, new RegExp(`upgrading PostgreSQL ${oldMajor} to 16`));
+    assert.deepEqual(host.container(PG), { image: "postgres:16", running: true });
+    assert.equal(rows(host), before);
+    assert.equal(host.read(`${HOME}/postgres/data.${oldMajor}/PG_VERSION`).trim(), oldMajor, "the old data is kept");
+    assert.equal(host.must(`find ${HOME}/postgres -maxdepth 1 -name 'upgrade-*'`).trim(), "", "no dump left");
+    const password = psql(host, "SELECT rolpassword FROM pg_authid WHERE rolname = 'ybs_hack';").trim();
+    assert.match(password, /^SCRAM-SHA-256\$/, "the role has DB_PASSWORD again, not the dump's md5 one");
+    assert.deepEqual(host.container(NAME), { image: V2, running: true });
+
+    // The next deploy finds the server it started: nothing to upgrade, the data stays.
+    const count = host.calls().length;
+    const again = mustInstall(host, buildBundle(args(V1, "postgres_image=postgres:16", "postgres_upgrade=true"), { plugins: PLUGINS }));
+    assert.doesNotMatch(again, /upgrading/);
+    assert.ok(!callsAfter(host, count).some((line) => line.includes("'rm' '-f' 'ybs-hack-postgres'")));
+    assert.equal(rows(host), before);
   });
 });

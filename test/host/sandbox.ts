@@ -46,6 +46,8 @@ export interface ImageSettings {
   uid?: string;
   gid?: string;
   exec?: "fail";
+  /** The PostgreSQL version a postgres image says it runs (`17.2`); default: the installed one's. */
+  version?: string;
 }
 
 /** Tools the sandbox itself needs; a test calls this before startHost. */
@@ -246,10 +248,11 @@ export class SandboxHost {
 
   /**
    * A listing of the host's state under the given roots: path, type, mode, owner, symlink target
-   * and sha256 of each file, sorted; what idempotence compares.
+   * and sha256 of each file, sorted; what idempotence compares. Deploy logs (`<home>/.deploys`) are a
+   * record of what ran, not state: they are left out.
    */
   snapshot(roots: string[], exclude: string[] = []): string {
-    const prune = exclude.map((path) => `-path ${q(path)} -prune -o`).join(" ");
+    const prune = [...exclude, "*/.deploys"].map((path) => `-path ${q(path)} -prune -o`).join(" ");
     return this.must(
       `for root in ${roots.map(q).join(" ")}; do [ -e "$root" ] || continue; ` +
         `find "$root" ${prune} -printf '%p %y %m %u:%g %l\\n'; done | sort | while read -r path type rest; do ` +

@@ -3,8 +3,11 @@
 # postgres: dump every database to a file, check it is complete, add it to the backup list.
 # Never piped into restic --stdin: a failing pg_dumpall would go unnoticed.
 pg=project-staging-postgres
+# shellcheck disable=SC2034 # not every hook needs both
+db_name=project_staging
+db_user=project_staging
 dump=$PLC_BACKUP_DIR/postgres.sql
-docker exec "$pg" pg_dumpall --clean --if-exists --username project_staging >"$dump.partial" || die "pg_dumpall failed"
+docker exec "$pg" pg_dumpall --clean --if-exists --username "$db_user" >"$dump.partial" || die "pg_dumpall failed"
 tail -n 3 "$dump.partial" | grep -q 'PostgreSQL database cluster dump complete' || die "the postgres dump is incomplete"
 mv "$dump.partial" "$dump"
 printf '%s\n' "$dump" >>"$PLC_BACKUP_LIST"

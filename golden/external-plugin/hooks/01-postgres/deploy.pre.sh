@@ -3,8 +3,24 @@
 # postgres: start (or keep) the database container, then wait until it accepts connections.
 pg=project-staging-postgres
 pg_image=postgres:17
+# shellcheck disable=SC2034 # not every hook needs both
+db_name=project_staging
+db_user=project_staging
 if [ "$(docker inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/dev/null)" != "$pg_image true" ]; then
   docker image inspect "$pg_image" >/dev/null 2>&1 || docker pull --quiet "$pg_image" >/dev/null || die "cannot pull $pg_image"
+  # A server never opens a data directory of another major version (a playlabs host ran postgres:10):
+  # the image itself says which major it runs (its tag may be latest or a custom name).
+  if [ -f "$home/postgres/data/PG_VERSION" ]; then
+    data_major=$(cat "$home/postgres/data/PG_VERSION")
+    image_version=$(docker run --rm --entrypoint postgres "$pg_image" --version) || die "cannot ask $pg_image for its PostgreSQL version; nothing was changed"
+    # "postgres (PostgreSQL) 17.2 (Debian …)": the major is 17; before 10 it was two numbers (9.6).
+    image_major=$(printf '%s\n' "$image_version" | sed -n -e 's/^postgres (PostgreSQL) \([1-9][0-9][0-9]*\)[.a-z].*/\1/p' \
+      -e 's/^postgres (PostgreSQL) \([1-9]\.[0-9][0-9]*\)[.a-z].*/\1/p')
+    [ -n "$image_major" ] || die "cannot read the PostgreSQL version of $pg_image from: $image_version; nothing was changed"
+    if [ "$data_major" != "$image_major" ]; then
+      die "$home/postgres/data holds PostgreSQL $data_major data, $pg_image runs PostgreSQL $image_major: nothing was changed. Keep $data_major with postgres_image=postgres:$data_major, or upgrade it with postgres_upgrade=true (docs/host.md, Upgrading PostgreSQL)"
+    fi
+  fi
   docker network inspect project-staging >/dev/null 2>&1 || docker network create project-staging >/dev/null
   docker rm -f "$pg" >/dev/null 2>&1 || true
   # The password travels by name (--env), from the root-only secrets files, never on a command line.
@@ -16,8 +32,8 @@ if [ "$(docker inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/
     if [ -f "$home/.secrets.env" ]; then . "$home/.secrets.env"; fi
     set +a
     POSTGRES_PASSWORD=$DB_PASSWORD
-    POSTGRES_USER=project_staging
-    POSTGRES_DB=project_staging
+    POSTGRES_USER=$db_user
+    POSTGRES_DB=$db_name
     # Explicit: postgres:18 images moved their default PGDATA out of the mounted directory.
     PGDATA=/var/lib/postgresql/data
     export POSTGRES_PASSWORD POSTGRES_USER POSTGRES_DB PGDATA
@@ -33,7 +49,7 @@ if [ "$(docker inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/
 fi
 # Not a fixed sleep: ask the server until it answers or the timeout passes.
 deadline=$(($(date +%s) + 120))
-until docker exec "$pg" pg_isready --quiet --username project_staging --dbname project_staging; do
+until docker exec "$pg" pg_isready --quiet --username "$db_user" --dbname "$db_name"; do
   [ "$(date +%s)" -lt "$deadline" ] || die "$pg does not accept connections after 120s"
   sleep 1
 done

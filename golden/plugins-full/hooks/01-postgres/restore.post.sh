@@ -2,4 +2,7 @@
 # shellcheck shell=sh disable=SC2154
 # postgres: load the snapshot's dump into the fresh server.
 pg=ybs-hack-postgres
-docker exec -i "$pg" psql --quiet --no-psqlrc --username ybs_hack --dbname postgres >/dev/null <"$PLC_RESTORED/.backup/postgres.sql" || die "loading the postgres dump failed"
+# shellcheck disable=SC2034 # not every hook needs both
+db_name=ybs_hack
+db_user=ybs_hack
+docker exec -i "$pg" psql --quiet --no-psqlrc --username "$db_user" --dbname postgres >/dev/null <"$PLC_RESTORED/.backup/postgres.sql" || die "loading the postgres dump failed"

@@ -1,3 +1,4 @@
 # deploy.pre hook of plugin uwsgi, sourced by install.sh in a subshell.
 # shellcheck shell=sh disable=SC2154
-# uwsgi: one directory per sub-spooler, owned like the spooler itself.
+# uwsgi: one directory per sub-spooler. The spooler belongs to the container, which may have put a
+# link anywhere in it: the sub-spoolers are made as the image's user, never by root.
