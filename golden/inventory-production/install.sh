@@ -18,6 +18,18 @@ check_root_file() {
     *) die "$1 must be owned by root and writable only by root; nothing was run" ;;
   esac
 }
+# One secret from the host's secrets files, read in a subshell: sourcing them never reassigns this
+# script's variables (home, PATH…). $1 is a name the template wrote, never a value.
+secret_value() {
+  (
+    set -- "$1" "$home/.host-secrets.env" "$home/.secrets.env"
+    # shellcheck source=/dev/null
+    if [ -f "$2" ]; then check_root_file "$2" && . "$2"; fi
+    # shellcheck source=/dev/null
+    if [ -f "$3" ]; then check_root_file "$3" && . "$3"; fi
+    eval "printf '%s' \"\${$1-}\""
+  )
+}
 image=yourimage:production
 here=$(cd "$(dirname "$0")" && pwd -P)
 health_url=http://127.0.0.1:25585/

@@ -61,6 +61,22 @@ describe("a hostile container or host", () => {
     assert.equal(host.containerEnv(NAME).get("API_TOKEN"), "s3cret");
   });
 
+  it("hooks read a secret by name: a PATH among the secrets never picks the docker they run", async (t) => {
+    if (!requireSandbox(t)) return;
+    const host = await SandboxHost.start(t);
+    host.image(IMAGE, { user: "1000" });
+    const bundle = buildBundle(ARGS, { plugins: ["postgres"] });
+    mustInstall(host, bundle);
+    // A secret named PATH (the build refuses it; the hooks must not depend on that) and a planted docker.
+    host.must(`printf "PATH='%s:/usr/local/sbin:/usr/bin:/bin'\\n" ${HOME}/log >>${HOME}/.secrets.env`);
+    asContainer(host, `printf '#!/bin/sh\\ntouch /root/PWNED\\n' >${HOME}/log/docker && chmod +x ${HOME}/log/docker`);
+    host.must(`docker rm -f ${NAME}-postgres >/dev/null`);
+    mustInstall(host, buildBundle([...ARGS, "env.AGAIN=1"], { plugins: ["postgres"] }));
+    assert.equal(host.exists("/root/PWNED"), false);
+    assert.equal(host.container(`${NAME}-postgres`)?.running, true);
+    assert.match(host.containerEnv(`${NAME}-postgres`).get("POSTGRES_PASSWORD") ?? "", /^[0-9a-f]{64}$/);
+  });
+
   it("a secrets file others may write, or a home that is not root's, is refused before anything runs", async (t) => {
     if (!requireSandbox(t)) return;
     const host = await SandboxHost.start(t);

@@ -59,13 +59,7 @@ if [ "$(docker inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/
   docker rm -f "$pg" >/dev/null 2>&1 || true
   # The password travels by name (--env), from the root-only secrets files, never on a command line.
   (
-    set -a
-    # shellcheck source=/dev/null
-    if [ -f "$home/.host-secrets.env" ]; then . "$home/.host-secrets.env"; fi
-    # shellcheck source=/dev/null
-    if [ -f "$home/.secrets.env" ]; then . "$home/.secrets.env"; fi
-    set +a
-    POSTGRES_PASSWORD=$DB_PASSWORD
+    POSTGRES_PASSWORD=$(secret_value DB_PASSWORD) || exit 1
     POSTGRES_USER=$db_user
     POSTGRES_DB=$db_name
     # Explicit: postgres:18 images moved their default PGDATA out of the mounted directory.
@@ -94,12 +88,8 @@ if [ -n "${upgrade_from:-}" ]; then
     die "loading the PostgreSQL $upgrade_from dump failed: it is in $dump, the old data in $kept (move it back to $home/postgres/data and keep postgres_image=postgres:$upgrade_from)"
   # The dump carries the old role password; the app connects with DB_PASSWORD.
   (
-    set -a
-    # shellcheck source=/dev/null
-    if [ -f "$home/.host-secrets.env" ]; then . "$home/.host-secrets.env"; fi
-    # shellcheck source=/dev/null
-    if [ -f "$home/.secrets.env" ]; then . "$home/.secrets.env"; fi
-    set +a
+    DB_PASSWORD=$(secret_value DB_PASSWORD) || exit 1
+    export DB_PASSWORD
     # shellcheck disable=SC2016 # psql runs the backquote in the container, where DB_PASSWORD is set
     printf '%s\n' '\set password `printf "%s" "$DB_PASSWORD"`' 'ALTER ROLE :"user" PASSWORD :'"'"'password'"'"';' |
       docker exec -i --env DB_PASSWORD "$pg" psql --quiet --no-psqlrc -v ON_ERROR_STOP=1 --set "user=$db_user" --username "$db_user" --dbname postgres >/dev/null

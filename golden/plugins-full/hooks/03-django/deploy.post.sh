@@ -4,9 +4,7 @@
 # A user without a password keeps the one it has; only a new one gets an unusable password.
 (
   PLC_PASSWORD=
-  # shellcheck source=/dev/null
-  . "$home/.secrets.env"
-  PLC_PASSWORD=$PLC_DJANGO_SUPERUSER_0_PASSWORD
+  PLC_PASSWORD=$(secret_value PLC_DJANGO_SUPERUSER_0_PASSWORD) || exit 1
   export PLC_PASSWORD
   docker exec -i --env PLC_PASSWORD ybs-hack python manage.py shell <<'PY' || die 'cannot create the superuser jpic'
 import os

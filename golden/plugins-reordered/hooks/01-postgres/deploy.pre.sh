@@ -25,13 +25,7 @@ if [ "$(docker inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/
   docker rm -f "$pg" >/dev/null 2>&1 || true
   # The password travels by name (--env), from the root-only secrets files, never on a command line.
   (
-    set -a
-    # shellcheck source=/dev/null
-    if [ -f "$home/.host-secrets.env" ]; then . "$home/.host-secrets.env"; fi
-    # shellcheck source=/dev/null
-    if [ -f "$home/.secrets.env" ]; then . "$home/.secrets.env"; fi
-    set +a
-    POSTGRES_PASSWORD=$DB_PASSWORD
+    POSTGRES_PASSWORD=$(secret_value DB_PASSWORD) || exit 1
     POSTGRES_USER=$db_user
     POSTGRES_DB=$db_name
     # Explicit: postgres:18 images moved their default PGDATA out of the mounted directory.
