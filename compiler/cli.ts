@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The command line: parse options, call one compiler function, write files, set the exit code.
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { Command, Option } from "commander";
 import { checkSpec, compileBundle, type Compiled } from "./index.js";
 import { exitCodeOf, fail, formatOrigin, PlcError, type Diagnostic } from "./diagnostics.js";
@@ -11,8 +11,7 @@ import { readPlugins } from "./load/plugins.js";
 import { PACKAGE_ROOT } from "./paths.js";
 import { formatDiagnostic } from "./report.js";
 import { shAssign } from "./render/quote.js";
-import { verifyTarball } from "./verify.js";
-import { readBundleTarball } from "./load/bundle.js";
+import { verifyBundleFile } from "./verify.js";
 import { renderVariablesReference } from "./reference.js";
 import { selfExtractingBundle, selfExtractingName } from "./ship/self-extracting.js";
 import { readProjectSchema, schemaFor } from "./validate/index.js";
@@ -94,36 +93,107 @@ function packOptions(extraFiles: BundleFile[] = []): { plcVersion: string; mtime
   return { plcVersion: VERSION, mtime, extraFiles };
 }
 
-/** Writes a file through a temporary name, so a reader never sees half of it. */
-function writeAtomically(path: string, content: Buffer | string, mode: number): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const temporary = `${path}.tmp-${process.pid}`;
-  writeFileSync(temporary, content, { mode });
-  chmodSync(temporary, mode);
-  renameSync(temporary, path);
+interface Output {
+  path: string;
+  content: Buffer | string;
+  mode: number;
+}
+
+/** Why a write failed, in words; the errno code stays for the curious. */
+function ioReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code ?? "";
+  const reasons: Record<string, string> = {
+    EACCES: "permission denied",
+    EPERM: "permission denied",
+    EROFS: "the file system is read-only",
+    ENOSPC: "no space left on the device",
+    EDQUOT: "disk quota exceeded",
+    EISDIR: "a directory is in the way",
+    ENOTDIR: "a file is in the way",
+    EEXIST: "a file is in the way",
+  };
+  return reasons[code] ?? (code === "" ? String(error) : code);
+}
+
+/** `-o DIR` as a directory: creates it; a file there (or above it) is bad input, exit 2. */
+function prepareOutDir(dir: string): void {
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(dir).isDirectory();
+  } catch {
+    // Absent (or unreachable): mkdir below says which.
+  }
+  if (isDirectory) return;
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EEXIST" || code === "ENOTDIR") {
+      fail("invalid-argument", `-o ${dir} is not a directory`, { variable: "-o", hint: "give a directory (it is created if missing)" });
+    }
+    fail("io-error", `cannot create ${dir}: ${ioReason(error)}`, { variable: "-o", hint: "give a directory you can write to" });
+  }
+}
+
+/**
+ * Writes every output or none, exit 1 on failure: each goes to a temporary beside it, then they
+ * are renamed in order (the tarball last, so it never stands without its secrets file); a failure
+ * removes the temporaries and whatever this run had already renamed.
+ */
+function writeOutputs(outputs: readonly Output[]): void {
+  const temporaries: string[] = [];
+  const renamed: string[] = [];
+  const undo = (): void => {
+    for (const path of [...temporaries, ...renamed]) rmSync(path, { force: true });
+  };
+  for (const output of outputs) {
+    const temporary = join(dirname(output.path), `.${basename(output.path)}.tmp-${process.pid}`);
+    try {
+      temporaries.push(temporary);
+      writeFileSync(temporary, output.content, { mode: output.mode, flag: "wx" });
+      chmodSync(temporary, output.mode);
+    } catch (error) {
+      undo();
+      fail("io-error", `cannot write ${output.path}: ${ioReason(error)}`, { variable: "-o", hint: "nothing was written; give a directory you can write to (-o DIR)" });
+    }
+  }
+  outputs.forEach((output, index) => {
+    const temporary = temporaries[index] ?? "";
+    try {
+      renameSync(temporary, output.path);
+      temporaries[index] = "";
+      renamed.push(output.path);
+    } catch (error) {
+      undo();
+      fail("io-error", `cannot write ${output.path}: ${ioReason(error)}`, { variable: "-o", hint: "nothing was written; move what is in the way or choose another -o DIR" });
+    }
+  });
 }
 
 function build(operands: string[], options: SpecOptions & { outDir: string; embedSecrets?: boolean; selfExtracting?: boolean }): void {
   const extraFiles: BundleFile[] = [];
   let compiled: Compiled = compileBundle(loadOptions(operands, options), packOptions(extraFiles));
   if (options.embedSecrets === true && compiled.bundle.secrets.length > 0) {
-    extraFiles.push({ path: "secrets.env", mode: 0o644, content: secretsText(compiled) });
+    extraFiles.push({ path: "secrets.env", mode: 0o600, content: secretsText(compiled) });
     compiled = compileBundle(loadOptions(operands, options), packOptions(extraFiles));
   }
   for (const note of compiled.spec.notes) process.stderr.write(`note: ${note}\n`);
   const tarball = join(options.outDir, compiled.packed.fileName);
-  writeAtomically(tarball, compiled.packed.tgz, 0o644);
-  process.stdout.write(`${tarball}\n`);
+  // Secrets inside: readable by the builder alone, like the *.secrets.env plc writes otherwise.
+  const holdsSecrets = options.embedSecrets === true && compiled.bundle.secrets.length > 0;
+  const outputs: Output[] = [];
+  if (compiled.bundle.secrets.length > 0 && options.embedSecrets !== true) {
+    outputs.push({ path: tarball.replace(/\.tar\.gz$/, ".secrets.env"), content: secretsText(compiled), mode: 0o600 });
+  }
   if (options.selfExtracting === true) {
     const runFile = join(options.outDir, selfExtractingName(compiled.packed));
-    writeAtomically(runFile, selfExtractingBundle(compiled.packed, compiled.bundle.root), 0o755);
-    process.stdout.write(`${runFile}\n`);
+    outputs.push({ path: runFile, content: selfExtractingBundle(compiled.packed, compiled.bundle.root), mode: holdsSecrets ? 0o700 : 0o755 });
   }
-  if (compiled.bundle.secrets.length > 0 && options.embedSecrets !== true) {
-    const secretsFile = tarball.replace(/\.tar\.gz$/, ".secrets.env");
-    writeAtomically(secretsFile, secretsText(compiled), 0o600);
-    process.stdout.write(`${secretsFile}\n`);
-  }
+  outputs.push({ path: tarball, content: compiled.packed.tgz, mode: holdsSecrets ? 0o600 : 0o644 });
+  prepareOutDir(options.outDir);
+  writeOutputs(outputs);
+  // Printed in the order scripts have always read: tarball, .run, secrets file.
+  for (const output of [...outputs].reverse()) process.stdout.write(`${output.path}\n`);
   process.stderr.write(`bundle ${compiled.packed.id.slice(0, 12)}: ${compiled.spec.name}, image ${compiled.spec.image}, ${compiled.packed.files.length} files\n`);
 }
 
@@ -135,14 +205,32 @@ function renderTree(operands: string[], options: SpecOptions & { output: string 
   const compiled = compileBundle(loadOptions(operands, options), packOptions());
   const root = resolve(options.output);
   // Replaced whole, so only an empty folder or an earlier render: `-o .` must not wipe a project.
+  if (existsSync(root) && !statSync(root).isDirectory()) {
+    fail("invalid-argument", `-o ${options.output} is not a directory`, { variable: "-o", hint: "give a new or empty directory (plc render replaces it whole)" });
+  }
   if (existsSync(root) && readdirSync(root).length > 0 && !existsSync(join(root, "MANIFEST.json"))) {
     fail("invalid-argument", `${options.output} is not empty and holds no earlier render`, {
       variable: "-o",
       hint: "give a new or empty directory (plc render replaces it whole)",
     });
   }
-  rmSync(root, { recursive: true, force: true });
-  for (const file of compiled.packed.files) writeAtomically(join(root, file.path), file.content, file.mode);
+  // Written beside, then swapped in: a failed render leaves the earlier one, not half a tree.
+  const temporary = join(dirname(root), `.${basename(root)}.tmp-${process.pid}`);
+  try {
+    for (const file of compiled.packed.files) {
+      const path = join(temporary, file.path);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, file.content, { mode: file.mode });
+      chmodSync(path, file.mode);
+    }
+    rmSync(root, { recursive: true, force: true });
+    renameSync(temporary, root);
+  } catch (error) {
+    rmSync(temporary, { recursive: true, force: true });
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOTDIR" || code === "EEXIST") fail("invalid-argument", `-o ${options.output} is not a directory`, { variable: "-o", hint: "give a new or empty directory" });
+    fail("io-error", `cannot write ${options.output}: ${ioReason(error)}`, { variable: "-o", hint: "give a directory you can write to" });
+  }
   process.stdout.write(`${root}\n`);
 }
 
@@ -258,7 +346,7 @@ program
   .argument("<bundle>", "a .tar.gz written by plc build")
   .action((file: string) => {
     run(() => {
-      const { manifest, problems } = verifyTarball(readBundleTarball(file, process.cwd(), () => true));
+      const { manifest, problems } = verifyBundleFile(file, process.cwd());
       if (problems.length > 0) throw new PlcError(problems);
       if (manifest === undefined) return;
       const lines = [
@@ -296,6 +384,7 @@ program
     run(() => {
       for (const plugin of readPlugins(options.pluginsDir.map((dir) => resolve(dir)), process.cwd())) {
         process.stdout.write(`${plugin.name}: ${plugin.description}\n`);
+        if (plugin.shadows !== undefined) process.stdout.write(`  from ${plugin.dir}: shadows the built-in ${plugin.name} plugin\n`);
         const order = [...plugin.requires.map((p) => `requires ${p}`), ...plugin.after.map((p) => `after ${p}`)];
         if (order.length > 0) process.stdout.write(`  order: ${order.join(", ")}\n`);
         for (const [name, fragment] of Object.entries(plugin.variables)) {

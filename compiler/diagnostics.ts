@@ -16,6 +16,8 @@ export const CATALOGUE = {
   "invalid-image": "input",
   "invalid-text": "input",
   "vault-error": "input",
+  "vault-in-clear": "input",
+  "unreadable-file": "input",
   "unknown-plugin": "input",
   "plugin-cycle": "input",
   "plugin-requires": "input",

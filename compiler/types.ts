@@ -36,6 +36,8 @@ export interface WrittenSpec {
   imageEnv: Map<string, string> | undefined;
   /** The `docker save` archive that travels in the bundle (air-gapped hosts). */
   imageArchive: Buffer | undefined;
+  /** The archive's RepoTags: what `docker load` names the image on the host. */
+  imageTags: string[] | undefined;
   /** Said when the image config could not be read (plc carries on with the plugins given). */
   imageNote: string | undefined;
   plugins: PluginDefinition[];
@@ -74,6 +76,7 @@ export interface ResolvedSpec {
   values: Map<string, ResolvedValue>;
   plugins: PluginDefinition[];
   imageArchive: Buffer | undefined;
+  imageTags: string[] | undefined;
   /** Human-readable notes about plugin order changes. */
   notes: string[];
   passwords: Map<string, PasswordFile>;
@@ -110,6 +113,8 @@ export interface PluginDefinition {
   hooks: Map<HookName, { file: string; source: string }>;
   manifestFile: string;
   raw: Record<string, unknown>;
+  /** The built-in plugin's folder this external plugin hides (same name), if any. */
+  shadows?: string | undefined;
 }
 
 export const HOOK_NAMES = [
@@ -162,6 +167,11 @@ export interface Spec {
   hostPort: number;
   healthcheckPath: string;
   healthcheckTimeout: number;
+  /** Seconds `docker stop` waits after the stop signal. */
+  stopTimeout: number;
+  /** json-file max-size and max-file of the container's stdout log. */
+  logMaxSize: string;
+  logMaxFile: number;
   logMount: string;
   backupPassword: string | undefined;
   lftp: LftpTarget | undefined;
@@ -192,7 +202,8 @@ export interface EnvEntry {
 /** A file of the bundle, as data: render's output and pack's input. */
 export interface BundleFile {
   path: string;
-  mode: 0o644 | 0o755;
+  /** 0600 only for an embedded secrets.env. */
+  mode: 0o600 | 0o644 | 0o755;
   content: string | Buffer;
 }
 

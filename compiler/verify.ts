@@ -1,16 +1,53 @@
-// `plc verify`: a built tarball checked against its own MANIFEST.json and SHA256SUMS.
+// `plc verify`: a built tarball checked against its own MANIFEST.json, SHA256SUMS and id (which covers
+// every entry, MANIFEST.json included), in one streaming pass: an image archive of gigabytes is
+// hashed as it passes, never held in memory.
+import { createHash, type Hash } from "node:crypto";
 import { diagnostic, type Diagnostic } from "./diagnostics.js";
-import type { BundleTarball, TarEntry } from "./load/bundle.js";
-import { sha256, writeTar } from "./pack/index.js";
-import type { BundleFile, Manifest } from "./types.js";
+import { isManifest, parseManifest, readBundleTarball, type TarEntry } from "./load/bundle.js";
+import { bundleId, encodeHeader, manifestText, sumsText, TAR_BLOCK } from "./pack/index.js";
+import type { Manifest } from "./types.js";
 
 export interface VerifyReport {
   manifest: Manifest | undefined;
   problems: Diagnostic[];
 }
 
-/** Structure, SHA256SUMS, MANIFEST.json and the bundle id, each problem named by file. */
-export function verifyTarball(tarball: BundleTarball): VerifyReport {
+/** The two files the id cannot cover: MANIFEST.json holds the id, SHA256SUMS lists MANIFEST.json. */
+const OUTSIDE_ID = new Set(["MANIFEST.json", "SHA256SUMS"]);
+/** MANIFEST.json and SHA256SUMS are kilobytes; a bigger one is an attack on memory, not a bundle. */
+const MAX_LISTING = 16 * 1024 * 1024;
+
+/**
+ * Reads and checks a bundle tarball: one root folder; only regular files and directories, owned by 0,
+ * no `..` or absolute path; exactly the files MANIFEST.json lists, with its modes and sha256, and
+ * SHA256SUMS agreeing; the id recomputed over every other entry's header and content, then MANIFEST.json.
+ */
+export function verifyBundleFile(file: string, cwd: string): VerifyReport {
+  const hashes = new Map<TarEntry, Hash>();
+  const digests = new Map<TarEntry, string>();
+  // The id is the sha256 of the payload tar: every entry but the two above, headers as pack writes them.
+  const id = createHash("sha256");
+  const isPayload = (entry: TarEntry): boolean => !OUTSIDE_ID.has(entry.path);
+  const tarball = readBundleTarball(file, cwd, (path, size) => OUTSIDE_ID.has(path) && size <= MAX_LISTING, {
+    start(entry) {
+      hashes.set(entry, createHash("sha256"));
+      if (isPayload(entry)) {
+        const type = entry.type === "Directory" ? "Directory" : "File";
+        for (const block of encodeHeader({ path: entry.headerPath, mode: entry.mode, size: entry.size, mtime: entry.mtime, type })) id.update(block);
+      }
+    },
+    data(entry, chunk) {
+      hashes.get(entry)?.update(chunk);
+      if (isPayload(entry)) id.update(chunk);
+    },
+    end(entry) {
+      digests.set(entry, hashes.get(entry)?.digest("hex") ?? "");
+      hashes.delete(entry);
+      if (isPayload(entry)) id.update(Buffer.alloc((TAR_BLOCK - (entry.size % TAR_BLOCK)) % TAR_BLOCK));
+    },
+  });
+  id.update(Buffer.alloc(TAR_BLOCK * 2));
+
   const problems: Diagnostic[] = [];
   const problem = (message: string, hint?: string): void => {
     problems.push(diagnostic("bundle-invalid", message, { hint }));
@@ -19,18 +56,40 @@ export function verifyTarball(tarball: BundleTarball): VerifyReport {
     problem(`the tarball has ${tarball.roots.length} top-level entries, a bundle has one folder`);
     return { manifest: undefined, problems };
   }
-  const root = tarball.root;
   const files = new Map<string, TarEntry>();
+  const seen = new Set<string>();
+  const foreignOwners: string[] = [];
   for (const entry of tarball.entries) {
-    if (entry.path.startsWith("/") || entry.path.split("/").includes("..")) problem(`${entry.path}: path escapes the bundle`);
-    if (entry.type === "File") files.set(entry.path, entry);
-    else if (entry.type !== "Directory") problem(`${entry.path}: a ${entry.type} has no place in a bundle`);
+    const name = entry.path === "" ? `${tarball.root}/` : entry.path;
+    if (entry.path.startsWith("/") || entry.path.split("/").includes("..")) problem(`${name}: path escapes the bundle`);
+    if (seen.has(entry.path)) problem(`${name} appears twice in the tarball`, "the later copy would replace the checked one on unpacking");
+    seen.add(entry.path);
+    if (entry.type !== "File" && entry.type !== "Directory") {
+      problem(`${name}: a ${entry.type} has no place in a bundle`, "a bundle holds only regular files and directories");
+      continue;
+    }
+    if (entry.uid !== 0 || entry.gid !== 0 || entry.uname !== "" || entry.gname !== "") {
+      foreignOwners.push(`${name} ${entry.uname || entry.uid}:${entry.gname || entry.gid}`);
+    }
+    if (entry.type === "File") {
+      if (entry.path.endsWith("/SHA256SUMS")) problem(`${name}: a nested SHA256SUMS has no place in a bundle`);
+      files.set(entry.path, entry);
+    }
+  }
+  if (foreignOwners.length > 0) {
+    problem(`${foreignOwners.length} entries are not owned by 0 in the tarball, as plc writes them (${foreignOwners.slice(0, 3).join(", ")}${foreignOwners.length > 3 ? ", …" : ""})`, "the tarball was repacked or edited: unpacked as root, its owners would own the release");
   }
   const sums = files.get("SHA256SUMS");
   const manifestEntry = files.get("MANIFEST.json");
   if (sums === undefined) problem("SHA256SUMS is missing");
   if (manifestEntry === undefined) problem("MANIFEST.json is missing");
   if (sums === undefined || manifestEntry === undefined) return { manifest: undefined, problems };
+  for (const entry of [sums, manifestEntry]) {
+    if (entry.mode !== 0o644) problem(`${entry.path} has mode ${modeText(entry.mode)} in the tarball, plc writes 0644`);
+  }
+  const tooBig = [sums, manifestEntry].filter((entry) => entry.size > MAX_LISTING);
+  for (const entry of tooBig) problem(`${entry.path} is ${entry.size} bytes, too big to be plc's`);
+  if (tooBig.length > 0) return { manifest: undefined, problems };
 
   const listed = new Map<string, string>();
   for (const line of sums.content.toString("utf8").split("\n").filter((l) => l !== "")) {
@@ -42,33 +101,45 @@ export function verifyTarball(tarball: BundleTarball): VerifyReport {
     listed.set(match[2], match[1]);
   }
   for (const [path, expected] of listed) {
-    const file = files.get(path);
-    if (file === undefined) problem(`${path} is missing`, "the tarball was truncated or edited");
-    else if (sha256(file.content) !== expected) problem(`${path} was modified (sha256 mismatch)`, "rebuild it with plc build; never edit a bundle");
+    const entry = files.get(path);
+    if (entry === undefined) problem(`${path} is missing`, "the tarball was truncated or edited");
+    else if (digests.get(entry) !== expected) problem(`${path} was modified (sha256 mismatch)`, "rebuild it with plc build; never edit a bundle");
   }
   for (const path of files.keys()) {
     if (path !== "SHA256SUMS" && !listed.has(path)) problem(`${path} is not listed in SHA256SUMS`);
   }
 
-  let manifest: Manifest | undefined;
-  try {
-    manifest = JSON.parse(manifestEntry.content.toString("utf8")) as Manifest;
-  } catch {
-    problem("MANIFEST.json is not valid JSON");
+  const parsed = parseManifest(manifestEntry.content.toString("utf8"));
+  if (!isManifest(parsed)) {
+    problem(`MANIFEST.json: ${parsed.problem}`);
     return { manifest: undefined, problems };
   }
+  const manifest = parsed;
+  const inManifest = new Set<string>(["MANIFEST.json", "SHA256SUMS"]);
   for (const file of manifest.files) {
+    inManifest.add(file.path);
     const entry = files.get(file.path);
-    if (entry !== undefined && sha256(entry.content) !== file.sha256) problem(`${file.path} differs from MANIFEST.json`);
+    if (entry === undefined) {
+      if (!listed.has(file.path)) problem(`${file.path} is missing`, "the tarball was truncated or edited");
+      continue;
+    }
+    if (digests.get(entry) !== file.sha256) problem(`${file.path} differs from MANIFEST.json`);
+    if (modeText(entry.mode) !== file.mode) problem(`${file.path} has mode ${modeText(entry.mode)} in the tarball, MANIFEST.json says ${file.mode}`);
   }
-  // The id is the sha256 of the payload tar: rebuilt here from the entries, as pack wrote it.
-  const payload: BundleFile[] = manifest.files.flatMap((file) => {
-    const entry = files.get(file.path);
-    return entry === undefined ? [] : [{ path: file.path, mode: Number.parseInt(file.mode, 8) as 0o644 | 0o755, content: entry.content }];
-  });
-  const mtime = manifestEntry.mtime;
-  if (problems.length === 0 && sha256(writeTar(root, payload, mtime)) !== manifest.id) {
+  // A file only SHA256SUMS lists is outside the id: install.sh would still use it (a secrets.env, an image.tar).
+  for (const path of files.keys()) {
+    if (!inManifest.has(path)) problem(`${path} is not in MANIFEST.json`, "the tarball was repacked with a file plc did not build");
+  }
+  // Byte for byte as pack writes them: then the id covers MANIFEST.json and SHA256SUMS follows from it.
+  if (manifestEntry.content.toString("utf8") !== manifestText(manifest)) problem("MANIFEST.json is not laid out as plc writes it", "the tarball was repacked or edited");
+  const expectedSums = sumsText([...manifest.files, { path: "MANIFEST.json", sha256: digests.get(manifestEntry) ?? "" }]);
+  if (sums.content.toString("utf8") !== expectedSums) problem("SHA256SUMS is not the one plc writes for MANIFEST.json", "the tarball was repacked or edited");
+  if (problems.length === 0 && bundleId([], manifest, id) !== manifest.id) {
     problem("the bundle id does not match its files", "the tarball was repacked or edited");
   }
   return { manifest, problems };
+}
+
+function modeText(mode: number): string {
+  return (mode & 0o7777).toString(8).padStart(4, "0");
 }

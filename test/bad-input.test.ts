@@ -23,6 +23,23 @@ const CASES: BadCase[] = [
   { name: "dns with a semicolon", args: ["image=nginx:1", "dns=evil.com;include /etc/passwd"], code: "invalid-value", mentions: ["dns.0", "argv[2]", "host name"] },
   { name: "env key with a dash", args: ["image=nginx:1", "env.MY-KEY=1"], code: "invalid-name", mentions: ["env.MY-KEY", "argv[2]", "MY_KEY"] },
   { name: "env key the docker client would read", args: ["image=nginx:1", "env.LD_PRELOAD=/tmp/x.so"], code: "invalid-name", mentions: ["env.LD_PRELOAD", "is reserved", "argv[2]"] },
+  // Sourcing the env file would redefine them in root's scripts (security review C30-C32).
+  { name: "env PATH", args: ["image=nginx:1", "env.PATH=/home/project-staging/log:/usr/bin", "secret_env=PATH"], code: "invalid-name", mentions: ["env.PATH", "is reserved", "shell", "argv[2]"] },
+  { name: "env IFS", args: ["image=nginx:1", "env.IFS=x"], code: "invalid-name", mentions: ["env.IFS", "is reserved", "argv[2]"] },
+  { name: "env HOME", args: ["image=nginx:1", "env.HOME=/root"], code: "invalid-name", mentions: ["env.HOME", "is reserved", "argv[2]"] },
+  { name: "env PLC_* (plc's own secrets)", args: ["image=nginx:1", "env.PLC_BACKUP_PASSWORD=x", "backup_password=y"], code: "invalid-name", mentions: ["env.PLC_BACKUP_PASSWORD", "PLC_* names", "argv[2]"] },
+  { name: "env RESTIC_*", args: ["image=nginx:1", "env.RESTIC_REPOSITORY=/tmp/r"], code: "invalid-name", mentions: ["env.RESTIC_REPOSITORY", "RESTIC_* names", "argv[2]"] },
+  { name: "env LFTP_*", args: ["image=nginx:1", "env.LFTP_PASSWORD=x"], code: "invalid-name", mentions: ["env.LFTP_PASSWORD", "LFTP_* names", "argv[2]"] },
+  { name: "env key the docker client would read, in JSON", args: ["image=nginx:1", '{"env":{"DOCKER_HOST":"tcp://evil:2375"}}'], code: "invalid-name", mentions: ["env.DOCKER_HOST", "docker client", "argv[2]"] },
+  // install.sh chmods the home 0755 and uninstall --purge removes it (C37).
+  { name: "home /root", args: ["image=nginx:1", "home=/root"], code: "invalid-value", mentions: ["home '/root'", "argv[2]", "/srv/<name>"] },
+  { name: "home /", args: ["image=nginx:1", "home=/"], code: "invalid-value", mentions: ["home '/'", "argv[2]"] },
+  { name: "home /home", args: ["image=nginx:1", "home=/home"], code: "invalid-value", mentions: ["home '/home'", "argv[2]"] },
+  { name: "home /etc/nginx, under a system directory", args: ["image=nginx:1", "home=/etc/nginx"], code: "invalid-value", mentions: ["home '/etc/nginx'", "argv[2]"] },
+  { name: "home /var/lib", args: ["image=nginx:1", "home=/var/lib"], code: "invalid-value", mentions: ["home '/var/lib'", "argv[2]"] },
+  { name: "home with a '.' component", args: ["image=nginx:1", "home=/home/x/."], code: "invalid-value", mentions: ["home '/home/x/.'", "argv[2]"] },
+  { name: "home with a '..' component", args: ["image=nginx:1", "home=/srv/../etc"], code: "invalid-value", mentions: ["home '/srv/../etc'", "argv[2]"] },
+  { name: "home with a trailing slash", args: ["image=nginx:1", "home=/srv/app/"], code: "invalid-value", mentions: ["home '/srv/app/'", "argv[2]"] },
   { name: "JSON argument that is a list", args: ["image=nginx:1", "[1,2]"], code: "invalid-json", mentions: ["argv[2] (JSON argument)", "object"] },
   { name: "JSON argument that does not parse", args: ["image=nginx:1", "{\"env\":"], code: "invalid-json", mentions: ["argv[2]"] },
   { name: "image that is not a reference", args: ["image=Not An Image!"], code: "invalid-image", mentions: ["image 'Not An Image!'", "argv[1]", "repository[:tag]"] },
@@ -89,6 +106,19 @@ const CASES: BadCase[] = [
     mentions: ["bad-image-archive.tar is not a docker image archive", "--image-archive"],
   },
   {
+    // docker load would name it betagouv/mrs:master; the host would then pull betagouv/mrs:v2.
+    name: "image archive that does not hold the image's tag",
+    args: ["image=betagouv/mrs:v2", "--image-archive", join(FIXTURES, "image-archive", "app.tar")],
+    code: "invalid-image-archive",
+    mentions: ["holds betagouv/mrs:master, not betagouv/mrs:v2", "argv[1] 'image=…'", "docker save betagouv/mrs:v2"],
+  },
+  {
+    name: "image archive with an image named by digest",
+    args: [`image=betagouv/mrs@sha256:${"a".repeat(64)}`, "--image-archive", join(FIXTURES, "image-archive", "app.tar")],
+    code: "invalid-image-archive",
+    mentions: ["named by tag, not by digest", "argv[1] 'image=…'"],
+  },
+  {
     name: "django in production without SECRET_KEY says how to set it",
     args: ["image=nginx:1", "instance=production", "-p", "django"],
     code: "missing-value",
@@ -145,6 +175,37 @@ describe("plc render", () => {
       assert.equal(render("out").status, 0);
       assert.equal(render("out").status, 0, "an earlier render is replaced");
       assert.ok(existsSync(join(dir, "out", "install.sh")));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("ship targets from the inventory", () => {
+  it("an ansible_host or ansible_user that ssh would read as an option is refused, located, exit 2; a good one gets `--` before it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "plc-ship-targets-"));
+    try {
+      const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+      const inventory = (name: string, vars: string): string => {
+        const path = join(dir, name);
+        spawnSync("mkdir", ["-p", path]);
+        writeFileSync(join(path, "inventory.yml"), `all:\n  children:\n    ybs-hack:\n      hosts:\n        web1:\n${vars}`);
+        return path;
+      };
+      const cases: [string, RegExp][] = [
+        [`          ansible_host: "-V"\n`, /host web1: '-V' is not an ssh address[\s\S]*inventory\.yml:6:25/],
+        [`          ansible_host: "-oProxyCommand=touch /tmp/plc-pwned"\n`, /is not an ssh address[\s\S]*inventory\.yml:6:25/],
+        [`          ansible_host: 10.0.0.5\n          ansible_user: "-oProxyCommand=x"\n`, /'-oProxyCommand=x' is not an ssh login name[\s\S]*inventory\.yml:7:25/],
+      ];
+      for (const [index, [vars, pattern]] of cases.entries()) {
+        const result = run(["ship", "--dry-run", "-i", inventory(`bad${index}`, vars), "image=nginx:1", "prefix=ybs", "instance=hack"]);
+        assert.equal(result.status, 2, result.stdout + result.stderr);
+        assert.match(result.stderr, pattern);
+        assert.equal(result.stdout, "");
+      }
+      const good = run(["ship", "--dry-run", "-i", inventory("good", "          ansible_host: 10.0.0.5\n          ansible_user: deploy\n"), "image=nginx:1", "prefix=ybs", "instance=hack"]);
+      assert.equal(good.status, 0, good.stderr);
+      assert.match(good.stdout, / -l deploy -- 10\.0\.0\.5 /);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -54,7 +54,7 @@ describe("plugin order", () => {
   it("the project schema with every built-in plugin's variables is a valid draft-07 schema", () => {
     const schema = schemaFor(readPlugins([], ROOT, { checkBuiltIn: true }), readProjectSchema());
     const ajv = new Ajv({ strict: true, validateSchema: true });
-    for (const format of ["image-reference", "host-name", "absolute-path", "lftp-dsn"]) ajv.addFormat(format, () => true);
+    for (const format of ["image-reference", "host-name", "absolute-path", "home-path", "lftp-dsn"]) ajv.addFormat(format, () => true);
     assert.equal(ajv.validateSchema(schema), true, JSON.stringify(ajv.errors));
     ajv.compile(schema);
   });

@@ -11,6 +11,7 @@ import { compileBundle } from "../compiler/index.js";
 import { hashHtpasswd } from "../compiler/render/htpasswd.js";
 import { sh, shAssign, unitExec, unitValue, unquoteSh } from "../compiler/render/quote.js";
 import { textProblem } from "../compiler/validate/formats.js";
+import { ROOT } from "./fixtures.js";
 import { requireTool } from "./tools.js";
 
 const SEED = 20261125;
@@ -89,7 +90,8 @@ describe("htpasswd", () => {
 describe("the container environment", () => {
   it("docker-run.sh under dash hands the container every env value exactly, by name, off the command line", (t) => {
     if (!requireTool(t, "dash")) return;
-    const root = mkdtempSync(join(tmpdir(), "plc-envprop-"));
+    // Not under /tmp: a home there is refused (a system directory); the build folder is not one.
+    const root = mkdtempSync(join(ROOT, "build", "plc-envprop-"));
     const shim = join(root, "bin");
     mkdirSync(shim);
     // A docker that records, for `run`, the value of each --env KEY from its own environment, and its argv.

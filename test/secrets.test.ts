@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
 import { CLI, compileFixture, fixtureNames, readFixture } from "./fixtures.js";
+import { readEntries } from "./tamper.js";
 import { hasTool } from "./tools.js";
 
 const SECRET_KEY = "vaulted django key 'with quotes' $(and a subshell)";
@@ -125,6 +126,36 @@ describe("secrets", () => {
     const tar = gunzipSync(readFileSync(join(dir, "embedded", files[0] ?? ""))).toString("utf8");
     assert.ok(tar.includes("secrets.env"));
     assert.ok(tar.includes(BACKUP_PASSWORD));
+  });
+});
+
+describe("--embed-secrets artifacts", () => {
+  it("are readable by their owner only: tarball 0600, .run 0700, the secrets.env entry 0600; plc verify passes", () => {
+    const dir = mkdtempSync(join(tmpdir(), "plc-embed-"));
+    try {
+      const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+      const built = run(["build", "-o", "emb", "--embed-secrets", "--self-extracting", "image=app:v1", "env.S=EMBEDDEDSECRET", "secret_env=S", "backup_password=bpw"]);
+      assert.equal(built.status, 0, built.stderr);
+      const files = readdirSync(join(dir, "emb"));
+      const tarball = join(dir, "emb", files.find((f) => f.endsWith(".tar.gz")) ?? "");
+      const runFile = join(dir, "emb", files.find((f) => f.endsWith(".run")) ?? "");
+      assert.equal(statSync(tarball).mode & 0o777, 0o600);
+      assert.equal(statSync(runFile).mode & 0o777, 0o700);
+      const entry = readEntries(readFileSync(tarball)).find((e) => e.path.endsWith("/secrets.env"));
+      assert.equal(entry?.mode, 0o600);
+      assert.ok(entry.content.toString("utf8").includes("EMBEDDEDSECRET"));
+      const manifest = JSON.parse(readEntries(readFileSync(tarball)).find((e) => e.path.endsWith("/MANIFEST.json"))?.content.toString("utf8") ?? "{}") as { files: { path: string; mode: string }[] };
+      assert.equal(manifest.files.find((f) => f.path === "secrets.env")?.mode, "0600");
+      const verified = run(["verify", tarball]);
+      assert.equal(verified.status, 0, verified.stderr);
+      // Without secrets inside, the tarball stays public.
+      const plain = run(["build", "-o", "plain", "--embed-secrets", "image=app:v1"]);
+      assert.equal(plain.status, 0, plain.stderr);
+      const plainTarball = join(dir, "plain", readdirSync(join(dir, "plain")).find((f) => f.endsWith(".tar.gz")) ?? "");
+      assert.equal(statSync(plainTarball).mode & 0o777, 0o644);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -106,6 +106,8 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 
 /** Objects merge key by key across layers, so they travel as one assignment per leaf. */
 export function flatten(path: string[], value: unknown, origin: Origin, isSecret = false): Assignment[] {
+  // `'{}'` sets nothing (it is not "replace every variable with an empty object").
+  if (path.length === 0 && isPlainObject(value) && Object.keys(value).length === 0) return [];
   if (isPlainObject(value) && Object.keys(value).length > 0) {
     return Object.keys(value).flatMap((key) => flatten([...path, key], value[key], origin, isSecret));
   }

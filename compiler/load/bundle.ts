@@ -7,8 +7,15 @@ import type { Manifest } from "../types.js";
 export interface TarEntry {
   /** Path inside the root folder (`install.sh`, `hooks/01-postgres/backup.pre.sh`). */
   path: string;
+  /** The path as the tar header spells it, root folder included. */
+  headerPath: string;
   type: string;
   mode: number;
+  uid: number;
+  gid: number;
+  uname: string;
+  gname: string;
+  size: number;
   mtime: number;
   /** Empty unless the entry was kept. */
   content: Buffer;
@@ -21,11 +28,18 @@ export interface BundleTarball {
   entries: TarEntry[];
 }
 
+/** Sees each entry's bytes as they pass, so a reader can hash a 3 GB image archive in constant memory. */
+export interface EntryVisitor {
+  start(entry: TarEntry): void;
+  data(entry: TarEntry, chunk: Buffer): void;
+  end(entry: TarEntry): void;
+}
+
 /**
  * Lists a tarball, keeping the contents of the entries `keep` selects (the rest, an image archive
- * included, is skipped without being buffered). Not a tarball: a located failure naming BUNDLE.
+ * included, is streamed to `visitor` without being buffered). Not a tarball: a located failure naming BUNDLE.
  */
-export function readBundleTarball(file: string, cwd: string, keep: (path: string) => boolean): BundleTarball {
+export function readBundleTarball(file: string, cwd: string, keep: (path: string, size: number) => boolean, visitor?: EntryVisitor): BundleTarball {
   const display = displayPath(cwd, file);
   const notBundle = (why: string): never =>
     fail("bundle-invalid", `${display} is not a bundle tarball: ${why}`, { variable: "BUNDLE", hint: "give the .tar.gz plc build wrote" });
@@ -39,26 +53,36 @@ export function readBundleTarball(file: string, cwd: string, keep: (path: string
       file,
       sync: true,
       strict: true,
+      // Small reads: a sync gunzip returns all of one read's output at once, up to 1000 times its size.
+      maxReadSize: 16 * 1024,
       onReadEntry: (entry) => {
         const [root = "", ...rest] = entry.path.split("/");
         roots.add(root);
         const path = rest.join("/");
         const kept: TarEntry = {
           path: entry.path.startsWith("/") ? entry.path : path,
+          headerPath: entry.path,
           type: entry.type,
           mode: entry.mode ?? 0,
+          uid: entry.uid ?? 0,
+          gid: entry.gid ?? 0,
+          uname: entry.uname ?? "",
+          gname: entry.gname ?? "",
+          size: entry.size,
           mtime: Math.floor((entry.mtime?.getTime() ?? 0) / 1000),
           content: Buffer.alloc(0),
         };
         entries.push(kept);
-        if (!keep(path)) {
-          entry.resume();
-          return;
-        }
+        visitor?.start(kept);
+        const isKept = keep(path, entry.size);
         const chunks: Buffer[] = [];
-        entry.on("data", (chunk: Buffer) => chunks.push(chunk));
+        entry.on("data", (chunk: Buffer) => {
+          visitor?.data(kept, chunk);
+          if (isKept) chunks.push(chunk);
+        });
         entry.on("end", () => {
-          kept.content = Buffer.concat(chunks);
+          if (isKept) kept.content = Buffer.concat(chunks);
+          visitor?.end(kept);
         });
       },
     });

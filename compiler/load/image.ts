@@ -7,8 +7,20 @@ import { displayPath, fail } from "../diagnostics.js";
 // Config blobs are small; layers are skipped without being buffered.
 const MAX_JSON_BYTES = 4 * 1024 * 1024;
 
+/** What plc needs of a docker-save archive: the image's Env and the tags `docker load` gives it. */
+export interface ImageArchive {
+  env: Map<string, string>;
+  /** RepoTags of every image in manifest.json, as docker wrote them (`app:v1`, `registry:5000/app:v1`). */
+  tags: string[];
+}
+
 /** Reads the Env of the (single) image in a docker-save or OCI archive. */
 export function readImageEnv(archive: string, cwd: string): Map<string, string> {
+  return readImageArchive(archive, cwd).env;
+}
+
+/** Reads the Env and the RepoTags of a docker-save (or OCI with manifest.json) archive. */
+export function readImageArchive(archive: string, cwd: string): ImageArchive {
   const display = displayPath(cwd, archive);
   const notArchive: (why: string) => never = (why) =>
     fail("invalid-image-archive", `${display} is not a docker image archive: ${why}`, {
@@ -39,8 +51,13 @@ export function readImageEnv(archive: string, cwd: string): Map<string, string> 
   const manifestBytes = small.get("manifest.json");
   if (manifestBytes === undefined) notArchive("manifest.json is missing");
   let config: unknown;
+  const tags: string[] = [];
   try {
     const manifest = JSON.parse(manifestBytes.toString("utf8")) as unknown;
+    for (const entry of Array.isArray(manifest) ? (manifest as unknown[]) : []) {
+      const repoTags = (entry as { RepoTags?: unknown } | null)?.RepoTags;
+      if (Array.isArray(repoTags)) for (const tag of repoTags) if (typeof tag === "string") tags.push(tag);
+    }
     const first: unknown = Array.isArray(manifest) ? manifest[0] : undefined;
     const configName = (first as { Config?: unknown } | undefined)?.Config;
     if (typeof configName !== "string") notArchive("manifest.json names no Config");
@@ -50,7 +67,7 @@ export function readImageEnv(archive: string, cwd: string): Map<string, string> 
   } catch (error) {
     notArchive((error as Error).message);
   }
-  return envOf(config);
+  return { env: envOf(config), tags };
 }
 
 /** `docker image inspect` on a local engine; undefined when no docker answers. */

@@ -6,7 +6,7 @@ import { parseArgv, type Word } from "./argv.js";
 import { readInventory } from "./inventory.js";
 import { readPasswords } from "./passwords.js";
 import { readPlugins } from "./plugins.js";
-import { inspectLocalImage, readImageEnv } from "./image.js";
+import { inspectLocalImage, readImageArchive } from "./image.js";
 import { parseVaultPasswordFile, type VaultSecret } from "./vault.js";
 
 export interface LoadOptions {
@@ -39,7 +39,8 @@ export function loadSpec(options: LoadOptions): WrittenSpec {
   const inventory =
     options.inventoryDir === undefined ? undefined : readInventory(options.inventoryDir, secrets, options.cwd);
   const plugins = readPlugins(options.pluginsDirs, options.cwd);
-  let imageEnv = options.imageArchive === undefined ? undefined : readImageEnv(options.imageArchive, options.cwd);
+  const archive = options.imageArchive === undefined ? undefined : readImageArchive(options.imageArchive, options.cwd);
+  let imageEnv = archive?.env;
   let imageNote: string | undefined;
   const image = parsed.assignments.filter((a) => a.path.length === 1 && a.path[0] === "image").pop()?.value;
   const hasPlugins = parsed.assignments.some((a) => a.path[0] === "plugins");
@@ -52,7 +53,7 @@ export function loadSpec(options: LoadOptions): WrittenSpec {
   const imageArchive = options.imageArchive === undefined ? undefined : readFileSync(options.imageArchive);
   const passwords =
     options.inventoryDir === undefined ? new Map<string, PasswordFile>() : readPasswords(options.inventoryDir, secrets, options.cwd);
-  return { argv: parsed.assignments, targets: parsed.targets, inventory, imageEnv, imageArchive, imageNote, plugins, passwords };
+  return { argv: parsed.assignments, targets: parsed.targets, inventory, imageEnv, imageArchive, imageTags: archive?.tags, imageNote, plugins, passwords };
 }
 
 function readVaultPassword(spec: string): VaultSecret {

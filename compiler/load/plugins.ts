@@ -29,7 +29,13 @@ export function readPlugins(extraDirs: readonly string[], cwd: string, options: 
     }
     for (const entry of readdirSync(dir).sort()) {
       const manifestFile = join(dir, entry, "plugin.yml");
-      if (entry.startsWith("_") || !existsSync(manifestFile) || byName.has(entry)) continue;
+      if (entry.startsWith("_") || !existsSync(manifestFile)) continue;
+      const hiding = byName.get(entry);
+      if (hiding !== undefined) {
+        // Plugins are code: a same-named external one replacing plc's own is said, never silent.
+        if (dir === BUILTIN_PLUGINS_DIR && hiding.shadows === undefined) hiding.shadows = join(dir, entry);
+        continue;
+      }
       const plugin = readPlugin(join(dir, entry), manifestFile, cwd, validate, problems);
       // Built-in templates are linted by test/templates.test.ts; an external plugin's, every time it loads.
       if (plugin && dir !== BUILTIN_PLUGINS_DIR) problems.push(...lintPluginTemplates(plugin.dir, cwd));

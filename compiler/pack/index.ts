@@ -13,7 +13,8 @@ export interface PackOptions {
   extraFiles?: BundleFile[];
 }
 
-const BLOCK = 512;
+export const TAR_BLOCK = 512;
+const BLOCK = TAR_BLOCK;
 
 export function sha256(data: string | Buffer): string {
   return createHash("sha256").update(data).digest("hex");
@@ -25,10 +26,9 @@ export function packBundle(spec: Spec, bundle: Bundle, options: PackOptions): Pa
   assertSafePaths(payload);
   // Each entry is encoded and hashed once: the payload tar (the id) and the final tar share them.
   const entries = encodeEntries(bundle.root, payload, options.mtime, true).sort((a, b) => compare(a.path, b.path));
-  const id = sha256(assembleTar(entries));
-  const manifest: Manifest = {
+  const unsigned: Manifest = {
     plc: options.plcVersion,
-    id,
+    id: "",
     project: spec.prefix,
     instance: spec.instance,
     home: spec.home,
@@ -38,13 +38,15 @@ export function packBundle(spec: Spec, bundle: Bundle, options: PackOptions): Pa
     secrets: bundle.secrets.map((secret) => secret.key),
     files: entries.flatMap((entry) => (entry.file === undefined ? [] : [{ path: entry.file.path, mode: entry.file.mode.toString(8).padStart(4, "0"), sha256: entry.sha256 }])),
   };
+  const id = bundleId([assembleTar(entries)], unsigned);
+  const manifest: Manifest = { ...unsigned, id };
   const manifestFile: BundleFile = { path: "MANIFEST.json", mode: 0o644, content: manifestText(manifest) };
   const manifestEntries = encodeEntries(bundle.root, [manifestFile], options.mtime, false);
   const listed = [...entries, ...manifestEntries].filter((entry) => entry.file !== undefined).sort((a, b) => compare(a.path, b.path));
   const sums: BundleFile = {
     path: "SHA256SUMS",
     mode: 0o644,
-    content: listed.map((entry) => `${entry.sha256}  ${entry.file?.path ?? ""}\n`).join(""),
+    content: sumsText(listed.map((entry) => ({ path: entry.file?.path ?? "", sha256: entry.sha256 }))),
   };
   const all = [...entries, ...manifestEntries, ...encodeEntries(bundle.root, [sums], options.mtime, false)].sort((a, b) => compare(a.path, b.path));
   return {
@@ -55,6 +57,21 @@ export function packBundle(spec: Spec, bundle: Bundle, options: PackOptions): Pa
     fileName: `${bundle.root}-${id.slice(0, 12)}.tar.gz`,
     manifest,
   };
+}
+
+/**
+ * The bundle id: the sha256 of the payload tar (every entry but MANIFEST.json and SHA256SUMS,
+ * headers included), then of MANIFEST.json with an empty id. SHA256SUMS follows from both.
+ * verify feeds the payload in chunks as it streams.
+ */
+export function bundleId(payload: Iterable<Buffer>, manifest: Manifest, hash = createHash("sha256")): string {
+  for (const chunk of payload) hash.update(chunk);
+  return hash.update(manifestText({ ...manifest, id: "" })).digest("hex");
+}
+
+/** SHA256SUMS as pack writes it: one line per file, MANIFEST.json included, sorted by path. */
+export function sumsText(lines: readonly { path: string; sha256: string }[]): string {
+  return [...lines].sort((a, b) => compare(a.path, b.path)).map((line) => `${line.sha256}  ${line.path}\n`).join("");
 }
 
 /** `"id": "…"` on a line of its own: install.sh reads it with sed, without a JSON parser. */
@@ -77,6 +94,8 @@ function assertSafePaths(files: readonly BundleFile[]): void {
     if (file.path.startsWith("/") || parts.some((part) => part === ".." || part === "." || part === "")) {
       throw new Error(`bundle path escapes the bundle: ${file.path}`);
     }
+    // install.sh reads MANIFEST.json and SHA256SUMS with sed and awk: no character that JSON or sha256sum escapes.
+    if (!/^[A-Za-z0-9._@+-][A-Za-z0-9._/@+-]*$/.test(file.path)) throw new Error(`bundle path has a character install.sh cannot check: ${file.path}`);
   }
 }
 
@@ -92,18 +111,23 @@ interface EncodedEntry {
   sha256: string;
 }
 
-/** A tar of the files under root, as pack writes it. */
-export function writeTar(root: string, files: readonly BundleFile[], mtime: number): Buffer {
-  return assembleTar(encodeEntries(root, files, mtime, true).sort((a, b) => compare(a.path, b.path)));
-}
-
 function assembleTar(entries: readonly EncodedEntry[]): Buffer {
   return Buffer.concat([...entries.flatMap((entry) => entry.bytes), Buffer.alloc(BLOCK * 2)]);
 }
 
-/** uid/gid 0, no user names, fixed modes and mtime; directories listed explicitly (tar walks readdir order). */
+/**
+ * An entry's header blocks as pack writes them: uid/gid 0, no user names (a pax header first when the
+ * path is long). verify re-encodes what it reads with this, so the id covers every header field.
+ */
+export function encodeHeader(entry: { path: string; mode: number; size: number; mtime: number; type: "File" | "Directory" }): Buffer[] {
+  const data = { ...entry, mtime: new Date(entry.mtime * 1000), uid: 0, gid: 0, uname: "", gname: "" };
+  const block = Buffer.alloc(BLOCK);
+  const needsPax = new Header(data).encode(block, 0);
+  return needsPax ? [new Pax(data).encode(), block] : [block];
+}
+
+/** Fixed modes and mtime; directories listed explicitly (tar walks readdir order). */
 function encodeEntries(root: string, files: readonly BundleFile[], mtime: number, withDirectories: boolean): EncodedEntry[] {
-  const date = new Date(mtime * 1000);
   const directories = new Set<string>(withDirectories ? [root] : []);
   if (withDirectories) {
     for (const file of files) {
@@ -112,20 +136,7 @@ function encodeEntries(root: string, files: readonly BundleFile[], mtime: number
     }
   }
   const encode = (path: string, mode: number, content: Buffer | undefined): Buffer[] => {
-    const data = {
-      path,
-      mode,
-      uid: 0,
-      gid: 0,
-      size: content?.length ?? 0,
-      mtime: date,
-      type: content === undefined ? ("Directory" as const) : ("File" as const),
-      uname: "",
-      gname: "",
-    };
-    const block = Buffer.alloc(BLOCK);
-    const needsPax = new Header(data).encode(block, 0);
-    const bytes: Buffer[] = needsPax ? [new Pax(data).encode(), block] : [block];
+    const bytes = encodeHeader({ path, mode, size: content?.length ?? 0, mtime, type: content === undefined ? "Directory" : "File" });
     if (content !== undefined) bytes.push(content, Buffer.alloc((BLOCK - (content.length % BLOCK)) % BLOCK));
     return bytes;
   };

@@ -9,6 +9,7 @@ import { readGroupTargets } from "../load/hosts.js";
 import { loadSpec, type LoadOptions } from "../load/index.js";
 import type { PackOptions } from "../pack/index.js";
 import type { BundleFile } from "../types.js";
+import { verifyBundleFile } from "../verify.js";
 import { receiverScript } from "./receiver.js";
 import { formatSummary, shipAll, type ShipPlan } from "./runner.js";
 import { readShipment, shipmentOfPacked, type Shipment } from "./shipment.js";
@@ -166,6 +167,11 @@ async function planShips(operands: string[], options: ShipOptions, helpers: Ship
       }
       return { label: describeTarget(target), target };
     });
+    // A bundle is checked here, before any host sees a byte of it: ship sends only what plc verify passes.
+    const { problems } = verifyBundleFile(resolve(bundlePath), process.cwd());
+    if (problems.length > 0) {
+      throw new PlcError([...problems, diagnostic("bundle-invalid", `${bundlePath} fails plc verify; nothing was sent`, { hint: "rebuild it with plc build; never edit a bundle" })]);
+    }
     const shipment = await readShipment(resolve(bundlePath), options.secrets === undefined ? undefined : resolve(options.secrets), process.cwd());
     if (options.inventory !== undefined && destinations.length === 0) {
       const { inventory } = loadSpec(helpers.loadOptions([], options));

@@ -58,8 +58,16 @@ tar -xf - -C "$dir" 2>/dev/null || fail ${s.incomplete} "the transfer was cut be
 phase received
 (cd "$dir" && sha256sum -c --strict --quiet ${STREAM.end} >/dev/null 2>&1) || fail ${s.checksum} "the stream does not match its checksums (nothing was changed)"
 printf '%s  %s\\n' "$expected" "$dir/${STREAM.bundle}" | sha256sum -c --strict --quiet >/dev/null 2>&1 || fail ${s.checksum} "the bundle's sha256 is not the one plc computed (nothing was changed)"
-{ mkdir "$dir/bundle" && tar -xzf "$dir/${STREAM.bundle}" -C "$dir/bundle" 2>/dev/null; } || fail ${s.host} "cannot unpack the bundle (nothing was changed)"
+# Read before unpacking: only regular files and directories. (GNU tar itself refuses members with '..'.)
+listing=$(tar -tvzf "$dir/${STREAM.bundle}" 2>/dev/null) || fail ${s.host} "cannot read the bundle (nothing was changed)"
+if printf '%s\n' "$listing" | grep -q '^[^-d]'; then fail ${s.checksum} "the bundle holds a link, a device node or a FIFO (nothing was changed)"; fi
+# Owner 0 and plain modes whatever the tar headers say; install.sh then applies MANIFEST.json's modes.
+{ mkdir "$dir/bundle" && tar -xzf "$dir/${STREAM.bundle}" -C "$dir/bundle" --no-same-owner --no-same-permissions 2>/dev/null; } || fail ${s.host} "cannot unpack the bundle (nothing was changed)"
 rm -f "$dir/${STREAM.bundle}"
+[ "$(ls -A "$dir/bundle")" = "$root" ] || fail ${s.checksum} "the bundle holds a path outside $root/ (nothing was changed)"
+[ -z "$(find "$dir/bundle" ! -type f ! -type d)" ] || fail ${s.checksum} "the bundle holds a link, a device node or a FIFO (nothing was changed)"
+[ -z "$(find "$dir/bundle" -type f -links +1)" ] || fail ${s.checksum} "the bundle holds a hard link (nothing was changed)"
+[ -z "$(find "$dir/bundle/$root" -mindepth 2 -name SHA256SUMS)" ] || fail ${s.checksum} "the bundle holds a nested SHA256SUMS (nothing was changed)"
 [ -f "$dir/bundle/$root/install.sh" ] || fail ${s.host} "the bundle holds no $root/install.sh (nothing was changed)"
 phase verified
 set -- sh "$dir/bundle/$root/install.sh"

@@ -53,12 +53,12 @@ printf '%s  %s\\n' "$payload_sha256" "$dir/bundle.tar.gz" | sha256sum -c --stric
   die "checksum mismatch: this file was altered or truncated (nothing was unpacked or changed)"
 if [ -n "$extract" ]; then
   mkdir -p "$extract"
-  tar -xzf "$dir/bundle.tar.gz" -C "$extract"
+  tar -xzf "$dir/bundle.tar.gz" -C "$extract" --no-same-owner
   printf '%s\\n' "$extract/$root"
   exit 0
 fi
 mkdir "$dir/bundle"
-tar -xzf "$dir/bundle.tar.gz" -C "$dir/bundle"
+tar -xzf "$dir/bundle.tar.gz" -C "$dir/bundle" --no-same-owner
 status=0
 sh "$dir/bundle/$root/install.sh" "$@" </dev/null || status=$?
 exit "$status"

@@ -68,7 +68,8 @@ export function sshArguments(destination: Destination, settings: SshSettings, co
   const { user, host, port } = destination.target;
   if (port !== undefined) args.push("-p", String(port));
   if (user !== undefined) args.push("-l", user);
-  args.push(host, command);
+  // `--`: whatever the host is, ssh reads it as the destination, never as an option.
+  args.push("--", host, command);
   return args;
 }
 
@@ -269,7 +270,15 @@ export async function shipTo(
       diagnostic("ship-failed", `cannot run ssh: ${spawnError.message}`, { hint: "install the OpenSSH client (apt-get install openssh-client)" }),
     );
   }
-  if (code === 0) return result(undefined);
+  // Only the receiver's own report counts: a forced command (authorized_keys `command="true"`) exits 0 too.
+  if (code === 0 && installStatus === 0) return result(undefined);
+  if (code === 0 && installStatus === undefined) {
+    return result(
+      diagnostic("ship-failed", `${label}: ssh exited 0 but the host never reported an install; nothing is known to be deployed`, {
+        hint: "the host ran another command than plc's receiver: look for command=\"…\" in its authorized_keys or a ForceCommand in its sshd_config",
+      }),
+    );
+  }
   return result(explainFailure(destination, { code, signal, phase, isRemote, sshLines, receiverError, installStatus }));
 }
 

@@ -26,6 +26,17 @@ export function isAbsolutePath(text: string): boolean {
   return /^\/[A-Za-z0-9._/-]*$/.test(text) && !text.split("/").some((part) => part === "..") && !text.includes("//");
 }
 
+/** Top-level directories of the system: a home there would be chmod 0755'd and purged with it. */
+const SYSTEM_TOP = new Set(["bin", "boot", "dev", "etc", "lib", "lib32", "lib64", "libx32", "lost+found", "proc", "root", "run", "sbin", "sys", "tmp", "usr", "var"]);
+
+/** An instance home: a directory of its own, two components deep at least, outside the system's trees. */
+export function isHomePath(text: string): boolean {
+  if (!/^\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)+$/.test(text)) return false;
+  const parts = text.split("/").slice(1);
+  if (parts.some((part) => part === "." || part === "..")) return false;
+  return !SYSTEM_TOP.has(parts[0] ?? "");
+}
+
 // lftp's command language runs `!cmd`, splits on `;` and whitespace and reads quotes.
 const LFTP_UNSAFE = /[\s;!'"`\\&|<>$]/;
 
@@ -81,4 +92,17 @@ export function textProblem(text: string): string | undefined {
   if (text.includes("\0")) return "holds a NUL character";
   if (!text.isWellFormed()) return "holds malformed unicode (a lone surrogate)";
   return undefined;
+}
+
+/**
+ * The reference docker stores for an image name: `app` is `app:latest`, `docker.io/library/app:1`
+ * and `index.docker.io/app:1` are `app:1`. Digest references are left as they are.
+ */
+export function normalizeImageReference(reference: string): string {
+  let ref = reference.replace(/^(?:index\.)?docker\.io\//, "");
+  if (!ref.includes("@")) {
+    const lastSlash = ref.lastIndexOf("/");
+    if (!ref.slice(lastSlash + 1).includes(":")) ref = `${ref}:latest`;
+  }
+  return ref.replace(/^library\//, "");
 }

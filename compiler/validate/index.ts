@@ -7,7 +7,8 @@ import { diagnostic, nearest, PlcError, type Diagnostic } from "../diagnostics.j
 import { SCHEMA_DIR } from "../paths.js";
 import { pointerOf } from "../resolve/index.js";
 import type { EnvEntry, HtaccessUser, Origin, PluginDefinition, ResolvedSpec, ResolvedValue, Retention, Spec } from "../types.js";
-import { isAbsolutePath, isHostName, isImageReference, parseLftpDsn, suggestName, textProblem } from "./formats.js";
+import { isAbsolutePath, isHomePath, isHostName, isImageReference, normalizeImageReference, parseLftpDsn, suggestName, textProblem } from "./formats.js";
+import { reservedEnvKey, reservedEnvPattern } from "./reserved.js";
 
 interface ProjectSchema {
   properties: Record<string, unknown>;
@@ -19,7 +20,11 @@ let projectSchemaText: string | undefined;
 /** The project schema, a fresh copy each call (callers extend it); the file is read once per process. */
 export function readProjectSchema(): ProjectSchema {
   projectSchemaText ??= readFileSync(join(SCHEMA_DIR, "project.schema.json"), "utf8");
-  return JSON.parse(projectSchemaText) as ProjectSchema;
+  const schema = JSON.parse(projectSchemaText) as ProjectSchema;
+  // One list (reserved.ts) is both the rule and what `plc schema` shows.
+  const env = schema.properties["env"] as { propertyNames: { not: { pattern: string } } };
+  env.propertyNames.not.pattern = reservedEnvPattern();
+  return schema;
 }
 
 /** The project schema with the active plugins' variables added, as `plc schema` prints it. */
@@ -42,7 +47,19 @@ export function isSecretPointer(spec: Spec, pointer: string): boolean {
   const [top, key] = pointer.split("/").slice(1);
   if (spec.values.get(pointer)?.isSecret === true) return true;
   if (top !== undefined && spec.secretVariables.includes(top)) return true;
-  return top === "env" && spec.env.some((entry) => entry.isSecret && entry.key === key);
+  return top === "env" && key !== undefined && secretEnvKeys(spec).has(key);
+}
+
+const secretEnvKeysOf = new WeakMap<Spec, Set<string>>();
+
+/** Secret env keys as a set: explain asks once per value, and a spec may have 20,000 keys. */
+function secretEnvKeys(spec: Spec): Set<string> {
+  let keys = secretEnvKeysOf.get(spec);
+  if (keys === undefined) {
+    keys = new Set(spec.env.filter((entry) => entry.isSecret).map((entry) => entry.key));
+    secretEnvKeysOf.set(spec, keys);
+  }
+  return keys;
 }
 
 const compiled = new Map<string, ValidateFunction>();
@@ -59,6 +76,7 @@ function compile(schema: ProjectSchema, plugins: readonly PluginDefinition[]): V
   ajv.addFormat("image-reference", isImageReference);
   ajv.addFormat("host-name", isHostName);
   ajv.addFormat("absolute-path", isAbsolutePath);
+  ajv.addFormat("home-path", isHomePath);
   ajv.addFormat("lftp-dsn", (text: string) => typeof parseLftpDsn(text) !== "string");
   const validate = ajv.compile(schema);
   compiled.set(key, validate);
@@ -68,7 +86,11 @@ function compile(schema: ProjectSchema, plugins: readonly PluginDefinition[]): V
 /** Checks the resolved spec and returns it typed, or throws every problem found, located. */
 export function validateSpec(resolved: ResolvedSpec): Spec {
   const problems: Diagnostic[] = [];
-  for (const [pointer, value] of resolved.values) checkText(pointer, value, problems);
+  const secretVariables = [...CORE_SECRET_VARIABLES, ...resolved.plugins.flatMap((plugin) => plugin.secretVariables)];
+  for (const [pointer, value] of resolved.values) {
+    checkText(pointer, value, problems);
+    checkVaultValue(pointer, value, secretVariables, problems);
+  }
   if (problems.length > 0) throw new PlcError(problems);
 
   const schema = schemaFor(resolved.plugins);
@@ -89,7 +111,33 @@ function renderPluginTemplate(template: string, context: Record<string, unknown>
   return ejs.render(template, context, { strict: true, _with: false, destructuredLocals: locals, async: false } as ejs.Options & { async: false });
 }
 
+/**
+ * A vault value is a secret, and only env values and secret variables are kept out of the tarball:
+ * an encrypted image or dns would be published in clear, so it is refused rather than leaked.
+ */
+function checkVaultValue(pointer: string, resolved: ResolvedValue, secretVariables: readonly string[], problems: Diagnostic[]): void {
+  const top = variableName(pointer).split(".")[0] ?? "";
+  if (!resolved.isSecret || top === "env" || secretVariables.includes(top)) return;
+  problems.push(
+    diagnostic("vault-in-clear", `${variableName(pointer)} is an Ansible Vault value, but ${top} is written into the bundle in clear`, {
+      origin: resolved.origin,
+      variable: variableName(pointer),
+      hint: `an encrypted value cannot be kept out of a public tarball for ${top}: write it unencrypted (only env values and ${secretVariables.join(", ")} stay out of the tarball)`,
+    }),
+  );
+}
+
 function checkText(pointer: string, resolved: ResolvedValue, problems: Diagnostic[]): void {
+  if (pointer.split("/").includes("__proto__") || hasProtoKey(resolved.value)) {
+    problems.push(
+      diagnostic("invalid-name", `${variableName(pointer)}: '__proto__' is not a variable or key name`, {
+        origin: resolved.origin,
+        variable: variableName(pointer),
+        hint: "remove the '__proto__' key",
+      }),
+    );
+    return;
+  }
   const strings: string[] = [];
   collectStrings(resolved.value, strings);
   for (const text of strings) {
@@ -105,6 +153,12 @@ function checkText(pointer: string, resolved: ResolvedValue, problems: Diagnosti
       return;
     }
   }
+}
+
+function hasProtoKey(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(hasProtoKey);
+  if (typeof value !== "object" || value === null) return false;
+  return Object.keys(value).some((key) => key === "__proto__" || hasProtoKey((value as Record<string, unknown>)[key]));
 }
 
 function collectStrings(value: unknown, into: string[]): void {
@@ -168,7 +222,7 @@ function toDiagnostic(error: ErrorObject, resolved: ResolvedSpec, schema: Projec
     return diagnostic("invalid-name", `${variable}: '${error.propertyName}' is reserved`, {
       origin,
       variable,
-      hint: "docker-run.sh's own docker client would read it (LD_*, DOCKER_HOST…); set it in the image instead",
+      hint: `${reservedEnvKey(error.propertyName) ?? "plc's scripts use it"}; rename the key (or set it in the image)`,
     });
   }
   if (error.keyword === "propertyNames" || error.keyword === "pattern" && error.propertyName !== undefined) {
@@ -179,7 +233,15 @@ function toDiagnostic(error: ErrorObject, resolved: ResolvedSpec, schema: Projec
       hint: `env keys match [A-Za-z_][A-Za-z0-9_]*; try '${key.replace(/[^A-Za-z0-9_]/g, "_").replace(/^([0-9])/, "_$1")}'`,
     });
   }
+  if (error.keyword === "pattern" && String(params["pattern"]) === ONE_LINE) {
+    return diagnostic("invalid-value", `${variable} may not hold a line break`, {
+      origin,
+      variable,
+      hint: "write it on one line",
+    });
+  }
   if (error.keyword === "pattern" && (top === "prefix" || top === "instance")) {
+    if (isSecretValue(pointer, resolved)) return diagnostic("invalid-name", `${variable} is not a valid name`, { origin, variable });
     const suggestion = suggestName(String(value));
     return diagnostic("invalid-name", `${variable} '${String(value)}' is not a valid name`, {
       origin,
@@ -193,9 +255,11 @@ function toDiagnostic(error: ErrorObject, resolved: ResolvedSpec, schema: Projec
       "image-reference": "write it as [registry/]repository[:tag][@sha256:digest], e.g. betagouv/mrs:master",
       "host-name": "give a host name (example.com) or an IP address, without spaces, ';' or a port",
       "absolute-path": "give an absolute path of letters, digits, '.', '_', '-' and '/', without '..'",
+      "home-path": "give a directory of its own, such as /home/<name> or /srv/<name>: install.sh makes it 0755 and uninstall --purge deletes it, so a system directory (/, /root, /etc, /home, /var…), a path with '.' or '..' components or a trailing '/' is refused",
       "lftp-dsn": `${typeof value === "string" ? parseLftpDsn(value) as string : "invalid"}; e.g. sftp://user:password@backup.example.com/restic`,
     };
-    return diagnostic(format === "image-reference" ? "invalid-image" : "invalid-value", `${variable} '${format === "lftp-dsn" ? "<dsn>" : String(value)}' is not a valid ${format.replace(/-/g, " ")}`, {
+    const shown = format === "lftp-dsn" ? "<dsn>" : isSecretValue(pointer, resolved) ? "********" : String(value);
+    return diagnostic(format === "image-reference" ? "invalid-image" : "invalid-value", `${variable} '${shown}' is not a valid ${format.replace(/-/g, " ")}`, {
       origin,
       variable,
       hint: hints[format],
@@ -206,6 +270,17 @@ function toDiagnostic(error: ErrorObject, resolved: ResolvedSpec, schema: Projec
     variable,
     hint: describeExpected(error),
   });
+}
+
+/** The schema pattern of one-line strings (a plugin's password written into a line-based file). */
+const ONE_LINE = "^[^\\n\\r]*$";
+
+/** Whether the value a diagnostic would quote came from a vault: it is then never printed. */
+function isSecretValue(pointer: string, resolved: ResolvedSpec): boolean {
+  for (let candidate = pointer; candidate !== ""; candidate = candidate.slice(0, candidate.lastIndexOf("/"))) {
+    if (resolved.values.get(candidate)?.isSecret === true) return true;
+  }
+  return false;
 }
 
 function describeExpected(error: ErrorObject): string | undefined {
@@ -314,6 +389,27 @@ function toSpec(vars: Record<string, unknown>, resolved: ResolvedSpec, problems:
       }),
     );
   }
+  const image = vars["image"] as string;
+  if (resolved.imageTags !== undefined && image.includes("@")) {
+    // docker load keeps tags, not registry digests: the host could not find the image by this name.
+    problems.push(
+      diagnostic("invalid-image-archive", `--image-archive images are named by tag, not by digest (${image})`, {
+        origin: originAt("/image", resolved),
+        variable: "image",
+        hint: "give the tag the archive holds, e.g. image=app:v1",
+      }),
+    );
+  } else if (resolved.imageTags !== undefined && !resolved.imageTags.map(normalizeImageReference).includes(normalizeImageReference(image))) {
+    // docker load would bring in another name; the host would then pull the image, air-gapped or not.
+    const held = resolved.imageTags.length === 0 ? "no tag" : resolved.imageTags.join(", ");
+    problems.push(
+      diagnostic("invalid-image-archive", `--image-archive holds ${held}, not ${image}`, {
+        origin: originAt("/image", resolved),
+        variable: "image",
+        hint: `save the image under its name (docker save ${image} -o FILE), or build with image= one of its tags`,
+      }),
+    );
+  }
   const htaccess = vars["htaccess"] as HtaccessUser[];
   if (htaccess.length > 0 && dns.length === 0) {
     problems.push(
@@ -330,7 +426,7 @@ function toSpec(vars: Record<string, unknown>, resolved: ResolvedSpec, problems:
     instance,
     name,
     home: vars["home"] as string,
-    image: vars["image"] as string,
+    image,
     plugins: resolved.plugins,
     env: [...env.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
     dns,
@@ -340,6 +436,9 @@ function toSpec(vars: Record<string, unknown>, resolved: ResolvedSpec, problems:
     hostPort: vars["host_port"] as number,
     healthcheckPath: vars["healthcheck_path"] as string,
     healthcheckTimeout: vars["healthcheck_timeout"] as number,
+    stopTimeout: vars["stop_timeout"] as number,
+    logMaxSize: vars["log_max_size"] as string,
+    logMaxFile: vars["log_max_file"] as number,
     logMount: vars["log_mount"] as string,
     backupPassword: vars["backup_password"] as string | undefined,
     lftp,

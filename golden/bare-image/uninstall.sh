@@ -47,7 +47,9 @@ for unit in backup-project-staging.service backup-project-staging.timer prune-pr
 done
 systemctl daemon-reload || true
 rm -f "/etc/logrotate.d/$name"
+# rm -f alone is a SIGKILL: each container (the app, a database) gets its stop signal first.
 for container in $(docker ps --all --quiet --filter label=plc.instance=project-staging); do
+  docker stop --time 30 "$container" >/dev/null 2>&1 || true
   docker rm -f "$container" >/dev/null
 done
 docker network rm project-staging >/dev/null 2>&1 || true

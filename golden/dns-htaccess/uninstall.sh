@@ -49,7 +49,9 @@ systemctl daemon-reload || true
 rm -f "/etc/logrotate.d/$name"
 rm -f /etc/nginx/sites-enabled/app.example.com.conf /etc/nginx/plc/app-review-42.htpasswd
 if nginx -t >/dev/null 2>&1; then systemctl reload nginx || true; fi
+# rm -f alone is a SIGKILL: each container (the app, a database) gets its stop signal first.
 for container in $(docker ps --all --quiet --filter label=plc.instance=app-review-42); do
+  docker stop --time 30 "$container" >/dev/null 2>&1 || true
   docker rm -f "$container" >/dev/null
 done
 docker network rm app-review-42 >/dev/null 2>&1 || true

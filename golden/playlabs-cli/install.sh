@@ -129,14 +129,35 @@ if [ -z "${PLC_INSTALL_WORKER:-}" ]; then
   flock -n 9 || die "another install of $name is running"
 fi
 
-# 3. The bundle is exactly what plc built: every file listed and intact, nothing else, no symlink.
+# 3. The bundle is exactly what plc built: the files MANIFEST.json lists, intact, nothing else; only
+# regular files and directories; owner root and the manifest's modes, whatever the tar headers said.
 (
   cd "$here"
+  # "MODE PATH" per file, from the layout plc writes MANIFEST.json in (paths are [A-Za-z0-9._/@+-]).
+  modes=$(awk '/^      "path": "/ { p = $0; sub(/^      "path": "/, "", p); sub(/",$/, "", p) }
+    /^      "mode": "[0-7]+",$/ { m = $0; gsub(/[^0-7]/, "", m); print m, p }' MANIFEST.json)
+  ! grep -qv '^[0-9a-f]\{64\}  [A-Za-z0-9._@+-][A-Za-z0-9._/@+-]*$' SHA256SUMS || die "SHA256SUMS has a line plc never writes (nothing was changed)"
+  ! grep -q '  \(.*/\)\{0,1\}\.\.\(/\|$\)' SHA256SUMS || die "SHA256SUMS names a path outside the bundle (nothing was changed)"
+  [ -z "$(find . ! -type f ! -type d)" ] || die "the bundle holds a symlink, a device node, a FIFO or a socket (nothing was changed)"
+  [ -z "$(find . -type f -links +1)" ] || die "the bundle holds a hard link (nothing was changed)"
+  [ -z "$(find . -name SHA256SUMS ! -path ./SHA256SUMS)" ] || die "the bundle holds a nested SHA256SUMS (nothing was changed)"
+  if [ "$mode" = install ]; then
+    # Before the checksums: once root owns every file, nobody else can change one after its check.
+    chown -hR 0:0 . || die "cannot make root the owner of the bundle's files (nothing was changed)"
+    find . -type d -exec chmod 0755 {} + || die "cannot set the bundle's directory modes (nothing was changed)"
+  fi
   sha256sum --check --strict --quiet SHA256SUMS >&2 || die "checksum mismatch: the bundle was altered or truncated (nothing was changed)"
   listed=$(sed 's/^[0-9a-f]\{64\}  //' SHA256SUMS | sort)
-  present=$(find . ! -name SHA256SUMS \( -type f -o -type l \) | sed 's#^\./##' | sort)
+  manifest=$({ printf '%s\n' "$modes" | sed 's/^[0-7]* //'; echo MANIFEST.json; } | sort)
+  [ "$listed" = "$manifest" ] || die "SHA256SUMS and MANIFEST.json list different files: the bundle was altered (nothing was changed)"
+  present=$(find . ! -type d ! -path ./SHA256SUMS | sed 's#^\./##' | sort)
   [ "$listed" = "$present" ] || die "the bundle holds files SHA256SUMS does not list (nothing was changed)"
-  [ -z "$(find . -type l)" ] || die "the bundle holds a symlink (nothing was changed)"
+  if [ "$mode" = install ]; then
+    printf '%s\n' "$modes" | while read -r file_mode path; do
+      chmod "$file_mode" "./$path" || exit 1
+    done || die "cannot set the modes MANIFEST.json gives (nothing was changed)"
+    chmod 0644 MANIFEST.json SHA256SUMS
+  fi
 )
 id=$(sed -n 's/^  "id": "\([0-9a-f]\{64\}\)",$/\1/p' "$here/MANIFEST.json")
 [ -n "$id" ] || die "MANIFEST.json names no bundle id"
@@ -228,6 +249,8 @@ undo_deploy() {
     docker stop --time "$stop_timeout" "$name" >/dev/null 2>&1
     docker rm --force "$name" >/dev/null 2>&1
   fi
+  # A failed first deploy leaves no network behind (docker has addresses for ~30); in use, it stays.
+  if [ ! -L "$home/current" ]; then docker network rm ybs-hack >/dev/null 2>&1; fi
   for file in docker-image .secrets.env .backup_password .env; do
     if [ -f "$journal/before/$file" ]; then
       cp -p "$journal/before/$file" "$home/$file.undo" && mv -f "$home/$file.undo" "$home/$file"
@@ -429,17 +452,29 @@ if [ ! -d "$release" ]; then
   mv "$release.tmp" "$release"
 fi
 
-# 6. The image: from the bundle when it travelled with it (air-gapped), else from the registry.
+# 6. The image: from the bundle when it travelled with it (air-gapped, then never pulled), else from
+# the registry. A digest never moves: pulled only when missing. A tag may (:latest, :master): pulled
+# on every deploy, but a failed pull (registry down, an image built on this host) is only a warning
+# when the host has the image.
 if [ -f "$here/image.tar" ]; then
   say "loading the image from image.tar"
   docker load --input "$here/image.tar" >/dev/null || die "docker load failed"
+  docker image inspect "$image" >/dev/null 2>&1 || die "image.tar does not hold $image (nothing was pulled)"
+elif docker image inspect "$image" >/dev/null 2>&1; then
+  case $image in
+    *@sha256:*) ;;
+    *)
+      say "pulling $image"
+      docker pull --quiet "$image" >/dev/null || say "warning: docker pull $image failed; deploying the copy this host has" >&2
+      ;;
+  esac
 else
   say "pulling $image"
   docker pull --quiet "$image" >/dev/null || die "docker pull $image failed"
 fi
 
 # Data directories belong to the image's user, found here since only the host knows the image.
-user=$(docker image inspect --format '{{.Config.User}}' "$image" 2>/dev/null || true)
+user=$(docker image inspect --format '{{.Config.User}}' "$image") || die "cannot inspect $image"
 # Config.User is "", "name", "uid", "uid:gid" or "name:group".
 group=
 case $user in *:*) group=${user#*:} ;; esac

@@ -37,6 +37,8 @@ docker=$(command -v docker) || die "docker is not installed"
 network=ybs-hack
 
 "$docker" network inspect "$network" >/dev/null 2>&1 || "$docker" network create "$network" >/dev/null
+# rm -f alone is a SIGKILL: stop first, with the image's stop signal and a grace period.
+"$docker" stop --time 30 "$name" >/dev/null 2>&1 || true
 "$docker" rm -f "$name" >/dev/null 2>&1 || true
 
 # Docker's --env-file keeps quotes and cannot hold newlines, so values are sourced in a subshell and
@@ -56,8 +58,11 @@ set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.
   # shellcheck source=/dev/null
   if [ -f "$5" ]; then . "$5"; fi
   set +a
+  # 8>&- 9>&-: a CLI that forks the container's monitor itself (podman's conmon) would keep plc's locks.
   exec "$1" run --detach --name ybs-hack \
     --restart unless-stopped \
+    --log-opt max-size=10m \
+    --log-opt max-file=3 \
     --network ybs-hack \
     --label plc.instance=ybs-hack \
     --publish 127.0.0.1:20875:8000 \
@@ -65,6 +70,6 @@ set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.
     --mount type=bind,source=/home/ybs-hack/spooler,target=/app/spooler \
     --env UWSGI_SPOOLER_MOUNT \
     --env UWSGI_SPOOLER_NAMES \
-    "$2" >/dev/null
+    "$2" >/dev/null 8>&- 9>&-
 )
 say "started $name ($image)"

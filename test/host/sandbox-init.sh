@@ -6,6 +6,8 @@
 # Nothing it mounts is visible outside this mount namespace; killing it ends every process inside.
 #   $1                  the sandbox directory on the real file system (shim state, copies, work files)
 #   PLC_SANDBOX_HIDE    tools that must look absent (e.g. "restic")
+#   PLC_SANDBOX_ENGINE  1: a real dockerd will run inside (test/engine): no docker shim, and /sys
+#                       shows this network namespace (dockerd finds its bridges there)
 set -eu
 sandbox=$1
 shims=$(cd "$(dirname "$0")/shims" && pwd -P)
@@ -26,6 +28,15 @@ private_copy() {
   mount --bind "$copy" "$1"
 }
 
+if [ "${PLC_SANDBOX_ENGINE:-}" = 1 ]; then
+  # A sysfs mounted here belongs to this network namespace (what `ip netns exec` does); the cgroup
+  # tree under it is moved over, since dockerd puts its containers there.
+  mkdir -p "$sandbox/cgroup"
+  mount --rbind /sys/fs/cgroup "$sandbox/cgroup"
+  umount -l /sys
+  mount -t sysfs -o nosuid,nodev,noexec plc-sandbox /sys
+  mount --move "$sandbox/cgroup" /sys/fs/cgroup
+fi
 private_tmpfs /home
 private_tmpfs /root 0700
 private_tmpfs /etc/systemd/system
@@ -48,6 +59,7 @@ private_copy /etc/shadow
 # a real systemctl or docker outright so nothing reaches the machine's systemd or engine.
 for shim in "$shims"/*; do
   tool=${shim##*/}
+  if [ "$tool" = docker ] && [ "${PLC_SANDBOX_ENGINE:-}" = 1 ]; then continue; fi
   cp "$shim" "/usr/local/sbin/$tool"
   chmod 0755 "/usr/local/sbin/$tool"
   for real in /usr/bin/"$tool" /bin/"$tool" /usr/sbin/"$tool" /sbin/"$tool"; do

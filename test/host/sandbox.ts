@@ -26,6 +26,8 @@ export interface HostOptions {
   hide?: string[];
   /** The shell /bin/sh runs: dash (Debian's) or busybox sh (bound over dash). */
   shell?: "dash" | "busybox";
+  /** A real dockerd will run inside (test/engine/engine.ts starts it): the docker shim stays out. */
+  engine?: boolean;
 }
 
 export interface RunOptions {
@@ -92,7 +94,9 @@ export class SandboxHost {
     const init = spawn(
       "unshare",
       ["--mount", "--propagation", "private", "--pid", "--fork", "--mount-proc", "--net", "sh", INIT, dir],
-      { env: { PATH: SANDBOX_PATH, PLC_SANDBOX_HIDE: (options.hide ?? []).join(" ") }, stdio: ["ignore", "pipe", "pipe"] },
+      {
+        env: { PATH: SANDBOX_PATH, PLC_SANDBOX_HIDE: (options.hide ?? []).join(" "), PLC_SANDBOX_ENGINE: options.engine === true ? "1" : "" },
+        stdio: ["ignore", "pipe", "pipe"] },
     );
     let stderr = "";
     init.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));

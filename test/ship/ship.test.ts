@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { sh } from "../../compiler/render/quote.js";
 import { selfExtractingBundle } from "../../compiler/ship/self-extracting.js";
 import { CLI } from "../fixtures.js";
+import { withFileListedOnlyInSums, withSpecialEntries } from "../tamper.js";
 import { requireTool } from "../tools.js";
 import { buildInto, freePort, requireShipTools, runAsync, runPlc, SshClient, type RunResult, type SshHost } from "./sandbox.js";
 
@@ -91,7 +92,7 @@ test("plc ship to one host over a real sshd", { timeout: 150_000 }, async (t) =>
     const result = await runPlc(["ship", first, target, ...ssh, "--dry-run"]);
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /nothing is sent/);
-    assert.match(result.stdout, new RegExp(`ssh -T -F \\S+ -o StrictHostKeyChecking=yes .*-p ${host.port} 127\\.0\\.0\\.1 `));
+    assert.match(result.stdout, new RegExp(`ssh -T -F \\S+ -o StrictHostKeyChecking=yes .*-p ${host.port} -- 127\\.0\\.0\\.1 `));
     assert.doesNotMatch(result.stdout, / -l /, "no user on the command line when the target names none");
     assert.match(result.stdout, /secrets\.env \(SECRET_KEY; values not shown\)/);
     assert.ok(!result.stdout.includes(SECRET));
@@ -223,5 +224,54 @@ test("plc ship to one host over a real sshd", { timeout: 150_000 }, async (t) =>
     }
     assert.ok(!piped.stderr.includes("\r") && !piped.stdout.includes("\r"), "no carriage return without a TTY");
     assert.doesNotMatch(piped.stderr, /\/s\b/, "no rate without a TTY");
+  });
+
+  await t.test("a tampered BUNDLE fails plc verify locally: exit 1, named, no connection", async () => {
+    const connections = host.connections();
+    const before = host.listing(WATCHED);
+    const secretsOnlyInSums = join(client.dir, "tampered-secrets.tar.gz");
+    writeFileSync(secretsOnlyInSums, withFileListedOnlyInSums(readFileSync(first), "ybs-hack", "secrets.env", "X=1\nid >/root/PWNED\n"));
+    const special = join(client.dir, "tampered-devices.tar.gz");
+    writeFileSync(special, withSpecialEntries(readFileSync(first), [
+      { path: "ybs-hack/logrotate/zero", type: "CharacterDevice", mode: 0o666, uid: 0, gid: 0, content: Buffer.alloc(0), devmaj: 1, devmin: 5 },
+    ]));
+    for (const [bundle, why] of [[secretsOnlyInSums, /secrets\.env is not in MANIFEST\.json/], [special, /logrotate\/zero: a CharacterDevice has no place in a bundle/]] as const) {
+      const result = await runPlc(["ship", bundle, target, ...ssh]);
+      assertFailed(result, why);
+      assert.match(result.stderr, /fails plc verify; nothing was sent/);
+    }
+    assert.equal(host.connections(), connections, "ship connected for a bundle that fails verify");
+    assert.equal(host.listing(WATCHED), before);
+  });
+
+  await t.test("a host whose ssh exits 0 without the receiver's installed report is a failure (command=\"true\")", async () => {
+    const authorized = join(host.dir, "authorized_keys");
+    const keys = readFileSync(authorized, "utf8");
+    writeFileSync(authorized, `command="true" ${keys}`);
+    try {
+      const before = host.listing(WATCHED);
+      const result = await runPlc(["ship", first, target, ...ssh]);
+      assertFailed(result, /ssh exited 0 but the host never reported an install/);
+      assert.doesNotMatch(result.stderr, /deployed ybs-hack/);
+      assert.equal(host.listing(WATCHED), before);
+    } finally {
+      writeFileSync(authorized, keys);
+    }
+  });
+
+  await t.test("an inventory ansible_host or ansible_user starting with '-' is bad input, located; ssh is never run", async () => {
+    const connections = host.connections();
+    for (const [vars, pattern] of [
+      ["ansible_host: \"-V\"", /host web1: '-V' is not an ssh address[\s\S]*inventory\.yml:6:25/],
+      [`ansible_host: 127.0.0.1\n          ansible_user: "-oProxyCommand=touch /tmp/x"`, /host web1: '-oProxyCommand=touch \/tmp\/x' is not an ssh login name[\s\S]*inventory\.yml:7:25/],
+    ] as const) {
+      const inventory = join(client.dir, `inventory-${connections}-${vars.length}`);
+      mkdirSync(inventory, { recursive: true });
+      writeFileSync(join(inventory, "inventory.yml"), `all:\n  children:\n    ybs-hack:\n      hosts:\n        web1:\n          ${vars}\n`);
+      const result = await runPlc(["ship", first, "-i", inventory, ...ssh]);
+      assert.equal(result.status, 2, result.stderr);
+      assert.match(result.stderr, pattern);
+    }
+    assert.equal(host.connections(), connections);
   });
 });
