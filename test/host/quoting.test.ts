@@ -22,14 +22,14 @@ describe("hostile values that validation accepts, on a host", () => {
     assert.match(readFileSync(join(host.state, "containers", "project-staging", "log"), "utf8"), /url:\/\$\(touch\$IFS\/root\/PWNED\)/);
   });
 
-  it("C33: dns=*.example.com installs its vhost under its own name, checked by nginx", async (t) => {
+  it("C33: dns=*.example.com installs its vhost as _.example.com.conf, checked by nginx", async (t) => {
     if (!requireSandbox(t, "nginx")) return;
     const host = await SandboxHost.start(t);
     const bundle = buildBundle(["image=app:v1", "dns=*.example.com"]);
     const result = install(host, bundle);
     assert.equal(result.status, 0, result.stderr);
-    assert.ok(existsSync(host.path("/etc/nginx/sites-enabled/*.example.com.conf")), "the vhost is named after the wildcard");
-    assert.match(host.read("/etc/nginx/sites-enabled/*.example.com.conf"), /server_name \*\.example\.com;/);
+    assert.ok(existsSync(host.path("/etc/nginx/sites-enabled/_.example.com.conf")), "the vhost is named after the wildcard");
+    assert.match(host.read("/etc/nginx/sites-enabled/_.example.com.conf"), /server_name \*\.example\.com;/);
     host.must("nginx -t");
   });
 });
