@@ -94,6 +94,12 @@ const CASES: BadCase[] = [
     mentions: ["oops/deploy.pre.sh.ejs:3"],
   },
   {
+    name: "external hook template that prints a helper's output inside double quotes, its file and line",
+    args: ["image=nginx:1", "--plugins-dir", join(FIXTURES, "bad-plugins-quoting"), "-p", "unsafe"],
+    code: "template-error",
+    mentions: ["unsafe/deploy.pre.sh.ejs:2:15", 'helper output inside "…"'],
+  },
+  {
     name: "image archive that is not one",
     args: ["image=nginx:1", "--image-archive", join(FIXTURES, "bad-image-archive.tar")],
     code: "invalid-image-archive",

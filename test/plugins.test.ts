@@ -1,9 +1,12 @@
 // Plugin order, the contract of plugin.yml, and what `plc plugins` / `plc check` say about them.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Ajv } from "ajv";
+import { PlcError } from "../compiler/diagnostics.js";
 import { readPlugins } from "../compiler/load/plugins.js";
 import { readProjectSchema, schemaFor } from "../compiler/validate/index.js";
 import { readImageEnv } from "../compiler/load/image.js";
@@ -59,6 +62,35 @@ describe("plugin order", () => {
   it("an external plugin dir is searched first", () => {
     const found = readPlugins([join(FIXTURES, "external-plugin", "my-plugins")], ROOT);
     assert.ok(names(found).includes("redis"));
+  });
+
+  it("an external plugin's templates are linted as it loads, the ones it includes and its secrets too", () => {
+    const dir = mkdtempSync(join(tmpdir(), "plc-plugins-"));
+    try {
+      mkdirSync(join(dir, "p"));
+      writeFileSync(join(dir, "p", "plugin.yml"), "name: p\ndescription: lint test\n");
+      writeFileSync(join(dir, "p", "deploy.pre.sh.ejs"), "<%- include('part.sh.ejs') %>\n");
+      writeFileSync(join(dir, "p", "part.sh.ejs"), "# included\nrm -f /etc/p/<%- sh(spec.name) %>\n");
+      writeFileSync(join(dir, "p", "secrets.env.ejs"), "export <%- shAssign('K', spec.name) %>\n");
+      const error = (() => {
+        try {
+          readPlugins([dir], dir);
+        } catch (caught) {
+          return caught;
+        }
+        return undefined;
+      })();
+      assert.ok(error instanceof PlcError, "the plugin is refused");
+      assert.deepEqual(
+        error.diagnostics.map((d) => [d.code, d.origin?.kind === "file" ? `${d.origin.file}:${String(d.origin.line)}` : ""]),
+        [
+          ["template-error", "p/part.sh.ejs:2"],
+          ["template-error", "p/secrets.env.ejs:1"],
+        ],
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

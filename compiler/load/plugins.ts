@@ -5,6 +5,7 @@ import { Ajv, type ErrorObject } from "ajv";
 import { LineCounter, parseDocument, isMap, isScalar, type Node } from "yaml";
 import { diagnostic, displayPath, PlcError, type Diagnostic } from "../diagnostics.js";
 import { BUILTIN_PLUGINS_DIR, SCHEMA_DIR } from "../paths.js";
+import { lintTemplate } from "../render/template-lint.js";
 import { HOOK_NAMES, type HookName, type PluginDefinition } from "../types.js";
 
 /**
@@ -36,6 +37,8 @@ export function readPlugins(extraDirs: readonly string[], cwd: string, options: 
         continue;
       }
       const plugin = readPlugin(join(dir, entry), manifestFile, cwd, validate, problems);
+      // Built-in templates are linted by test/templates.test.ts; an external plugin's, every time it loads.
+      if (plugin && dir !== BUILTIN_PLUGINS_DIR) problems.push(...lintPluginTemplates(plugin.dir, cwd));
       if (plugin) byName.set(plugin.name, plugin);
     }
   }
@@ -140,6 +143,14 @@ function readPlugin(
     manifestFile: display,
     raw: raw as Record<string, unknown>,
   };
+}
+
+/** Every template of the folder, included ones too: a value reaches the bundle only through the right helper. */
+function lintPluginTemplates(dir: string, cwd: string): Diagnostic[] {
+  return readdirSync(dir)
+    .filter((file) => file.endsWith(".ejs") && statSync(join(dir, file)).isFile())
+    .sort()
+    .flatMap((file) => lintTemplate(readFileSync(join(dir, file), "utf8"), displayPath(cwd, join(dir, file))));
 }
 
 function pluginSchemaDiagnostic(error: ErrorObject, contents: unknown, lines: LineCounter, display: string): Diagnostic {

@@ -249,7 +249,9 @@ function buildContext(spec: Spec, pluginSecretKeys: readonly string[]): RenderCo
       pruneService: `prune-${spec.name}.service`,
       pruneTimer: `prune-${spec.name}.timer`,
     },
-    vhostFile: `${spec.dns[0] ?? spec.name}.conf`,
+    // A wildcard's `*` would be a glob in every path of it (and pack refuses it): `_` stands for it, and no
+    // host name has one, so `_.example.com.conf` cannot meet another vhost's file.
+    vhostFile: `${(spec.dns[0] ?? spec.name).replace(/^\*\./, "_.")}.conf`,
     requiredTools,
     dataDirs: [{ path: "log", owner: "image" as const, mode: "0755" }, ...spec.plugins.flatMap((plugin) => plugin.data)],
     mounts: [{ source: "log", target: spec.logMount }, ...spec.mounts],

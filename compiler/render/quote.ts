@@ -1,5 +1,5 @@
 // Quoting helpers, one per output context: the only way a value reaches a generated file.
-// Templates call these by name (see test/templates.test.ts, which forbids anything else).
+// Templates call these by name, each where its context begins and ends (compiler/render/template-lint.ts).
 
 /** A POSIX sh word: single quotes, with `'` written `'\''`. Safe for any text without NUL. */
 export function sh(value: string | number): string {
