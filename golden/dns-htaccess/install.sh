@@ -524,7 +524,8 @@ healthy || die "no healthy answer from $health_url within ${health_timeout}s"
 
 # 11. The vhost, checked by nginx -t before nginx reloads; the previous one comes back if it fails.
 vhost=/etc/nginx/sites-enabled/app.example.com.conf
-vhost_source=$release/nginx/app.example.com.conf
+vhost_file=app.example.com.conf
+vhost_source=$release/nginx/$vhost_file
 # umask 077 would make new directories unreadable to nginx's workers (www-data).
 [ -d /etc/nginx/sites-enabled ] || install -d -m 0755 /etc/nginx/sites-enabled
 if [ -f "$vhost" ]; then cp -p "$vhost" "$journal/before/vhost"; fi

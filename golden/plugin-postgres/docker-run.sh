@@ -30,7 +30,7 @@ secret_value() {
     eval "printf '%s' \"\${$1-}\""
   )
 }
-# (Re)starts the project container. Standalone: run it by hand after changing /home/ybs-hack/docker-image.
+# (Re)starts the project container. Standalone: run it by hand after changing $home/docker-image.
 here=$(dirname "$(readlink -f "$0")")
 image=$(cat "$home/docker-image") || die "no image reference in $home/docker-image"
 docker=$(command -v docker) || die "docker is not installed"

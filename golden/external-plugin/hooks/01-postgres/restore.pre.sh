@@ -16,6 +16,7 @@ fi
 # postgres: start (or keep) the database container, then wait until it accepts connections.
 pg=project-staging-postgres
 pg_image=postgres:17
+ready_timeout=120
 # shellcheck disable=SC2034 # not every hook needs both
 db_name=project_staging
 db_user=project_staging
@@ -57,9 +58,9 @@ if [ "$(docker inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/
   ) || die "cannot start $pg"
 fi
 # Not a fixed sleep: ask the server until it answers or the timeout passes.
-deadline=$(($(date +%s) + 120))
+deadline=$(($(date +%s) + ready_timeout))
 until docker exec "$pg" pg_isready --quiet --username "$db_user" --dbname "$db_name"; do
-  [ "$(date +%s)" -lt "$deadline" ] || die "$pg does not accept connections after 120s"
+  [ "$(date +%s)" -lt "$deadline" ] || die "$pg does not accept connections after ${ready_timeout}s"
   sleep 1
 done
 

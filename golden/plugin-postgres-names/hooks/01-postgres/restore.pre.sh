@@ -16,6 +16,7 @@ fi
 # postgres: start (or keep) the database container, then wait until it accepts connections.
 pg=ybs-hack-postgres
 pg_image=postgres:17
+ready_timeout=120
 # shellcheck disable=SC2034 # not every hook needs both
 db_name=ybs-hack
 db_user=ybs-hack
@@ -41,7 +42,7 @@ if [ "$(docker inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/
     [ ! -e "$kept" ] || die "$kept exists (an earlier upgrade?): move it away, then deploy again; nothing was changed"
     say "upgrading PostgreSQL $upgrade_from to $image_major: dumping with $pg"
     [ "$(docker inspect --format '{{.State.Running}}' "$pg" 2>/dev/null)" = true ] || docker start "$pg" >/dev/null 2>&1 || die "no container $pg to dump the PostgreSQL $upgrade_from data with; nothing was changed. Start one on $home/postgres/data, or keep postgres_image=postgres:$upgrade_from"
-    deadline=$(($(date +%s) + 120))
+    deadline=$(($(date +%s) + ready_timeout))
     until docker exec "$pg" pg_isready --quiet --username "$db_user" --dbname "$db_name"; do
       [ "$(date +%s)" -lt "$deadline" ] || die "$pg (PostgreSQL $upgrade_from) does not accept connections; nothing was changed"
       sleep 1
@@ -83,9 +84,9 @@ if [ "$(docker inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/
   ) || die "cannot start $pg"
 fi
 # Not a fixed sleep: ask the server until it answers or the timeout passes.
-deadline=$(($(date +%s) + 120))
+deadline=$(($(date +%s) + ready_timeout))
 until docker exec "$pg" pg_isready --quiet --username "$db_user" --dbname "$db_name"; do
-  [ "$(date +%s)" -lt "$deadline" ] || die "$pg does not accept connections after 120s"
+  [ "$(date +%s)" -lt "$deadline" ] || die "$pg does not accept connections after ${ready_timeout}s"
   sleep 1
 done
 if [ -n "${upgrade_from:-}" ]; then
