@@ -315,11 +315,11 @@ function explainFailure(destination: Destination, failure: Failure): Diagnostic 
   }
   if (failure.code === 255 && failure.installStatus === undefined) {
     return diagnostic("ship-failed", `${at} the connection was lost while install.sh ran (${lastLine(said) || "ssh exit 255"})`, {
-      hint: `look at the host: install.sh restarts the previous release when a deploy fails; ship again to finish`,
+      hint: `install.sh goes on detached from the connection, so the deploy finishes or brings back what ran before on its own; its output is in <home>/.deploys/ on the host`,
     });
   }
   return diagnostic("ship-failed", `${at} install.sh failed (exit ${String(failure.installStatus ?? failure.code)})`, {
-    hint: "its output is above; install.sh restarted the previous release if there was one",
+    hint: "its output above says what runs now: what ran before, or the new release when only a step after the switch failed",
   });
 }
 

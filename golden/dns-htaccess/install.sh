@@ -133,6 +133,16 @@ fi
 # regular files and directories; owner root and the manifest's modes, whatever the tar headers said.
 (
   cd "$here"
+  # A release copy (<home>/releases/<id>) leaves out image.tar and secrets.env by design: rollback
+  # and repair run from it, so what it lacks of those two is not asked for.
+  sums=SHA256SUMS
+  case $here in
+    "$home"/releases/*)
+      sums=$(mktemp)
+      trap 'rm -f "$sums"' EXIT
+      grep -v '  \(image\.tar\|secrets\.env\)$' SHA256SUMS >"$sums" || true
+      ;;
+  esac
   # "MODE PATH" per file, from the layout plc writes MANIFEST.json in (paths are [A-Za-z0-9._/@+-]).
   modes=$(awk '/^      "path": "/ { p = $0; sub(/^      "path": "/, "", p); sub(/",$/, "", p) }
     /^      "mode": "[0-7]+",$/ { m = $0; gsub(/[^0-7]/, "", m); print m, p }' MANIFEST.json)
@@ -146,9 +156,10 @@ fi
     chown -hR 0:0 . || die "cannot make root the owner of the bundle's files (nothing was changed)"
     find . -type d -exec chmod 0755 {} + || die "cannot set the bundle's directory modes (nothing was changed)"
   fi
-  sha256sum --check --strict --quiet SHA256SUMS >&2 || die "checksum mismatch: the bundle was altered or truncated (nothing was changed)"
-  listed=$(sed 's/^[0-9a-f]\{64\}  //' SHA256SUMS | sort)
+  sha256sum --check --strict --quiet "$sums" >&2 || die "checksum mismatch: the bundle was altered or truncated (nothing was changed)"
+  listed=$(sed 's/^[0-9a-f]\{64\}  //' "$sums" | sort)
   manifest=$({ printf '%s\n' "$modes" | sed 's/^[0-7]* //'; echo MANIFEST.json; } | sort)
+  if [ "$sums" != SHA256SUMS ]; then manifest=$(printf '%s\n' "$manifest" | grep -v '^\(image\.tar\|secrets\.env\)$'); fi
   [ "$listed" = "$manifest" ] || die "SHA256SUMS and MANIFEST.json list different files: the bundle was altered (nothing was changed)"
   present=$(find . ! -type d ! -path ./SHA256SUMS | sed 's#^\./##' | sort)
   [ "$listed" = "$present" ] || die "the bundle holds files SHA256SUMS does not list (nothing was changed)"
@@ -436,7 +447,13 @@ if [ "$mode" = rollback ]; then
 fi
 
 
-# 5. The release files. Data lives beside releases, never inside one.
+# 5. The transaction opens, and the site is backed up before anything is copied, pulled or chowned:
+# every change below is undone if the deploy does not finish.
+mkdir -p "$home"
+chmod 0755 "$home"
+begin_deploy "$short"
+
+# 6. The release files. Data lives beside releases, never inside one.
 mkdir -p "$home/releases"
 chmod 0755 "$home" "$home/releases"
 if [ ! -d "$release" ]; then
@@ -447,7 +464,7 @@ if [ ! -d "$release" ]; then
   mv "$release.tmp" "$release"
 fi
 
-# 6. The image: from the bundle when it travelled with it (air-gapped, then never pulled), else from
+# 7. The image: from the bundle when it travelled with it (air-gapped, then never pulled), else from
 # the registry. A digest never moves: pulled only when missing. A tag may (:latest, :master): pulled
 # on every deploy, but a failed pull (registry down, an image built on this host) is only a warning
 # when the host has the image.
@@ -487,9 +504,6 @@ case $group in
   *) gid=$group ;;
 esac
 data_dir /home/app-review-42/log image 0755
-
-# 7. The transaction opens: every change below is undone if the deploy does not finish.
-begin_deploy "$short"
 
 # 8. Secrets and the image reference.
 if [ -n "$secrets_source" ] && [ "$secrets_source" != "$home/.secrets.env" ]; then

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { SandboxHost, buildBundle, install, mustInstall, q, requireSandbox, unpack } from "./sandbox.js";
+import { SandboxHost, buildBundle, install, mustInstall, q, requireSandbox, unpack, writeImageArchive } from "./sandbox.js";
 
 const NAME = "ybs-hack";
 const HOME = `/home/${NAME}`;
@@ -159,5 +159,46 @@ describe("failed deploys", () => {
     assert.equal(host.snapshot(roots), before);
     assert.deepEqual(host.calls().slice(calls), []);
     assert.deepEqual(host.container(NAME), { image: V1, running: true });
+  });
+});
+
+describe("rollback from the release copy", () => {
+  it("works for air-gapped and --embed-secrets bundles, whose copy leaves out image.tar and secrets.env", async (t) => {
+    if (!requireSandbox(t)) return;
+    const host = await SandboxHost.start(t);
+    const built: string[] = [];
+    for (const version of ["v1", "v2"]) {
+      const archive = join(host.dir, "tmp", `app-${version}.tar`);
+      writeImageArchive(archive, `local/app:${version}`, { user: "1000" });
+      host.image(`local/app:${version}`, { body: `${version}\n`, pull: "fail" });
+      const bundle = buildBundle(["image=local/app:" + version, "prefix=ybs", "instance=hack", "healthcheck_timeout=2", "env.S=s-" + version, "secret_env=S", "--embed-secrets"], { imageArchive: archive });
+      mustInstall(host, bundle);
+      built.push(bundle.id);
+    }
+    const rollback = host.sh(`${HOME}/current/install.sh --rollback`);
+    assert.equal(rollback.status, 0, rollback.stderr);
+    assert.equal(host.must(`readlink ${HOME}/current`).trim(), `releases/${built[0] ?? ""}`);
+    assert.deepEqual(host.container(NAME), { image: "local/app:v1", running: true });
+    // A tampered release copy is still refused.
+    host.must(`printf x >>${HOME}/current/docker-run.sh`);
+    const tampered = host.sh(`${HOME}/releases/${built[1] ?? ""}/install.sh --rollback`);
+    assert.equal(tampered.status, 1);
+  });
+});
+
+describe("a failed pre-deploy backup", () => {
+  it("stops before the data directories are handed to the new image's user", async (t) => {
+    if (!requireSandbox(t, "restic")) return;
+    const host = await SandboxHost.start(t);
+    host.image(V1, { user: "1000", body: "v1\n" });
+    host.image(V2, { user: "2000", body: "v2\n" });
+    mustInstall(host, buildBundle(args(V1)));
+    host.must(`${HOME}/backup.sh`);
+    host.must(`printf 'not the password' >${HOME}/.backup_password`);
+    const result = install(host, buildBundle(args(V2)));
+    assert.equal(result.status, 1, result.stdout);
+    assert.match(result.stderr, /backup failed: the deploy stopped/);
+    assert.equal(host.must(`stat -c %u ${HOME}/log`).trim(), "1000");
+    assert.doesNotMatch(result.stdout, /pulling betagouv\/mrs:v2/);
   });
 });
