@@ -11,7 +11,6 @@ import { compileBundle } from "../compiler/index.js";
 import { hashHtpasswd } from "../compiler/render/htpasswd.js";
 import { sh, shAssign, unitExec, unitValue, unquoteSh } from "../compiler/render/quote.js";
 import { textProblem } from "../compiler/validate/formats.js";
-import { ROOT } from "./fixtures.js";
 import { requireTool } from "./tools.js";
 
 const SEED = 20261125;
@@ -87,11 +86,14 @@ describe("htpasswd", () => {
   });
 });
 
+const BUILT_HOME = "/srv/plc-envprop";
+
 describe("the container environment", () => {
   it("docker-run.sh under dash hands the container every env value exactly, by name, off the command line", (t) => {
     if (!requireTool(t, "dash")) return;
-    // Not under /tmp: a home there is refused (a system directory); the build folder is not one.
-    const root = mkdtempSync(join(ROOT, "build", "plc-envprop-"));
+    // The bundle is built for a valid home (one under /tmp is refused) and run with its home line
+    // pointing at this scratch folder instead.
+    const root = mkdtempSync(join(tmpdir(), "plc-envprop-"));
     const shim = join(root, "bin");
     mkdirSync(shim);
     // A docker that records, for `run`, the value of each --env KEY from its own environment, and its argv.
@@ -125,7 +127,7 @@ done
             {
               words: [
                 { text: "image=app:1", index: 1 },
-                { text: `home=${home}`, index: 2 },
+                { text: `home=${BUILT_HOME}`, index: 2 },
                 { text: JSON.stringify({ env, secret_env: ["TOKEN"] }), index: 3 },
               ],
               plugins: [],
@@ -142,7 +144,8 @@ done
           mkdirSync(release);
           for (const file of compiled.packed.files) {
             if (file.path.includes("/")) continue;
-            writeFileSync(join(release, file.path), file.content, { mode: file.mode });
+            const content = file.path === "docker-run.sh" ? file.content.toString().replace(`\nhome=${BUILT_HOME}\n`, `\nhome=${sh(home)}\n`) : file.content;
+            writeFileSync(join(release, file.path), content, { mode: file.mode });
           }
           writeFileSync(join(home, "docker-image"), "app:1\n");
           writeFileSync(join(home, ".secrets.env"), compiled.bundle.secrets.map((s) => shAssign(s.key, s.value) + "\n").join(""), { mode: 0o600 });
