@@ -17,23 +17,14 @@ import { selfExtractingBundle, selfExtractingName } from "./ship/self-extracting
 import { readProjectSchema, schemaFor } from "./validate/index.js";
 import { explainSpec } from "./explain.js";
 import type { BundleFile } from "./types.js";
-import { collect, registerShipCommand } from "./ship/command.js";
+import { collect, type SpecOptions } from "./options.js";
+import { registerShipCommand } from "./ship/command.js";
 import { registerDiffCommand } from "./ship/diff-command.js";
 import { registerInitCommand } from "./init.js";
 import { registerCompletionCommand } from "./completion.js";
 
 const VERSION = (JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }).version;
 const isColor = process.stderr.isTTY && process.env["NO_COLOR"] === undefined;
-
-/** The options every command that reads a spec takes. */
-export interface SpecOptions {
-  inventory?: string;
-  plugins?: string[];
-  pluginsDir?: string[];
-  vaultPasswordFile?: string[];
-  vaultId?: string[];
-  imageArchive?: string;
-}
 
 /** Options every command that reads a spec takes. */
 function withSpecOptions(command: Command): Command {

@@ -25,7 +25,7 @@ import {
   type SshSettings,
 } from "./transport.js";
 // Type only: erased at run time, so no import cycle with the entry point.
-import type { SpecOptions } from "../cli.js";
+import { collect, type SpecOptions } from "../options.js";
 
 interface ShipOptions extends SpecOptions, SshOptions {
   parallel: string;
@@ -68,11 +68,6 @@ Host keys are checked against known_hosts; a user that is not root needs sudo wi
       await ship(operands, options, helpers);
       return undefined;
     }));
-}
-
-/** Commander option parser for repeatable options. */
-export function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 /** How the user reaches hosts, as ssh's own flags; every command that connects takes them. */

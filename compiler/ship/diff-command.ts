@@ -11,7 +11,7 @@ import { readGroupTargets } from "../load/hosts.js";
 import { loadSpec, type LoadOptions } from "../load/index.js";
 import { sh } from "../render/quote.js";
 import type { Manifest } from "../types.js";
-import type { SpecOptions } from "../cli.js";
+import type { SpecOptions } from "../options.js";
 import { readSshSettings, withSshOptions, type SshOptions } from "./command.js";
 import { describeTarget, explainConnectFailure, sshArguments, type Destination, type SshSettings } from "./transport.js";
 
