@@ -211,3 +211,18 @@ describe("ship targets from the inventory", () => {
     }
   });
 });
+
+describe("plc ship BUNDLE that is not there", () => {
+  it("is a located exit 2, never a build whose image is the mistyped path", () => {
+    const dir = mkdtempSync(join(tmpdir(), "plc-ship-typo-"));
+    try {
+      const result = spawnSync(process.execPath, [CLI, "ship", "--dry-run", "dist/typo.tar.gz", "@somehost"], { cwd: dir, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+      assert.equal(result.status, 2, result.stdout + result.stderr);
+      assert.match(result.stderr, /error\[invalid-argument\]: bundle dist\/typo\.tar\.gz does not exist/);
+      assert.match(result.stderr, /argv\[1\]/);
+      assert.equal(result.stdout, "");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

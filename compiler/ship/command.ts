@@ -149,7 +149,14 @@ async function ship(operands: string[], options: ShipOptions, helpers: ShipHelpe
 /** Which bundle goes to which host: a given BUNDLE, or one built now (per host when the inventory has host_vars). */
 async function planShips(operands: string[], options: ShipOptions, helpers: ShipHelpers): Promise<ShipPlan[]> {
   const bundlePath = operands[0];
-  if (bundlePath !== undefined && /\.(tar\.gz|tgz)$/.test(bundlePath) && existsSync(bundlePath) && statSync(bundlePath).isFile()) {
+  // A BUNDLE that is not there is a typo, never a bare image to build and ship.
+  if (bundlePath !== undefined && /\.(tar\.gz|tgz)$/.test(bundlePath) && !(existsSync(bundlePath) && statSync(bundlePath).isFile())) {
+    fail("invalid-argument", `bundle ${bundlePath} does not exist`, {
+      origin: { kind: "argv", index: 1, text: bundlePath },
+      hint: "give the path plc build printed (dist/<prefix>-<instance>-<id>.tar.gz), or variables to build one now",
+    });
+  }
+  if (bundlePath !== undefined && /\.(tar\.gz|tgz)$/.test(bundlePath)) {
     const rest = operands.slice(1);
     const destinations = rest.map((text, position) => {
       const origin = { kind: "argv" as const, index: position + 2, text };
