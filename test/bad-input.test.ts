@@ -226,3 +226,18 @@ describe("plc ship BUNDLE that is not there", () => {
     }
   });
 });
+
+describe("dns names validation accepts", () => {
+  it("build, whatever their characters: a wildcard or an IPv6 address as the first name names a vhost file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "plc-dns-"));
+    try {
+      for (const [dns, file] of [["*.example.com", "_.example.com.conf"], ["::1", "__1.conf"]] as const) {
+        const result = spawnSync(process.execPath, [CLI, "render", "-o", join(dir, file), "image=nginx:1", `dns=${dns}`], { encoding: "utf8" });
+        assert.equal(result.status, 0, `${dns}: ${result.stderr}`);
+        assert.ok(existsSync(join(dir, file, "nginx", file)), `${dns}: nginx/${file}`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -251,7 +251,8 @@ function buildContext(spec: Spec, pluginSecretKeys: readonly string[]): RenderCo
     },
     // A wildcard's `*` would be a glob in every path of it (and pack refuses it): `_` stands for it, and no
     // host name has one, so `_.example.com.conf` cannot meet another vhost's file.
-    vhostFile: `${(spec.dns[0] ?? spec.name).replace(/^\*\./, "_.")}.conf`,
+    // A file name for any valid first name (`*.example.com`, `::1`): the characters a bundle path may not hold become `_`.
+    vhostFile: `${(spec.dns[0] ?? spec.name).replace(/[^A-Za-z0-9._-]/g, "_")}.conf`,
     requiredTools,
     dataDirs: [{ path: "log", owner: "image" as const, mode: "0755" }, ...spec.plugins.flatMap((plugin) => plugin.data)],
     mounts: [{ source: "log", target: spec.logMount }, ...spec.mounts],

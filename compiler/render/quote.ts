@@ -1,9 +1,19 @@
 // Quoting helpers, one per output context: the only way a value reaches a generated file.
 // Templates call these by name, each where its context begins and ends (compiler/render/template-lint.ts).
 
+/**
+ * The text of a value: templates are JavaScript, so a mistyped field reaches a helper as undefined
+ * (or an object) and would print "undefined" into a config. Only strings and finite numbers pass.
+ */
+function textOf(value: unknown, helper: string): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "number" && Number.isFinite(value)) return String(value);
+  throw new Error(`${helper}() takes a string or a number, not ${value === null ? "null" : typeof value}`);
+}
+
 /** A POSIX sh word: single quotes, with `'` written `'\''`. Safe for any text without NUL. */
 export function sh(value: string | number): string {
-  const text = String(value);
+  const text = textOf(value, "sh");
   if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(text)) return text;
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }
@@ -18,7 +28,7 @@ export function unquoteSh(word: string): string | undefined {
 
 /** A shell assignment line `KEY='value'`, the format of the env and secrets files. */
 export function shAssign(key: string, value: string): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new Error(`not a shell variable name: ${key}`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(textOf(key, "shAssign"))) throw new Error(`not a shell variable name: ${key}`);
   return `${key}=${sh(value)}`;
 }
 
@@ -29,32 +39,32 @@ function unitCheck(text: string): string {
 
 /** A systemd value outside Exec*= lines: `%` is a specifier, so `%%`. */
 export function unitValue(value: string | number): string {
-  return unitCheck(String(value)).replace(/%/g, "%%");
+  return unitCheck(textOf(value, "unitValue")).replace(/%/g, "%%");
 }
 
 /** One argument of a systemd Exec*= line: `%%`, `$$`, double-quoted with C escapes. */
 export function unitExec(value: string): string {
-  const text = unitCheck(value).replace(/%/g, "%%").replace(/\$/g, "$$$$");
+  const text = unitCheck(textOf(value, "unitExec")).replace(/%/g, "%%").replace(/\$/g, "$$$$");
   if (/^[A-Za-z0-9_@+=:,./-]+$/.test(text)) return text;
   return `"${text.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
 
 /** An nginx word. Only validated names and paths reach nginx, so anything else is refused, not escaped. */
 export function nginx(value: string | number): string {
-  const text = String(value);
+  const text = textOf(value, "nginx");
   if (!/^[A-Za-z0-9_.:/*@-]+$/.test(text)) throw new Error(`not a safe nginx word: ${JSON.stringify(text)}`);
   return text;
 }
 
 /** A path in a logrotate file: logrotate splits on whitespace and reads double quotes. */
 export function logrotatePath(value: string): string {
-  if (/[\s"'\\]/.test(value)) throw new Error(`a logrotate path cannot hold whitespace or quotes: ${value}`);
+  if (/[\s"'\\]/.test(textOf(value, "logrotatePath"))) throw new Error(`a logrotate path cannot hold whitespace or quotes: ${value}`);
   return value;
 }
 
 /** A Python string literal (a JSON string is one), for code sent to a container's interpreter. */
 export function py(value: string): string {
-  return JSON.stringify(value);
+  return JSON.stringify(textOf(value, "py"));
 }
 
 /** JSON for values that travel to a parser (MANIFEST.json). */

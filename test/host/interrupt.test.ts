@@ -106,6 +106,25 @@ describe("an interrupted upgrade", () => {
     assert.deepEqual([...seen].sort(), ["new", "old"]);
   });
 
+  it("killed (SIGKILL) in its health check, then --rollback: what ran before runs again, exit 0", async (t) => {
+    if (!requireSandbox(t)) return;
+    const host = await upgradeHost(t, a);
+    const dir = unpack(host, b);
+    for (const file of ["pause.count", "paused", "resume"]) rmSync(join(host.state, file), { force: true });
+    const run = host.spawn(`exec setsid sh ${q(`${dir}/install.sh`)} --secrets ${q(b.secrets)}`, {
+      env: { PLC_SHIM_PAUSE_MATCH: `docker 'inspect' '--format' '{{.State.Running}}' '${NAME}'` },
+    });
+    const paused = join(host.state, "paused");
+    for (let i = 0; i < 400 && !existsSync(paused); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    host.must(`kill -KILL -${readFileSync(paused, "utf8").trim()}`);
+    await run.done;
+    resume(host);
+    const rollback = host.sh(`${HOME}/current/install.sh --rollback`);
+    assert.equal(rollback.status, 0, rollback.stderr);
+    assert.match(rollback.stdout, /the interrupted deploy was undone/);
+    assert.equal(assertWhole(host, a, b, "--rollback after a kill"), "old");
+  });
+
   // The caller is a session of its own (setsid), as an ssh session is; the deploy pauses in its health
   // check while the caller goes away, then resumes.
   for (const [how, command, interrupt] of [
