@@ -241,3 +241,19 @@ describe("dns names validation accepts", () => {
     }
   });
 });
+
+describe("an empty vault password file", () => {
+  it("is a named exit 2 (it was an internal error), nothing written", () => {
+    const dir = mkdtempSync(join(tmpdir(), "plc-vault-empty-"));
+    try {
+      writeFileSync(join(dir, "vault-password"), "");
+      const result = spawnSync(process.execPath, [CLI, "build", "-o", join(dir, "out"), "--vault-password-file", join(dir, "vault-password"), "image=nginx:1"], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+      assert.equal(result.status, 2, result.stderr);
+      assert.match(result.stderr, /error\[vault-error\]: vault password file '.*vault-password': the vault password file is empty/);
+      assert.match(result.stderr, /--> --vault-password-file/);
+      assert.ok(!existsSync(join(dir, "out")), "nothing written");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

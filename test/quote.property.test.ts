@@ -166,3 +166,14 @@ done
     }
   });
 });
+
+describe("helpers refuse what is not text", () => {
+  it("a mistyped field (undefined), an object, NaN: an error, never the word 'undefined' in a config", () => {
+    for (const value of [undefined, null, {}, [], Number.NaN, true] as unknown as string[]) {
+      assert.throws(() => sh(value), /takes a string or a number/);
+      assert.throws(() => unitValue(value), /takes a string or a number/);
+      assert.throws(() => unitExec(value), /takes a string or a number/);
+    }
+    assert.equal(sh(8000), "8000");
+  });
+});

@@ -70,5 +70,13 @@ function readVaultPassword(spec: string): VaultSecret {
       hint: "give a readable file holding the vault password",
     });
   }
-  return parseVaultPasswordFile(content, id);
+  try {
+    return parseVaultPasswordFile(content, id);
+  } catch (error) {
+    // An empty or unusable password file is bad input, named as such (it was an internal error).
+    return fail("vault-error", `vault password file '${file}': ${(error as Error).message}`, {
+      variable: "--vault-password-file",
+      hint: "write the vault password on the file's first line",
+    });
+  }
 }

@@ -385,7 +385,14 @@ if [ -d "$journal" ]; then
       [ "$(readlink "$home/current")" = "releases/$finished" ] || switch_current "$finished"
       activate_release "$finished"
       ;;
-    *) undo_deploy ;;
+    *)
+      undo_deploy
+      # A rollback asked for right after an interrupted deploy wanted what ran before: it runs again.
+      if [ "$mode" = rollback ]; then
+        say "the interrupted deploy was undone: release $(basename "$(readlink "$home/current" 2>/dev/null || echo none)") runs as before"
+        exit 0
+      fi
+      ;;
   esac
 fi
 if [ "$mode" = repair ]; then
