@@ -62,6 +62,7 @@ PY
     ["an include with a computed or foreign name", `<%- include(spec.name) %>\n<%- include('../x.ejs') %>\n`, /literal name/],
     ["an include inside a line", `echo <%- include('_lock.sh.ejs') %>\n`, /stands alone/],
     ["C29: inside double quotes", `say "waiting for <%- sh(healthUrl) %>"\n`, /inside "…"/],
+    ["inside $(…) inside double quotes", `if [ -n "$(ls -A <%- sh(spec.home) %>)" ]; then :; fi\n`, /inside "…"/],
     ["inside single quotes", `say 'waiting for <%- sh(healthUrl) %>'\n`, /inside '…'/],
     ["inside backticks", "x=`echo <%- sh(healthUrl) %>`\n", /inside `…`/],
     ["inside ${…}", `x=\${y:-<%- sh(healthUrl) %>}\n`, /inside \$\{…\}/],

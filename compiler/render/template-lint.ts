@@ -283,8 +283,11 @@ function lintShell(text: string, nextTag: () => OutputTag, problem: Problem): vo
       return;
     }
     const f = frame();
-    if (f.kind !== "command" && f.kind !== "cmdsub") {
-      problem(tag.offset, `helper output ${where[f.kind]}`, "close the quotes around it: the helper's output is a word of its own");
+    // Any enclosing quote counts, not only the innermost: `"$(ls <%- sh(x) %>)"` reads as a value in
+    // double quotes, and the rule is that a helper's output is never inside them.
+    const quoted = [...stack].reverse().find((outer) => outer.kind !== "command" && outer.kind !== "cmdsub");
+    if (quoted !== undefined && quoted.kind !== "command" && quoted.kind !== "cmdsub") {
+      problem(tag.offset, `helper output ${where[quoted.kind]}`, "close the quotes around it: the helper's output is a word of its own");
       return;
     }
     if (found.helper === "include") {

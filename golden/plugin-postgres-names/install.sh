@@ -457,10 +457,14 @@ fi
 # it is backed up and can come back like any release.
 existing_site=
 if [ -n "$previous_release" ] || docker inspect "$name" >/dev/null 2>&1 || [ -e "$home/restic/config" ]; then existing_site=1; fi
-if [ -n "$(ls -A /home/ybs-hack/log 2>/dev/null)" ]; then existing_site=1; fi
-if [ -n "$(ls -A /home/ybs-hack/postgres 2>/dev/null)" ]; then existing_site=1; fi
-if [ -n "$(ls -A /home/ybs-hack/postgres/data 2>/dev/null)" ]; then existing_site=1; fi
-if [ -n "$(ls -A /home/ybs-hack/postgres/run 2>/dev/null)" ]; then existing_site=1; fi
+data_path=/home/ybs-hack/log
+if [ -n "$(ls -A "$data_path" 2>/dev/null)" ]; then existing_site=1; fi
+data_path=/home/ybs-hack/postgres
+if [ -n "$(ls -A "$data_path" 2>/dev/null)" ]; then existing_site=1; fi
+data_path=/home/ybs-hack/postgres/data
+if [ -n "$(ls -A "$data_path" 2>/dev/null)" ]; then existing_site=1; fi
+data_path=/home/ybs-hack/postgres/run
+if [ -n "$(ls -A "$data_path" 2>/dev/null)" ]; then existing_site=1; fi
 
 # 5. The transaction opens, and the site is backed up before anything is copied, pulled or chowned:
 # every change below is undone if the deploy does not finish.
