@@ -40,16 +40,10 @@ previous_container=project-staging.plc-previous
 # Every deploy is a transaction recorded here: what ran before, and whether the switch was committed.
 journal=$home/.deploy
 
-# Prints what a log file gained since byte $2 (to fd 3, or to stderr with a third argument), then its size.
+# Prints what a log file gained since byte $2 to file descriptor $3, then the file's size.
 relay_new() {
   size=$(($(wc -c <"$1")))
-  if [ "$size" -gt "$2" ]; then
-    if [ -n "${3:-}" ]; then
-      tail -c +"$(($2 + 1))" "$1" | head -c "$((size - $2))" >&2
-    else
-      tail -c +"$(($2 + 1))" "$1" | head -c "$((size - $2))" >&3
-    fi
-  fi
+  if [ "$size" -gt "$2" ]; then tail -c +"$(($2 + 1))" "$1" | head -c "$((size - $2))" >&"$3"; fi
   echo "$size"
 }
 
@@ -234,14 +228,14 @@ if [ -z "${PLC_INSTALL_WORKER:-}" ]; then
   while :; do
     alive=
     if kill -0 "$worker" 2>/dev/null; then alive=1; fi
-    shown_out=$(relay_new "$log.out" "$shown_out")
+    shown_out=$(relay_new "$log.out" "$shown_out" 3)
     shown_err=$(relay_new "$log.err" "$shown_err" 2)
     [ -n "$alive" ] || break
     sleep 1
   done
   status=0
   wait "$worker" || status=$?
-  shown_out=$(relay_new "$log.out" "$shown_out")
+  shown_out=$(relay_new "$log.out" "$shown_out" 3)
   shown_err=$(relay_new "$log.err" "$shown_err" 2)
   exit "$status"
 fi

@@ -12,6 +12,8 @@ const NAME = "ybs-hack";
 const HOME = `/home/${NAME}`;
 const V1 = "betagouv/mrs:v1";
 const V2 = "betagouv/mrs:v2";
+/** The health check's first question to docker: where a deploy is paused to be interrupted mid-way. */
+const HEALTH_CHECK_CALL = `docker 'inspect' '--format' '{{.State.Running}}' '${NAME}'`;
 
 function args(image: string, ...extra: string[]): string[] {
   return [`image=${image}`, "prefix=ybs", "instance=hack", "healthcheck_timeout=3", `env.RELEASE=${image}`, "env.TOKEN=t-" + image, "secret_env=TOKEN", ...extra];
@@ -40,11 +42,13 @@ function assertWhole(host: SandboxHost, a: Bundle, b: Bundle, label: string): "o
   return which;
 }
 
-/** Starts the upgrade to b with the docker shim pausing at its Nth call; resolves once it paused (or ended). */
-async function startPaused(host: SandboxHost, b: Bundle, dir: string, step: number): Promise<{ done: Promise<unknown>; paused: boolean; sid: string }> {
+/** Starts the upgrade to b with the docker shim pausing at its Nth call (or the first call holding a text); resolves once it paused (or ended). */
+async function startPaused(host: SandboxHost, b: Bundle, dir: string, pause: number | string): Promise<{ done: Promise<unknown>; paused: boolean; sid: string }> {
   for (const file of ["pause.count", "paused", "resume"]) rmSync(join(host.state, file), { force: true });
   // setsid: the caller is a session of its own, so each paused call has one to kill.
-  const run = host.spawn(`exec setsid sh ${q(`${dir}/install.sh`)} --secrets ${q(b.secrets)}`, { env: { PLC_SHIM_PAUSE_AT: String(step) } });
+  const run = host.spawn(`exec setsid sh ${q(`${dir}/install.sh`)} --secrets ${q(b.secrets)}`, {
+    env: typeof pause === "number" ? { PLC_SHIM_PAUSE_AT: String(pause) } : { PLC_SHIM_PAUSE_MATCH: pause },
+  });
   const progress = { ended: false };
   const done = run.done.then((result) => {
     progress.ended = true;
@@ -110,13 +114,9 @@ describe("an interrupted upgrade", () => {
     if (!requireSandbox(t)) return;
     const host = await upgradeHost(t, a);
     const dir = unpack(host, b);
-    for (const file of ["pause.count", "paused", "resume"]) rmSync(join(host.state, file), { force: true });
-    const run = host.spawn(`exec setsid sh ${q(`${dir}/install.sh`)} --secrets ${q(b.secrets)}`, {
-      env: { PLC_SHIM_PAUSE_MATCH: `docker 'inspect' '--format' '{{.State.Running}}' '${NAME}'` },
-    });
-    const paused = join(host.state, "paused");
-    for (let i = 0; i < 400 && !existsSync(paused); i++) await new Promise((resolve) => setTimeout(resolve, 25));
-    host.must(`kill -KILL -${readFileSync(paused, "utf8").trim()}`);
+    const run = await startPaused(host, b, dir, HEALTH_CHECK_CALL);
+    assert.ok(run.paused);
+    host.must(`kill -KILL -${run.sid}`);
     await run.done;
     resume(host);
     const rollback = host.sh(`${HOME}/current/install.sh --rollback`);
@@ -144,8 +144,7 @@ describe("an interrupted upgrade", () => {
         for (const file of ["pause.count", "paused", "resume"]) rmSync(join(host.state, file), { force: true });
         const install = `${q(`${dir}/install.sh`)} --secrets ${q(bundle.secrets)}`;
         const caller = host.spawn(`setsid sh -c ${q(`echo $$ >${pidFile}; ${command.replace("INSTALL", install)}`)}`, {
-          // The health check's first question to docker.
-          env: { PLC_SHIM_PAUSE_MATCH: `docker 'inspect' '--format' '{{.State.Running}}' '${NAME}'` },
+          env: { PLC_SHIM_PAUSE_MATCH: HEALTH_CHECK_CALL },
         });
         for (let i = 0; i < 400 && !existsSync(join(host.state, "paused")); i++) await new Promise((resolve) => setTimeout(resolve, 25));
         assert.ok(existsSync(join(host.state, "paused")), `${how}: the deploy reached its health check`);
