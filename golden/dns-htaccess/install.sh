@@ -256,7 +256,7 @@ undo_deploy() {
   fi
   # A failed first deploy leaves no network behind (docker has addresses for ~30); in use, it stays.
   if [ ! -L "$home/current" ]; then docker network rm app-review-42 >/dev/null 2>&1; fi
-  for file in docker-image .secrets.env .backup_password .env; do
+  for file in docker-image .secrets.env .backup_password .env .slot; do
     if [ -f "$journal/before/$file" ]; then
       cp -p "$journal/before/$file" "$home/$file.undo" && mv -f "$home/$file.undo" "$home/$file"
     elif [ -f "$journal/before/$file.absent" ]; then
@@ -325,6 +325,8 @@ activate_release() {
     case " $keep " in *" ${old##*/} "*) ;; *) rm -rf "$old" ;; esac
   done
   if docker inspect "$previous_container" >/dev/null 2>&1; then docker rm --force "$previous_container" >/dev/null; fi
+  # The slot of a blue-green deploy means nothing to a release that recreates its container.
+  rm -f "$home/.slot"
   rm -rf "$journal"
 }
 
@@ -345,7 +347,7 @@ begin_deploy() {
   rm -rf "$journal.new"
   mkdir -m 0700 "$journal.new" "$journal.new/before"
   printf '%s\n' "$1" >"$journal.new/release"
-  for file in docker-image .secrets.env .backup_password .env; do
+  for file in docker-image .secrets.env .backup_password .env .slot; do
     if [ -f "$home/$file" ]; then cp -p "$home/$file" "$journal.new/before/$file"; else : >"$journal.new/before/$file.absent"; fi
   done
   printf 'started\n' >"$journal.new/state"
