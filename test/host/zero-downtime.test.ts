@@ -3,9 +3,8 @@
 // one serving and the upstream untouched. The same client sees the outage of a recreate deploy, so it
 // does notice one.
 import assert from "node:assert/strict";
-import { writeFileSync, mkdirSync, chmodSync } from "node:fs";
-import { join } from "node:path";
 import { test } from "node:test";
+import { client, startNginx } from "./live-nginx.js";
 import { SandboxHost, buildBundle, install, mustInstall, requireSandbox } from "./sandbox.js";
 
 const NAME = "ybs-live";
@@ -13,32 +12,6 @@ const HOME = `/home/${NAME}`;
 const DNS = "live.example.com";
 const UPSTREAM = `/etc/nginx/plc/${NAME}.upstream.conf`;
 const BASE = ["prefix=ybs", "instance=live", `dns=${DNS}`, "healthcheck_timeout=3", "host_port=18300", "drain_seconds=1"];
-
-/** Debian's own nginx.conf (the sandbox's private /etc/nginx), running, and reloaded by `systemctl reload nginx`. */
-function startNginx(host: SandboxHost): void {
-  const onReload = join(host.state, "systemd", "on-reload");
-  mkdirSync(onReload, { recursive: true });
-  writeFileSync(join(onReload, "nginx"), "#!/bin/sh\nexec nginx -s reload\n");
-  chmodSync(join(onReload, "nginx"), 0o755);
-  host.must("rm -f /etc/nginx/sites-enabled/default && nginx");
-}
-
-/** A client asking through nginx, one new connection per request, until stopped; returns "body code" lines. */
-function client(host: SandboxHost): { stop: () => Promise<string[]> } {
-  host.must("rm -f /root/stop /root/answers && : >/root/answers");
-  const loop = host.spawn(
-    `while [ ! -e /root/stop ]; do printf '%s\\n' "$(curl -s --max-time 5 -H 'Host: ${DNS}' -w ' %{http_code}' http://127.0.0.1/)" >>/root/answers; done`,
-  );
-  // Until it has answers, so the deploy starts while it asks.
-  for (let i = 0; i < 200 && host.read("/root/answers").split("\n").length < 6; i++) host.must("sleep 0.02");
-  return {
-    stop: async () => {
-      host.must("sleep 0.3 && touch /root/stop");
-      await loop.done;
-      return host.read("/root/answers").split("\n").filter((line) => line !== "");
-    },
-  };
-}
 
 test("blue-green deploys behind the real nginx", { timeout: 180_000 }, async (t) => {
   if (!requireSandbox(t, "nginx")) return;
@@ -51,7 +24,7 @@ test("blue-green deploys behind the real nginx", { timeout: 180_000 }, async (t)
   assert.equal(host.must(`curl -s -H 'Host: ${DNS}' http://127.0.0.1/`), "v1");
 
   await t.test("a deploy under load: every request answered, the new release serves, the old slot stopped and kept", async () => {
-    const load = client(host);
+    const load = client(host, DNS);
     const output = mustInstall(host, buildBundle(blueGreen("v2")));
     const answers = await load.stop();
     assert.match(output, /draining the old slot for 1s/);
@@ -68,7 +41,7 @@ test("blue-green deploys behind the real nginx", { timeout: 180_000 }, async (t)
 
   await t.test("a new release that never answers: the old one serves throughout, the upstream is unchanged", async () => {
     const upstream = host.read(UPSTREAM);
-    const load = client(host);
+    const load = client(host, DNS);
     const result = install(host, buildBundle(blueGreen("v3")));
     const answers = await load.stop();
     assert.notEqual(result.status, 0, result.stdout);
@@ -82,7 +55,7 @@ test("blue-green deploys behind the real nginx", { timeout: 180_000 }, async (t)
   });
 
   await t.test("control: the same client sees the outage of a recreate deploy", async () => {
-    const load = client(host);
+    const load = client(host, DNS);
     mustInstall(host, buildBundle([...BASE, "image=ybs/live:v4", "deploy_strategy=recreate"]));
     const answers = await load.stop();
     assert.ok(answers.some((line) => !line.endsWith(" 200")), answers.join(","));
