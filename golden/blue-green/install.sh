@@ -260,7 +260,7 @@ undo_deploy() {
   what=$(cat "$journal/release" 2>/dev/null)
   say "bringing back what ran before release $what"
   # Once the running container stepped aside, a container of this name is the new one.
-  if [ -f "$journal/aside" ] && docker inspect "$name" >/dev/null 2>&1; then
+  if [ -f "$journal/aside" ] && docker container inspect "$name" >/dev/null 2>&1; then
     docker stop --time "$stop_timeout" "$name" >/dev/null 2>&1
     docker rm --force "$name" >/dev/null 2>&1
   fi
@@ -278,16 +278,16 @@ undo_deploy() {
   if [ -f "$journal/before/vhost.file" ]; then
     restore_vhost "$(cat "$journal/before/vhost.file")"
   fi
-  if docker inspect "$previous_container" >/dev/null 2>&1; then docker rename "$previous_container" "$name"; fi
+  if docker container inspect "$previous_container" >/dev/null 2>&1; then docker rename "$previous_container" "$name"; fi
   if [ "$(cat "$journal/before/container.running" 2>/dev/null)" = true ] &&
-    [ "$(docker inspect --format '{{.State.Running}}' "$name" 2>/dev/null)" = false ]; then
+    [ "$(docker container inspect --format '{{.State.Running}}' "$name" 2>/dev/null)" = false ]; then
     docker start "$name" >/dev/null || printf '%s: error: could not start the previous container %s\n' "$script" "$name" >&2
     if [ -L "$home/current" ]; then
       say "restarted the previous release $(basename "$(readlink "$home/current")")"
     else
       say "restarted the container $name that ran before"
     fi
-  elif ! docker inspect "$name" >/dev/null 2>&1 && [ -L "$home/current" ] && [ -x "$home/current/docker-run.sh" ]; then
+  elif ! docker container inspect "$name" >/dev/null 2>&1 && [ -L "$home/current" ] && [ -x "$home/current/docker-run.sh" ]; then
     # No container to bring back (removed by hand): the current release starts one.
     "$home/current/docker-run.sh" && say "restarted the previous release $(basename "$(readlink "$home/current")")"
   fi
@@ -342,7 +342,7 @@ activate_release() {
     case " $keep " in *" ${old##*/} "*) ;; *) rm -rf "$old" ;; esac
   done
   # The old slot serves what it has while nginx moves over, then stops; it is kept for a rollback.
-  if [ "$(docker inspect --format '{{.State.Running}}' "$previous_container" 2>/dev/null)" = true ]; then
+  if [ "$(docker container inspect --format '{{.State.Running}}' "$previous_container" 2>/dev/null)" = true ]; then
     say "draining the old slot for ${drain_seconds}s"
     sleep "$drain_seconds"
     docker stop --time "$stop_timeout" "$previous_container" >/dev/null
@@ -376,15 +376,15 @@ begin_deploy() {
 
 # The running container steps aside, stopped with its stop signal and kept until the switch.
 set_aside_container() {
-  if docker inspect "$previous_container" >/dev/null 2>&1; then
-    if docker inspect "$name" >/dev/null 2>&1; then
+  if docker container inspect "$previous_container" >/dev/null 2>&1; then
+    if docker container inspect "$name" >/dev/null 2>&1; then
       docker rm --force "$previous_container" >/dev/null
     else
       docker rename "$previous_container" "$name"
     fi
   fi
-  if docker inspect "$name" >/dev/null 2>&1; then
-    docker inspect --format '{{.State.Running}}' "$name" >"$journal/before/container.running"
+  if docker container inspect "$name" >/dev/null 2>&1; then
+    docker container inspect --format '{{.State.Running}}' "$name" >"$journal/before/container.running"
     docker stop --time "$stop_timeout" "$name" >/dev/null
     docker rename "$name" "$previous_container"
   fi
@@ -398,22 +398,22 @@ prepare_next_slot() {
   if [ -f "$home/.slot" ]; then live_slot=$(cat "$home/.slot"); fi
   case $live_slot in a) next_slot=b ;; *) next_slot=a ;; esac
   docker rm --force "$next_container" >/dev/null 2>&1 || true
-  if docker inspect "$previous_container" >/dev/null 2>&1; then
-    if docker inspect "$name" >/dev/null 2>&1; then
+  if docker container inspect "$previous_container" >/dev/null 2>&1; then
+    if docker container inspect "$name" >/dev/null 2>&1; then
       docker rm --force "$previous_container" >/dev/null
     else
       docker rename "$previous_container" "$name"
     fi
   fi
-  if docker inspect "$name" >/dev/null 2>&1; then
-    docker inspect --format '{{.State.Running}}' "$name" >"$journal/before/container.running"
+  if docker container inspect "$name" >/dev/null 2>&1; then
+    docker container inspect --format '{{.State.Running}}' "$name" >"$journal/before/container.running"
   fi
 }
 
 # The next container takes the instance's name; the live one steps aside, still serving. The aside
 # mark follows the first rename: an undo then removes only a container that is the new one.
 take_over_name() {
-  if docker inspect "$name" >/dev/null 2>&1; then docker rename "$name" "$previous_container"; fi
+  if docker container inspect "$name" >/dev/null 2>&1; then docker rename "$name" "$previous_container"; fi
   : >"$journal/aside"
   docker rename "$next_container" "$name"
   printf '%s\n' "$next_slot" >"$home/.slot.new"
@@ -583,7 +583,7 @@ take_over_name
 healthy() {
   deadline=$(($(date +%s) + health_timeout))
   while :; do
-    if [ "$(docker inspect --format '{{.State.Running}}' "$name" 2>/dev/null)" = true ]; then
+    if [ "$(docker container inspect --format '{{.State.Running}}' "$name" 2>/dev/null)" = true ]; then
       code=$(curl --silent --output /dev/null --max-time 5 --write-out '%{http_code}' --header 'Host: app.example.com' "$health_url" || true)
       case $code in [234]??) return 0 ;; esac
     fi
