@@ -11,8 +11,8 @@ import type { PackOptions } from "../pack/index.js";
 import type { BundleFile } from "../types.js";
 import { verifyBundleFile } from "../verify.js";
 import { receiverScript } from "./receiver.js";
-import { isNotReached, JUMP_HOST_CONNECTIONS, parseBatch, planBatches, rollOut, type RolloutResult } from "./rollout.js";
-import { formatSummary, shipAll, type ShipPlan } from "./runner.js";
+import { JUMP_HOST_CONNECTIONS, parseBatch, planBatches, rollOut } from "./rollout.js";
+import { formatSummary, isNotReached, shipAll, type RolloutResult, type ShipPlan } from "./runner.js";
 import { readShipment, shipmentOfPacked, type Shipment } from "./shipment.js";
 import {
   describeTarget,
