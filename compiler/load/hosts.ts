@@ -52,8 +52,8 @@ function inventoryTarget(inventory: Inventory, host: string, group: string): Tar
   const user = pick(CONNECTION.user);
   const port = pick(CONNECTION.port);
   const fallback: Origin = { kind: "file", file: inventory.dir, line: 1, col: 1 };
-  const hostText = address === undefined ? host : String(address.value as string);
-  const userText = user === undefined ? undefined : String(user.value as string);
+  const hostText = address === undefined ? host : textOf(address.value);
+  const userText = user === undefined ? undefined : textOf(user.value);
   const bad = (what: string, variable: string, origin: Origin): never =>
     fail("invalid-value", `host ${host}: '${what}' is not an ssh ${variable.endsWith("_user") ? "login name" : "address"}`, {
       origin,
@@ -64,7 +64,7 @@ function inventoryTarget(inventory: Inventory, host: string, group: string): Tar
   if (userText !== undefined && !isSshUser(userText)) bad(userText, user?.variable ?? "ansible_user", user?.origin ?? fallback);
   const portNumber = Number(port?.value);
   if (port !== undefined && !(Number.isInteger(portNumber) && portNumber > 0 && portNumber < 65536)) {
-    fail("invalid-value", `host ${host}: ${port.variable} '${String(port.value as string)}' is not a port`, { origin: port.origin, variable: port.variable, hint: "a port is a number from 1 to 65535" });
+    fail("invalid-value", `host ${host}: ${port.variable} '${textOf(port.value)}' is not a port`, { origin: port.origin, variable: port.variable, hint: "a port is a number from 1 to 65535" });
   }
   return {
     host: hostText.replace(/^\[|\]$/g, ""),
@@ -82,4 +82,8 @@ export function isSshHost(text: string): boolean {
 /** A login name, as `user@host` accepts it. */
 export function isSshUser(text: string): boolean {
   return /^[A-Za-z_][A-Za-z0-9_.-]*$/.test(text);
+}
+
+function textOf(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value);
 }

@@ -21,9 +21,10 @@ export function groupsOf(inventory: Inventory, host: string | undefined, group: 
       stack.push(...(inventory.groups.get(name)?.parents ?? []));
     }
   }
-  return names
-    .filter((name) => name !== "all")
-    .map((name) => inventory.groups.get(name))
+  // An inventory without the deploy group (group_vars only): its group_vars still apply, as before any host.
+  const groups = names.filter((name) => name !== "all").map((name): InventoryGroup | undefined => inventory.groups.get(name));
+  if (names.length === 0 && host === undefined) groups.push({ name: group, parents: ["all"], children: [], depth: 1, priority: 1, vars: [] });
+  return groups
     .filter((found): found is InventoryGroup => found !== undefined)
     .sort((a, b) => a.depth - b.depth || a.priority - b.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

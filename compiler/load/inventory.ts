@@ -78,8 +78,8 @@ export function readInventory(sources: readonly string[], secrets: readonly Vaul
     dirs.push(base);
   }
   const { hosts, groups } = builder.finish();
-  const groupVars = dirs.map((dir) => readEntityVars(join(dir, "group_vars"), groups.keys(), secrets, cwd, problems));
-  const hostVars = dirs.map((dir) => readEntityVars(join(dir, "host_vars"), hosts.keys(), secrets, cwd, problems));
+  const groupVars = dirs.map((dir) => readEntityVars(join(dir, "group_vars"), secrets, cwd, problems));
+  const hostVars = dirs.map((dir) => readEntityVars(join(dir, "host_vars"), secrets, cwd, problems));
   if (problems.length > 0) throw new PlcError(problems);
   return { dir: dirs[0] ?? cwd, dirs, hosts, groups, hostInline: builder.hostVars, groupVars, hostVars };
 }
@@ -188,7 +188,7 @@ function readSourceDir(dir: string, secrets: readonly VaultSecret[], cwd: string
     const path = join(dir, entry);
     const kind = kindOf(path);
     if (kind === "directory") readSourceDir(path, secrets, cwd, problems, builder);
-    else if (kind === "file") readSourceFile(path, secrets, cwd, problems, builder, true);
+    else readSourceFile(path, secrets, cwd, problems, builder, true);
   }
 }
 
@@ -207,6 +207,14 @@ function readSourceFile(
   if (yamlCandidate) {
     const { doc, context } = parseYamlFile(file, secrets, cwd, local);
     if (doc !== undefined && isMap(doc.contents)) {
+      try {
+        doc.toJS({ maxAliasCount: 100 });
+      } catch (error) {
+        // yaml's own alias-bomb guard throws a ReferenceError; it is the file's fault, not plc's.
+        if (!(error instanceof ReferenceError)) throw error;
+        problems.push(aliasBomb(context, { kind: "file", file: context.display, line: 1, col: 1 }));
+        return;
+      }
       readYamlInventory(doc.contents, context, builder);
       problems.push(...local);
       return;
@@ -289,7 +297,7 @@ function readYamlGroup(name: string, node: Node | null, context: FileContext, bu
           const { name: host, port } = splitHostPort(pattern);
           builder.addHost(host, name);
           if (port !== undefined) {
-            builder.addHostVars(host, [{ path: ["ansible_port"], value: port, origin: originOf(hostPair.key as Node, context), isSecret: false }]);
+            builder.addHostVars(host, [{ path: ["ansible_port"], value: port, origin: originOf(hostPair.key, context), isSecret: false }]);
           }
           builder.addHostVars(host, vars);
         }
@@ -400,13 +408,13 @@ function shellWords(line: string): string[] {
     const char = line[index] ?? "";
     if (quote !== undefined) {
       if (char === quote) quote = undefined;
-      else if (char === "\\" && quote === '"' && index + 1 < line.length && /["\\$`]/.test(line[index + 1] ?? "")) current = (current ?? "") + line[++index];
+      else if (char === "\\" && quote === '"' && index + 1 < line.length && /["\\$`]/.test(line[index + 1] ?? "")) current = (current ?? "") + (line[++index] ?? "");
       else current = (current ?? "") + char;
     } else if (char === "'" || char === '"') {
       quote = char;
       current ??= "";
     } else if (char === "\\" && index + 1 < line.length) {
-      current = (current ?? "") + line[++index];
+      current = (current ?? "") + (line[++index] ?? "");
     } else if (/\s/.test(char)) {
       if (current !== undefined) words.push(current);
       current = undefined;
@@ -545,12 +553,15 @@ function kindOf(path: string): FileKind {
 /**
  * The vars files of each entity (group or host name) in `dir`, one layer per file, as Ansible's
  * host_group_vars plugin finds them: the first of `<name>` (a directory, read recursively and
- * sorted, or an extension-less file), `<name>.yml`, `<name>.yaml`, `<name>.json`.
+ * sorted, or an extension-less file), `<name>.yml`, `<name>.yaml`, `<name>.json`. Every name there
+ * is read, group or not: the deploy group's vars apply even to an inventory without hosts.
  */
-function readEntityVars(dir: string, names: Iterable<string>, secrets: readonly VaultSecret[], cwd: string, problems: Diagnostic[]): Map<string, Assignment[][]> {
+function readEntityVars(dir: string, secrets: readonly VaultSecret[], cwd: string, problems: Diagnostic[]): Map<string, Assignment[][]> {
   const result = new Map<string, Assignment[][]>();
-  if (kindOf(dir) !== "directory") return result;
-  const present = new Set(listDir(dir, cwd, problems));
+  if (kindOf(dir) === "absent") return result;
+  const entries = listDir(dir, cwd, problems).filter((entry) => !entry.startsWith("."));
+  const present = new Set(entries);
+  const names = new Set(entries.map((entry) => entry.replace(/\.(?:ya?ml|json)$/, "")));
   for (const name of names) {
     const found = ["", ".yml", ".yaml", ".json"].map((ext) => name + ext).find((entry) => present.has(entry));
     if (found === undefined) continue;

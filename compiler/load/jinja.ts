@@ -252,11 +252,11 @@ export class TemplateEvaluator {
       b64decode: (value: unknown) => Buffer.from(String(value), "base64").toString("utf8"),
       combine: (...args: unknown[]) => {
         const keywords = args.find(isKeywords) as Record<string, unknown> | undefined;
-        const dicts = args.filter((arg) => !isKeywords(arg)).flatMap((arg) => (Array.isArray(arg) ? arg : [arg]));
+        const dicts = args.filter((arg) => !isKeywords(arg)).flatMap((arg): unknown[] => (Array.isArray(arg) ? (arg as unknown[]) : [arg]));
         return dicts.reduce<Record<string, unknown>>((merged, dict) => combine(merged, dict, keywords?.["recursive"] === true), {});
       },
-      list: (value: unknown) =>
-        Array.isArray(value) ? value : typeof value === "string" ? [...value] : typeof value === "object" && value !== null ? Object.keys(value) : [value],
+      list: (value: unknown): unknown[] =>
+        Array.isArray(value) ? (value as unknown[]) : typeof value === "string" ? Array.from(value) : typeof value === "object" && value !== null ? Object.keys(value) : [value],
       regex_replace: (value: unknown, pattern: unknown = "", replacement: unknown = "", ...rest: unknown[]) => {
         const keywords = rest.find(isKeywords) as Record<string, unknown> | undefined;
         const flags = "g" + (keywords?.["ignorecase"] === true || rest[0] === true ? "i" : "") + (keywords?.["multiline"] === true || rest[1] === true ? "m" : "");
@@ -387,14 +387,15 @@ function pythonString(value: unknown): string {
   if (value === true) return "True";
   if (value === false) return "False";
   if (value === null || value === undefined) return "None";
-  if (typeof value === "object") return JSON.stringify(value);
-  return String(value as string | number);
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "bigint") return value.toString();
+  return typeof value === "object" ? JSON.stringify(value) : "";
 }
 
 function combine(base: Record<string, unknown>, dict: unknown, recursive: boolean): Record<string, unknown> {
   if (typeof dict !== "object" || dict === null || Array.isArray(dict)) throw new TemplateProblem(`combine expects dicts, got ${JSON.stringify(dict)}`, "combine merges maps: a|combine(b)");
   const out: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(dict)) {
+  for (const [key, value] of Object.entries(dict as Record<string, unknown>)) {
     const previous = out[key];
     const merged =
       recursive && typeof previous === "object" && previous !== null && !Array.isArray(previous) && typeof value === "object" && value !== null && !Array.isArray(value)

@@ -68,8 +68,6 @@ set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.
     --publish 127.0.0.1:25585:8000 \
     --mount type=bind,source=/home/yourproject-production/log,target=/app/log \
     --env REGION \
-    --env SECRET_KEY \
-    --env WORKERS \
     "$2" >/dev/null 8>&- 9>&-
 )
 say "started $name ($image)"
