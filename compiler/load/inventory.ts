@@ -2,7 +2,7 @@
 // group_vars/ and host_vars/ beside each), keeping file:line:col on every value.
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 import { dirname, extname, join } from "node:path";
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type ScalarTag } from "yaml";
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type ScalarTag, type Tags } from "yaml";
 import { diagnostic, displayPath, fail, PlcError, type Diagnostic } from "../diagnostics.js";
 import type { Assignment, Inventory, InventoryGroup, Origin } from "../types.js";
 import { decryptVault, isVaultText, VaultError, type VaultSecret } from "./vault.js";
@@ -176,8 +176,9 @@ class InventoryBuilder {
 
 function readHostList(source: string, builder: InventoryBuilder): void {
   for (const item of source.split(",").map((text) => text.trim()).filter((text) => text !== "")) {
-    const { name } = splitHostPort(item);
+    const { name, port } = splitHostPort(item);
     builder.addHost(name, "ungrouped");
+    if (port !== undefined) builder.addHostVars(name, [{ path: ["ansible_port"], value: port, origin: { kind: "argv", index: 0, text: source }, isSecret: false }]);
   }
 }
 
@@ -808,6 +809,28 @@ function originOf(node: Node | null, context: FileContext): Origin {
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
+/**
+ * YAML 1.1 as PyYAML (hence Ansible) resolves plain scalars: `yes`/`off` are booleans but `y`/`n`
+ * are not, `0755` is octal, `1e3` is a string (a float needs a dot and a signed exponent), `<<`
+ * stays a key (merges are applied by mapAssignments) and dates stay text.
+ */
+function pyyamlTags(tags: Tags): Tags {
+  const kept = tags.filter((tag) => {
+    const name = typeof tag === "string" ? tag : tag.tag;
+    if (name === "tag:yaml.org,2002:bool" || name === "tag:yaml.org,2002:merge" || name === "tag:yaml.org,2002:timestamp") return false;
+    return !(name === "tag:yaml.org,2002:float" && typeof tag !== "string" && "format" in tag && tag.format === "EXP");
+  });
+  const bool = (value: boolean, test: RegExp): ScalarTag => ({ tag: "tag:yaml.org,2002:bool", default: true, test, resolve: () => value });
+  return [
+    ...kept,
+    bool(true, /^(?:yes|Yes|YES|true|True|TRUE|on|On|ON)$/),
+    bool(false, /^(?:no|No|NO|false|False|FALSE|off|Off|OFF)$/),
+    { tag: "tag:yaml.org,2002:float", default: true, format: "EXP", test: /^[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9_]+)[eE][-+][0-9]+$/, resolve: (text: string) => Number.parseFloat(text.replace(/_/g, "")) },
+    VAULT_TAG,
+    UNSAFE_TAG,
+  ];
+}
+
 function parseYamlFile(
   file: string,
   secrets: readonly VaultSecret[],
@@ -842,7 +865,7 @@ function parseYamlFile(
     }
   }
   // uniqueKeys is checked below: yaml's own check compares every pair, 40 s for 20,000 env keys.
-  const doc = parseDocument(text, { lineCounter: lines, customTags: [VAULT_TAG, UNSAFE_TAG], uniqueKeys: false });
+  const doc = parseDocument(text, { lineCounter: lines, customTags: pyyamlTags, uniqueKeys: false, version: "1.1" });
   const error = doc.errors[0] ?? duplicateKey(doc.contents, lines);
   if (error) {
     const position = error.linePos?.[0] ?? { line: 1, col: 1 };
