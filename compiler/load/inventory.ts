@@ -256,6 +256,12 @@ function readSourceFile(
       return;
     }
   }
+  // Ansible skips a file of an inventory directory that no plugin parses (a warning): so does plc.
+  if (inDirectory) {
+    const dryRun: Diagnostic[] = [];
+    readIniInventory(text, displayPath(cwd, file), new InventoryBuilder(), dryRun);
+    if (dryRun.length > 0) return;
+  }
   readIniInventory(text, displayPath(cwd, file), builder, problems);
 }
 

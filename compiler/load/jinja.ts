@@ -69,6 +69,8 @@ export class TemplateEvaluator {
   private readonly engine: nunjucks.Environment;
   private current: Evaluation = { isSecret: false, inputs: [] };
   private captured: unknown;
+  /** What a filter or lookup refused during the current render: nunjucks drops an error's type. */
+  private problem: TemplateProblem | undefined;
 
   constructor(private readonly scope: TemplateScope) {
     this.engine = new nunjucks.Environment([], { autoescape: false, throwOnUndefined: true });
@@ -154,6 +156,7 @@ export class TemplateEvaluator {
       this.current.isSecret ||= found.isSecret;
       this.current.inputs.push({ name, origin: found.origin });
     }
+    this.problem = undefined;
     const lone = /^\{\{-?([\s\S]*?)-?\}\}$/.exec(text);
     const isLone = lone !== null && root.children.length === 1 && (root.children[0] as { children?: unknown[] } | undefined)?.children?.length === 1;
     try {
@@ -166,6 +169,9 @@ export class TemplateEvaluator {
       return this.engine.renderString(text, context);
     } catch (error) {
       if (error instanceof PlcError) throw error;
+      // Set by a filter during the render, which TypeScript's narrowing cannot see.
+      const problem = this.problem as TemplateProblem | undefined;
+      if (problem !== undefined) throw this.located(assignment, variable, text, problem.message, problem.hint);
       const message = innerMessage(error);
       if (/null or undefined/.test(message) && unknown.length > 0) {
         const facts = unknown.filter((name) => name.startsWith("ansible_") || name === "hostvars");
@@ -179,9 +185,10 @@ export class TemplateEvaluator {
             : `define ${unknown[0] ?? "it"} in the inventory or on the command line (${unknown[0] ?? "name"}=value), or write {{ ${unknown[0] ?? "name"} | default("…") }}`,
         );
       }
-      if (error instanceof TemplateProblem || (error as { cause?: unknown }).cause instanceof TemplateProblem) {
-        const problem = (error instanceof TemplateProblem ? error : (error as { cause: TemplateProblem }).cause);
-        throw this.located(assignment, variable, text, problem.message, problem.hint);
+      // nunjucks wraps what a filter throws, sometimes twice: the cause chain leads to it.
+      for (let cause: unknown = error; typeof cause === "object" && cause !== null; cause = (cause as { cause?: unknown }).cause) {
+        if (cause instanceof TemplateProblem) throw this.located(assignment, variable, text, cause.message, cause.hint);
+        if (cause instanceof PlcError) throw cause;
       }
       const filter = /filter not found: (\S+)/.exec(message);
       if (filter !== null) {
@@ -228,7 +235,7 @@ export class TemplateEvaluator {
     engine.addGlobal("True", true);
     engine.addGlobal("False", false);
     engine.addGlobal("None", null);
-    engine.addGlobal("lookup", (kind: unknown, ...args: unknown[]) => this.lookupPlugin(String(kind), args.filter((arg) => !isKeywords(arg))));
+    engine.addGlobal("lookup", this.noting((kind: unknown, ...args: unknown[]) => this.lookupPlugin(String(kind), args.filter((arg) => !isKeywords(arg)))));
     const defaultFilter = (value: unknown, fallback: unknown = "", boolean: unknown = false): unknown =>
       value === undefined || (boolean === true && !isTruthy(value)) ? fallback : value;
     const filters: Record<string, (...args: never[]) => unknown> = {
@@ -278,7 +285,19 @@ export class TemplateEvaluator {
       },
       key_pub_read: (name: unknown) => this.readText(join("keys", `${String(name)}.pub`), "key_pub_read").text,
     };
-    for (const [name, filter] of Object.entries(filters)) engine.addFilter(name, filter as (...args: unknown[]) => unknown);
+    for (const [name, filter] of Object.entries(filters)) engine.addFilter(name, this.noting(filter as (...args: unknown[]) => unknown));
+  }
+
+  /** The function, remembering a TemplateProblem it throws (for the located error). */
+  private noting(action: (...args: unknown[]) => unknown): (...args: unknown[]) => unknown {
+    return (...args: unknown[]) => {
+      try {
+        return action(...args);
+      } catch (error) {
+        if (error instanceof TemplateProblem) this.problem = error;
+        throw error;
+      }
+    };
   }
 
   /** playlabs' vaulted_read: a vault-encrypted (or plain) file beside the inventory, stripped; secret. */
