@@ -5,7 +5,7 @@ import type { Command } from "commander";
 import { compileBundle, type Compiled } from "../index.js";
 import { diagnostic, fail, PlcError } from "../diagnostics.js";
 import { parseArgv, parseTarget, type Word } from "../load/argv.js";
-import { readGroupTargets } from "../load/hosts.js";
+import { namedTarget, readGroupTargets } from "../load/hosts.js";
 import { loadSpec, type LoadOptions } from "../load/index.js";
 import type { PackOptions } from "../pack/index.js";
 import type { BundleFile } from "../types.js";
@@ -244,7 +244,8 @@ async function planShips(operands: string[], options: ShipOptions, helpers: Ship
   const { compiled } = first;
   for (const note of compiled.spec.notes) process.stderr.write(`note: ${note}\n`);
   const inventory = compiled.written.inventory;
-  const destinations: Destination[] = compiled.written.targets.map((target) => ({ label: describeTarget(target), target }));
+  // `@web1` naming an inventory host ships to its ansible_host/user/port.
+  const destinations: Destination[] = compiled.written.targets.map((target) => (inventory?.hosts.has(target.host) === true ? namedTarget(inventory, target, compiled.spec.name) : { label: describeTarget(target), target }));
   if (destinations.length === 0 && inventory !== undefined) destinations.push(...readGroupTargets(inventory, compiled.spec.name));
   if (destinations.length === 0) noHost(compiled.spec.name);
 
