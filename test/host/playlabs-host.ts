@@ -71,6 +71,29 @@ export function playlabsRows(host: SandboxHost, role: string = name): string {
     .trim();
 }
 
+/**
+ * A snapshot taken as playlabs' backup.sh takes it (docker logs saved first, the postgres dump into
+ * the data directory, then one restic backup from the home, under the machine's host name); `time`
+ * backdates it (restic backup --time). Returns its short id.
+ */
+export function playlabsBackup(host: SandboxHost, options: { postgres?: boolean; time?: string } = {}): string {
+  const dump = options.postgres === true ? ` ${home}/postgres/data/data.dump` : "";
+  const time = options.time === undefined ? "" : ` --time ${q(options.time)}`;
+  const before = new Set(snapshotIds(host));
+  host.must(`set -e
+docker logs ${name} >${home}/log/docker.log 2>&1
+${options.postgres === true ? `docker exec ${name}-postgres pg_dumpall -U ${name} -c -f /var/lib/postgresql/data/data.dump` : ":"}
+cd ${home}
+unshare --uts sh -c ${q(`hostname ${PLAYLABS.machine} && ${RESTIC_ENV} restic backup --quiet --tag ${q(image)}${time} log docker-run.sh docker-image${dump} media >/dev/null`)}`);
+  const made = snapshotIds(host).filter((id) => !before.has(id));
+  if (made.length !== 1 || made[0] === undefined) throw new Error(`playlabs' backup made ${String(made.length)} snapshots`);
+  return made[0];
+}
+
+function snapshotIds(host: SandboxHost): string[] {
+  return (JSON.parse(host.must(`${RESTIC_ENV} restic snapshots --json`)) as { short_id: string }[]).map((s) => s.short_id);
+}
+
 /** Puts a playlabs-made instance on the host; see the top of this file for what it holds. */
 export function makePlaylabsHost(host: SandboxHost, options: PlaylabsHostOptions = {}): PlaylabsSite {
   const plugins = options.postgres === true ? "postgres django" : "django";
@@ -177,17 +200,8 @@ docker run --detach --name nginx-letsencrypt --restart always --log-driver journ
   --mount type=bind,source=/home/nginx/certs,target=/etc/nginx/certs ${PLAYLABS.companionImage} >/dev/null`);
   }
 
-  // playlabs' backup.sh: docker logs saved first, then one restic backup from the home.
-  const dump = options.postgres === true ? ` ${home}/postgres/data/data.dump` : "";
   seedRepository(host, home, PLAYLABS.backupPassword);
-  host.must(`set -e
-docker logs ${name} >${home}/log/docker.log 2>&1
-${options.postgres === true ? `docker exec ${name}-postgres pg_dumpall -U ${name} -c -f /var/lib/postgresql/data/data.dump` : ":"}
-cd ${home}
-unshare --uts sh -c 'hostname ${PLAYLABS.machine} && ${RESTIC_ENV} restic backup --quiet --tag ${q(image)} log docker-run.sh docker-image${dump} media >/dev/null'`);
-  const snapshots = JSON.parse(host.must(`${RESTIC_ENV} restic snapshots --json`)) as { short_id: string; hostname: string }[];
-  const snapshot = snapshots[0]?.short_id;
-  if (snapshot === undefined || snapshots[0]?.hostname !== PLAYLABS.machine) throw new Error(`no playlabs snapshot: ${JSON.stringify(snapshots)}`);
+  const snapshot = playlabsBackup(host, { postgres: options.postgres === true });
 
   if (options.mirror === true) {
     startSftp(host);
