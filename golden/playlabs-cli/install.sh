@@ -217,11 +217,12 @@ fi
 if [ -f "$home/restic/config" ] && [ -n "$secrets_source" ]; then
   password_check=$(mktemp)
   backup_password_in "$secrets_source" >"$password_check"
-  if ! RESTIC_PASSWORD_FILE=$password_check restic --repo "$home/restic" --no-lock --no-cache cat config >/dev/null 2>&1; then
-    rm -f "$password_check"
-    die "the backup password of this bundle does not open the repository in $home/restic (on a playlabs host: its backup_password); nothing was changed"
-  fi
+  # Only a wrong password stops here; a damaged repository fails the backup below, which says so.
+  opened=$(RESTIC_PASSWORD_FILE=$password_check restic --repo "$home/restic" --no-lock --no-cache cat config 2>&1 >/dev/null) || true
   rm -f "$password_check"
+  case $opened in
+    *"wrong password"*) die "the backup password of this bundle does not open the repository in $home/restic (on a playlabs host: its backup_password); nothing was changed" ;;
+  esac
 fi
 if [ -e "$home/current" ] && [ ! -L "$home/current" ]; then die "$home/current is not the symlink install.sh makes; move it away, then rerun"; fi
 if [ -L "$home/current" ] && [ ! -d "$home/current/" ] && [ ! -d "$journal" ]; then die "$home/current points to a missing release; point it at one of $home/releases (or remove it), then rerun"; fi
