@@ -214,7 +214,8 @@ if [ -d "$home" ]; then
 fi
 # A repository made before (by playlabs, or an earlier release) must open with this bundle's backup
 # password: with another, every backup from now on would fail and no snapshot could be restored.
-if [ -f "$home/restic/config" ] && [ -n "$secrets_source" ]; then
+# (restic says "wrong password" for a repository without keys too: that one fails the backup below.)
+if [ -f "$home/restic/config" ] && [ -n "$(ls -A "$home/restic/keys" 2>/dev/null)" ] && [ -n "$secrets_source" ]; then
   password_check=$(mktemp)
   backup_password_in "$secrets_source" >"$password_check"
   # Only a wrong password stops here; a damaged repository fails the backup below, which says so.
