@@ -77,6 +77,22 @@ write_backup_password() {
   mv -f "$home/.backup_password.new" "$home/.backup_password"
 }
 
+# Runs a plugin hook (a bundle folder, the hook's path in it) in a subshell with errexit on, so its first failing command stops it (in
+# `(. hook) || die` errexit would be off: POSIX ignores it left of ||), then says which one failed.
+run_hook() {
+  hook=$1/$2
+  shift 2
+  set +e
+  (
+    set -e
+    # shellcheck source=/dev/null
+    . "$hook"
+  )
+  hook_status=$?
+  set -e
+  [ "$hook_status" -eq 0 ] || die "$@"
+}
+
 usage() {
   cat <<'USAGE'
 usage: install.sh [--secrets FILE] [--check | --rollback | --repair]
@@ -197,7 +213,7 @@ docker info >/dev/null 2>&1 || die "docker does not answer (is its daemon runnin
 if [ -d "$home" ]; then
   [ "$(stat -c %u "$home")" = 0 ] || die "$home is not owned by root; chown root $home, then rerun (nothing was changed)"
   # Root sources these files: none may be writable by anyone but root. Before plc's first release,
-  # playlabs' deploy user owns docker-image and .backup_password (0700): those are taken over below.
+  # playlabs' deploy user owns docker-image and .backup_password (0700): those are taken over (step 5).
   for file in "$home/.secrets.env" "$home/.host-secrets.env" "$home/.backup_password" "$home/.env" "$home/docker-image"; do
     if [ -e "$file" ] || [ -L "$file" ]; then
       case ${file##*/} in
@@ -257,6 +273,26 @@ fi
 # From here on this is the detached deploy: its output goes only to its log.
 trap '' HUP PIPE
 
+# playlabs enabled backup-<name>.service for boot (a backup at every boot) and left backup-<name>.prune.*:
+# beside plc's timers they would double the backups and prunes. Sets units_changed when it removes one.
+remove_playlabs_units() {
+  wants=/etc/systemd/system/basic.target.wants/backup-$name.service
+  if [ -e "$wants" ] || [ -L "$wants" ]; then
+    systemctl disable "backup-$name.service" >/dev/null 2>&1 || true
+    rm -f "$wants"
+    say "backup-$name.service no longer runs at every boot (playlabs enabled it for basic.target)"
+    units_changed=1
+  fi
+  for unit in backup-"$name".prune.timer backup-"$name".prune.service; do
+    if [ -f "/etc/systemd/system/$unit" ]; then
+      systemctl disable --now "$unit" >/dev/null 2>&1 || true
+      rm -f "/etc/systemd/system/$unit" "/etc/systemd/system/timers.target.wants/$unit" "/etc/systemd/system/basic.target.wants/$unit"
+      say "removed playlabs' $unit (prune-$name.timer prunes from now on)"
+      units_changed=1
+    fi
+  done
+}
+
 # Bring back what ran before (the journal says what that was): used on failure and for a deploy
 # interrupted before its switch. Runs with errexit off: every step is tried.
 undo_deploy() {
@@ -313,22 +349,7 @@ activate_release() {
   install -m 0600 "$dir/env" "$home/.env"
   install -m 0644 "$dir/logrotate/$name" "/etc/logrotate.d/$name"
   units_changed=
-  # playlabs enabled backup-<name>.service for boot (a backup at every boot) and left
-  # backup-<name>.prune.*: with plc's timers they would double the backups and prunes.
-  if [ -e "/etc/systemd/system/basic.target.wants/backup-$name.service" ] || [ -L "/etc/systemd/system/basic.target.wants/backup-$name.service" ]; then
-    systemctl disable "backup-$name.service" >/dev/null 2>&1 || true
-    rm -f "/etc/systemd/system/basic.target.wants/backup-$name.service"
-    say "backup-$name.service no longer runs at every boot (playlabs enabled it for basic.target)"
-    units_changed=1
-  fi
-  for unit in backup-"$name".prune.timer backup-"$name".prune.service; do
-    if [ -f "/etc/systemd/system/$unit" ]; then
-      systemctl disable --now "$unit" >/dev/null 2>&1 || true
-      rm -f "/etc/systemd/system/$unit" "/etc/systemd/system/timers.target.wants/$unit" "/etc/systemd/system/basic.target.wants/$unit"
-      say "removed playlabs' $unit (prune-$name.timer prunes from now on)"
-      units_changed=1
-    fi
-  done
+  remove_playlabs_units
   for unit in backup-"$name".service backup-"$name".timer prune-"$name".service prune-"$name".timer; do
     if [ -f "$dir/systemd/$unit" ]; then
       mkdir -p /etc/systemd/system
@@ -368,6 +389,35 @@ switch_current() {
 commit_deploy() {
   printf 'committed\n' >"$journal/state.new"
   mv -f "$journal/state.new" "$journal/state"
+}
+
+# Opens a transaction: what runs now is recorded, so any failure can bring it back exactly.
+begin_deploy() {
+  rm -rf "$journal.new"
+  mkdir -m 0700 "$journal.new" "$journal.new/before"
+  printf '%s\n' "$1" >"$journal.new/release"
+  for file in docker-image .secrets.env .backup_password .env; do
+    if [ -f "$home/$file" ]; then cp -p "$home/$file" "$journal.new/before/$file"; else : >"$journal.new/before/$file.absent"; fi
+  done
+  printf 'started\n' >"$journal.new/state"
+  mv "$journal.new" "$journal"
+}
+
+# The running container steps aside, stopped with its stop signal and kept until the switch.
+set_aside_container() {
+  if docker inspect "$previous_container" >/dev/null 2>&1; then
+    if docker inspect "$name" >/dev/null 2>&1; then
+      docker rm --force "$previous_container" >/dev/null
+    else
+      docker rename "$previous_container" "$name"
+    fi
+  fi
+  if docker inspect "$name" >/dev/null 2>&1; then
+    docker inspect --format '{{.State.Running}}' "$name" >"$journal/before/container.running"
+    docker stop --time "$stop_timeout" "$name" >/dev/null
+    docker rename "$name" "$previous_container"
+  fi
+  : >"$journal/aside"
 }
 
 # A failure brings back what ran before; a failure after the switch leaves the new release live and says so.
@@ -423,36 +473,6 @@ if [ "$mode" = repair ]; then
   say "no interrupted deploy is left"
   exit 0
 fi
-
-# Opens a transaction: what runs now is recorded, so any failure can bring it back exactly.
-begin_deploy() {
-  rm -rf "$journal.new"
-  mkdir -m 0700 "$journal.new" "$journal.new/before"
-  printf '%s\n' "$1" >"$journal.new/release"
-  for file in docker-image .secrets.env .backup_password .env; do
-    if [ -f "$home/$file" ]; then cp -p "$home/$file" "$journal.new/before/$file"; else : >"$journal.new/before/$file.absent"; fi
-  done
-  printf 'started\n' >"$journal.new/state"
-  mv "$journal.new" "$journal"
-}
-
-# The running container steps aside, stopped with its stop signal and kept until the switch.
-set_aside_container() {
-  if docker inspect "$previous_container" >/dev/null 2>&1; then
-    if docker inspect "$name" >/dev/null 2>&1; then
-      docker rm --force "$previous_container" >/dev/null
-    else
-      docker rename "$previous_container" "$name"
-    fi
-  fi
-  if docker inspect "$name" >/dev/null 2>&1; then
-    docker inspect --format '{{.State.Running}}' "$name" >"$journal/before/container.running"
-    docker stop --time "$stop_timeout" "$name" >/dev/null
-    docker rename "$name" "$previous_container"
-  fi
-  : >"$journal/aside"
-}
-
 
 previous_release=
 if [ -L "$home/current" ]; then previous_release=$(readlink "$home/current"); fi
@@ -561,21 +581,6 @@ chmod 0644 "$home/docker-image.new"
 mv -f "$home/docker-image.new" "$home/docker-image"
 
 # 9. The container, with plugin steps around its start, in plugin order.
-# Runs a plugin hook (a bundle folder, the hook's path in it) in a subshell with errexit on, so its first failing command stops it (in
-# `(. hook) || die` errexit would be off: POSIX ignores it left of ||), then says which one failed.
-run_hook() {
-  hook=$1/$2
-  shift 2
-  set +e
-  (
-    set -e
-    # shellcheck source=/dev/null
-    . "$hook"
-  )
-  hook_status=$?
-  set -e
-  [ "$hook_status" -eq 0 ] || die "$@"
-}
 set_aside_container
 "$release/docker-run.sh"
 say deploy.post: django
