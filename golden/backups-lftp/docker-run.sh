@@ -48,7 +48,8 @@ network=mrs-production
 for file in "$home/.host-secrets.env" "$home/.secrets.env"; do
   if [ -e "$file" ] || [ -L "$file" ]; then check_root_file "$file"; fi
 done
-set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.env"
+front=none
+set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.env" "$front"
 (
   set -a
   # shellcheck source=/dev/null

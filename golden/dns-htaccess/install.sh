@@ -114,7 +114,7 @@ done
 # 1. Prerequisites, before anything changes.
 [ "$(id -u)" = 0 ] || die "run as root (sudo sh install.sh)"
 missing=
-for tool in tar gzip sha256sum flock setsid stat docker systemctl curl nginx; do
+for tool in tar gzip sha256sum flock setsid stat docker systemctl curl; do
   command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
 done
 [ -z "$missing" ] || die "missing on this host:$missing; install it and rerun (nothing was changed)"
@@ -214,6 +214,34 @@ if [ -d "$home" ]; then
 fi
 if [ -e "$home/current" ] && [ ! -L "$home/current" ]; then die "$home/current is not the symlink install.sh makes; move it away, then rerun"; fi
 if [ -L "$home/current" ] && [ ! -d "$home/current/" ] && [ ! -d "$journal" ]; then die "$home/current points to a missing release; point it at one of $home/releases (or remove it), then rerun"; fi
+# The web front. playlabs hosts serve every site through its nginx-proxy container on ports 80 and 443
+# (VIRTUAL_HOST in each app's env, the letsencrypt companion beside it): host nginx cannot bind them.
+front=auto
+front_hosts=app.example.com,www.app.example.com,old.example.com,app.example.org
+proxy_running=
+if [ "$(docker inspect --format '{{.State.Running}}' nginx-proxy 2>/dev/null)" = true ]; then proxy_running=1; fi
+case $front in
+  auto)
+    if [ -n "$proxy_running" ]; then
+      front=nginx-proxy
+      # Said once: by the deploy itself (its log is relayed), or by --check.
+      if [ -n "${PLC_INSTALL_WORKER:-}" ] || [ "$mode" = check ]; then
+        say "note: the nginx-proxy container serves this host's sites: $name joins its network with VIRTUAL_HOST=$front_hosts (proxy=host-nginx moves to host nginx once ports 80 and 443 are free)"
+      fi
+    else
+      front=host-nginx
+    fi
+    ;;
+  nginx-proxy)
+    [ -n "$proxy_running" ] || die "proxy=nginx-proxy, but no nginx-proxy container runs on this host; nothing was changed"
+    ;;
+  host-nginx)
+    [ -z "$proxy_running" ] || die "the nginx-proxy container holds ports 80 and 443, so host nginx cannot serve $front_hosts: move the sites it serves, then stop it (docker update --restart=no nginx-proxy nginx-letsencrypt; docker stop nginx-proxy nginx-letsencrypt), or deploy with proxy=nginx-proxy; nothing was changed"
+    ;;
+esac
+if [ "$front" = host-nginx ]; then
+  command -v nginx >/dev/null 2>&1 || die "missing on this host: nginx; install it and rerun (nothing was changed)"
+fi
 
 if [ "$mode" = check ]; then
   if [ -d "$journal" ]; then say "an interrupted deploy of release $(cat "$journal/release" 2>/dev/null) will be repaired by the next install.sh"; fi
@@ -577,21 +605,24 @@ say waiting for "$health_url"
 healthy || die "no healthy answer from $health_url within ${health_timeout}s"
 
 # 11. The vhost, checked by nginx -t before nginx reloads; the previous one comes back if it fails.
-vhost=/etc/nginx/sites-enabled/app.example.com.conf
-vhost_file=app.example.com.conf
-vhost_source=$release/nginx/$vhost_file
-# umask 077 would make new directories unreadable to nginx's workers (www-data).
-[ -d /etc/nginx/sites-enabled ] || install -d -m 0755 /etc/nginx/sites-enabled
-if [ -f "$vhost" ]; then cp -p "$vhost" "$journal/before/vhost"; fi
-printf '%s\n' "$vhost" >"$journal/before/vhost.file"
-install -d -m 0755 /etc/nginx/plc
-install -m 0640 -o root -g "$(getent group www-data >/dev/null && echo www-data || echo root)" "$release/nginx/htpasswd" /etc/nginx/plc/app-review-42.htpasswd
-install -m 0644 "$vhost_source" "$vhost"
-if ! nginx -t >/dev/null 2>&1; then
-  nginx -t >&2 || true
-  die "nginx -t rejected the vhost; the previous one is back"
+# Behind nginx-proxy, the container's VIRTUAL_HOST is the vhost: nothing to write here.
+if [ "$front" = host-nginx ]; then
+  vhost=/etc/nginx/sites-enabled/app.example.com.conf
+  vhost_file=app.example.com.conf
+  vhost_source=$release/nginx/$vhost_file
+  # umask 077 would make new directories unreadable to nginx's workers (www-data).
+  [ -d /etc/nginx/sites-enabled ] || install -d -m 0755 /etc/nginx/sites-enabled
+  if [ -f "$vhost" ]; then cp -p "$vhost" "$journal/before/vhost"; fi
+  printf '%s\n' "$vhost" >"$journal/before/vhost.file"
+  install -d -m 0755 /etc/nginx/plc
+  install -m 0640 -o root -g "$(getent group www-data >/dev/null && echo www-data || echo root)" "$release/nginx/htpasswd" /etc/nginx/plc/app-review-42.htpasswd
+  install -m 0644 "$vhost_source" "$vhost"
+  if ! nginx -t >/dev/null 2>&1; then
+    nginx -t >&2 || true
+    die "nginx -t rejected the vhost; the previous one is back"
+  fi
+  systemctl reload nginx || die "nginx did not reload"
 fi
-systemctl reload nginx || die "nginx did not reload"
 
 # 12. Switch current atomically, then everything that follows from it.
 commit_deploy

@@ -130,6 +130,44 @@ describe("taking over a playlabs host", () => {
     assert.equal(host.read(`${HOME}/log/app.log`), "app log line\n");
   });
 
+  it("web front: nginx-proxy holds 80/443, so proxy=host-nginx stops before any change; the default (auto) serves through it with VIRTUAL_HOST and LETSENCRYPT_*", async (t) => {
+    if (!requireSandbox(t, "restic")) return;
+    // No host nginx, as on a playlabs host: plc must not need one behind nginx-proxy.
+    const host = await SandboxHost.start(t, { hide: ["nginx"] });
+    makePlaylabsHost(host, { proxy: true });
+    host.image(NEW, { user: "1000:1000" });
+    const web = [`dns=${PLAYLABS.dns}`, `letsencrypt_email=${PLAYLABS.letsencryptEmail}`];
+    const proxyId = host.must(`cat "$PLC_SHIM_STATE/containers/nginx-proxy/id"`);
+    const before = host.snapshot([HOME, "/etc/systemd/system", "/etc/nginx"]);
+
+    const refused = install(host, buildBundle(args(...web, "proxy=host-nginx"), { plugins: ["django"] }));
+    assert.equal(refused.status, 1, refused.stdout);
+    assert.match(refused.stderr, /the nginx-proxy container holds ports 80 and 443, so host nginx cannot serve hack\.example\.com: .*docker stop nginx-proxy nginx-letsencrypt.*or deploy with proxy=nginx-proxy; nothing was changed/);
+    assert.equal(host.snapshot([HOME, "/etc/systemd/system", "/etc/nginx"]), before);
+    assert.deepEqual(host.container(NAME), { image: PLAYLABS.image, running: true });
+
+    const out = mustInstall(host, buildBundle(args(...web), { plugins: ["django"] }));
+    assert.match(out, /note: the nginx-proxy container serves this host's sites: ybs-hack joins its network with VIRTUAL_HOST=hack\.example\.com/);
+    assert.equal(out.match(/note: the nginx-proxy/g)?.length, 1, "said once");
+    const env = host.containerEnv(NAME);
+    assert.equal(env.get("VIRTUAL_HOST"), PLAYLABS.dns);
+    assert.equal(env.get("VIRTUAL_PORT"), "8000");
+    assert.equal(env.get("LETSENCRYPT_HOST"), PLAYLABS.dns);
+    assert.equal(env.get("LETSENCRYPT_EMAIL"), PLAYLABS.letsencryptEmail);
+    assert.deepEqual(host.container(NAME), { image: NEW, running: true });
+    assert.ok(host.must(`docker inspect --format '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' ${NAME}`).split(" ").includes("bridge"), "on nginx-proxy's network");
+    assert.ok(!host.exists(`/etc/nginx/sites-enabled/${PLAYLABS.dns}.conf`), "no host vhost");
+    assert.equal(host.must(`cat "$PLC_SHIM_STATE/containers/nginx-proxy/id"`), proxyId, "nginx-proxy untouched");
+    assert.deepEqual(host.container("nginx-proxy"), { image: PLAYLABS.proxyImage, running: true });
+
+    // restore.sh restarts the app the same way (docker-run.sh decides the front each time).
+    host.must(`${HOME}/backup.sh`);
+    const latest = snapshots(host).filter((s) => s.hostname === NAME).pop();
+    assert.ok(latest !== undefined);
+    host.must(`${HOME}/restore.sh ${latest.id}`);
+    assert.equal(host.containerEnv(NAME).get("VIRTUAL_HOST"), PLAYLABS.dns);
+  });
+
   it("postgres: adopts the running postgres:10 server, its role and database ybs-hack, keeps its major; a playlabs dump restores", async (t) => {
     if (!requireSandbox(t, "restic") || !requirePostgres(t)) return;
     const host = await SandboxHost.start(t);
