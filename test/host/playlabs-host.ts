@@ -101,6 +101,8 @@ export function makePlaylabsHost(host: SandboxHost, options: PlaylabsHostOptions
   host.must(`set -e
 printf 'deploy:x:${String(PLAYLABS.deployUid)}:${String(PLAYLABS.deployUid)}::/home/deploy:/bin/sh\\n' >>/etc/passwd
 printf 'deploy:x:${String(PLAYLABS.deployUid)}:\\n' >>/etc/group
+# No password (playlabs' users log in with their key): "*", so sudo's PAM account check passes.
+printf 'deploy:*:19000:0:99999:7:::\\n' >>/etc/shadow
 mkdir -m 0771 ${home}
 mkdir ${home}/log ${home}/media
 chown 1000:1000 ${home}/log ${home}/media

@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { describe, it, type TestContext } from "node:test";
 import { PLAYLABS, makePlaylabsHost, playlabsBackup, playlabsRows } from "./playlabs-host.js";
-import { SandboxHost, buildBundle, install, mustInstall, requireSandbox } from "./sandbox.js";
+import { receiverScript } from "../../compiler/ship/receiver.js";
+import { SandboxHost, buildBundle, install, mustInstall, q, requireSandbox } from "./sandbox.js";
 import { MIRROR, SFTP_TOOLS, sftpDsn } from "./sftp.js";
 
 const { name: NAME, home: HOME } = PLAYLABS;
@@ -166,6 +167,22 @@ describe("taking over a playlabs host", () => {
     assert.ok(latest !== undefined);
     host.must(`${HOME}/restore.sh ${latest.id}`);
     assert.equal(host.containerEnv(NAME).get("VIRTUAL_HOST"), PLAYLABS.dns);
+  });
+
+  it("playlabs' deploy user (sudo without a password only for backup.sh, docker-run.sh, a few docker commands): the receiver names the sudo rule plc ship needs", async (t) => {
+    if (!requireSandbox(t, "sudo")) return;
+    const host = await SandboxHost.start(t);
+    makePlaylabsHost(host);
+    // The sandbox's own /etc/sudoers.d (a tmpfs in its mount namespace), with playlabs' users.yml rules.
+    host.must(`mount -t tmpfs -o mode=0755 tmpfs /etc/sudoers.d && printf '%s\n' ${q(
+      "deploy ALL=(ALL) NOPASSWD: /home/*/backup.sh, /home/*/docker-run.sh, /usr/bin/docker pull *, /usr/bin/docker inspect *, /usr/bin/docker run * id -u, /usr/bin/docker logs *",
+    )} >/etc/sudoers.d/deploy && chmod 0440 /etc/sudoers.d/deploy`);
+    host.put("/root/receiver.sh", receiverScript());
+    const before = host.snapshot([HOME, "/etc/systemd/system"]);
+    const run = host.sh(`setpriv --reuid=${String(PLAYLABS.deployUid)} --regid=${String(PLAYLABS.deployUid)} --clear-groups sh -c "$(cat /root/receiver.sh)" plc-ship 0000 ybs-hack </dev/null`);
+    assert.equal(run.status, 92, run.stderr);
+    assert.match(run.stderr, /user deploy may run only some commands through sudo without a password \(playlabs' deploy user: .*\); plc ship runs install\.sh as root, which needs the sudoers rule: deploy ALL=\(root\) NOPASSWD: ALL/);
+    assert.equal(host.snapshot([HOME, "/etc/systemd/system"]), before);
   });
 
   it("postgres: adopts the running postgres:10 server, its role and database ybs-hack, keeps its major; a playlabs dump restores", async (t) => {
