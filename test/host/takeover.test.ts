@@ -5,6 +5,8 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { describe, it, type TestContext } from "node:test";
 import { PLAYLABS, makePlaylabsHost, playlabsBackup, playlabsRows } from "./playlabs-host.js";
+import { formatSiteDiff, parseSite, readBundleSide, SITE_MARK } from "../../compiler/diff-site.js";
+import { manifestReaderScript } from "../../compiler/ship/diff-command.js";
 import { receiverScript } from "../../compiler/ship/receiver.js";
 import { SandboxHost, buildBundle, install, mustInstall, q, requireSandbox } from "./sandbox.js";
 import { MIRROR, SFTP_TOOLS, sftpDsn } from "./sftp.js";
@@ -183,6 +185,28 @@ describe("taking over a playlabs host", () => {
     assert.equal(run.status, 92, run.stderr);
     assert.match(run.stderr, /user deploy may run only some commands through sudo without a password \(playlabs' deploy user: .*\); plc ship runs install\.sh as root, which needs the sudoers rule: deploy ALL=\(root\) NOPASSWD: ALL/);
     assert.equal(host.snapshot([HOME, "/etc/systemd/system"]), before);
+  });
+
+  it("plc diff's reader on a playlabs host: what the first deploy changes (image, env keys, container arguments, units, vhost), never an env value", async (t) => {
+    if (!requireSandbox(t, "restic")) return;
+    const host = await SandboxHost.start(t);
+    makePlaylabsHost(host, { proxy: true });
+    const bundle = buildBundle(args(`dns=${PLAYLABS.dns}`, "env.ALLOWED_HOSTS=hack.example.com"), { plugins: ["django"] });
+    host.put("/root/reader.sh", manifestReaderScript());
+    const before = host.snapshot([HOME, "/etc/systemd/system"]);
+    const read = host.must(`sh -c "$(cat /root/reader.sh)" plc-diff ${HOME} ${NAME}`);
+    assert.ok(read.startsWith(`${SITE_MARK}\n`), read);
+    assert.ok(!read.includes("playlabs-secret") && !read.includes(PLAYLABS.letsencryptEmail), "keys only, no value");
+    assert.equal(host.snapshot([HOME, "/etc/systemd/system"]), before, "reading changes nothing");
+
+    const text = formatSiteDiff(parseSite(read), readBundleSide(bundle.tarball, process.cwd()), "ybs-hack on host");
+    assert.match(text, /^ybs-hack on host: no plc release is installed; the first plc deploy takes over what runs there:$/m);
+    assert.match(text, /^ {2}image +betagouv\/mrs:old -> betagouv\/mrs:new$/m);
+    assert.match(text, /^ {2}env keys +\+ALLOWED_HOSTS .*\+VIRTUAL_PORT -LETSENCRYPT_EMAIL -LETSENCRYPT_HOST$/m);
+    assert.doesNotMatch(text, /[+-](VIRTUAL_HOST|SECRET_KEY|KEY)\b/, "kept behind nginx-proxy; SECRET_KEY stays");
+    assert.match(text, /^ {2}container +--log-driver journald -> json-file \(bounded\); networks ybs-hack -> ybs-hack,bridge; --publish 127\.0\.0\.1:\d+:8000$/m);
+    assert.match(text, /^ {2}units +backup-ybs-hack\.service no longer at boot .*-backup-ybs-hack\.prune\.service -backup-ybs-hack\.prune\.timer ~backup-ybs-hack\.service ~backup-ybs-hack\.timer \+prune-ybs-hack\.service \+prune-ybs-hack\.timer$/m);
+    assert.match(text, /^ {2}vhost +served by the nginx-proxy container \(VIRTUAL_HOST\); no host vhost$/m);
   });
 
   it("postgres: adopts the running postgres:10 server, its role and database ybs-hack, keeps its major; a playlabs dump restores", async (t) => {
