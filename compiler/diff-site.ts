@@ -100,7 +100,7 @@ export function readBundleSide(file: string, cwd: string): BundleSide {
     frontEnvKeys,
     front,
     network: /^network=(\S+)$/m.exec(run)?.[1],
-    publish: /--publish (\S+)/.exec(run)?.[1],
+    publish: /127\.0\.0\.1:\d+:\d+/.exec(run)?.[0],
     units: paths.filter((path) => path.startsWith("systemd/")).map((path) => path.slice("systemd/".length)),
     vhost: paths.find((path) => path.startsWith("nginx/") && path.endsWith(".conf"))?.slice("nginx/".length),
   };

@@ -35,11 +35,12 @@ here=$(dirname "$(readlink -f "$0")")
 image=$(cat "$home/docker-image") || die "no image reference in $home/docker-image"
 docker=$(command -v docker) || die "docker is not installed"
 network=app-review-42
+container=$name
 
 "$docker" network inspect "$network" >/dev/null 2>&1 || "$docker" network create "$network" >/dev/null
 # rm -f alone is a SIGKILL: stop first, with the image's stop signal and a grace period.
-"$docker" stop --time 30 "$name" >/dev/null 2>&1 || true
-"$docker" rm -f "$name" >/dev/null 2>&1 || true
+"$docker" stop --time 30 "$container" >/dev/null 2>&1 || true
+"$docker" rm -f "$container" >/dev/null 2>&1 || true
 
 # Docker's --env-file keeps quotes and cannot hold newlines, so values are sourced in a subshell and
 # passed by name (--env KEY): they never appear on a command line. The container's env is its own
@@ -52,9 +53,9 @@ done
 # VIRTUAL_HOST (and LETSENCRYPT_* for its companion) and joins nginx-proxy's networks.
 front=auto
 if [ "$front" = auto ]; then
-  if [ "$("$docker" inspect --format '{{.State.Running}}' nginx-proxy 2>/dev/null)" = true ]; then front=nginx-proxy; else front=host-nginx; fi
+  if [ "$("$docker" container inspect --format '{{.State.Running}}' nginx-proxy 2>/dev/null)" = true ]; then front=nginx-proxy; else front=host-nginx; fi
 fi
-set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.env" "$front"
+set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.env" "$container" 127.0.0.1:22128:8000 "$front"
 (
   unset VIRTUAL_HOST VIRTUAL_PORT LETSENCRYPT_HOST LETSENCRYPT_EMAIL
   set -a
@@ -66,19 +67,19 @@ set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.
   if [ -f "$5" ]; then . "$5"; fi
   set +a
   # The app's own env.<KEY> wins, as in playlabs.
-  if [ "$6" = nginx-proxy ]; then
+  if [ "$8" = nginx-proxy ]; then
     [ -n "${VIRTUAL_HOST+x}" ] || VIRTUAL_HOST=app.example.com,www.app.example.com,old.example.com,app.example.org
     [ -n "${VIRTUAL_PORT+x}" ] || VIRTUAL_PORT=8000
     export VIRTUAL_HOST VIRTUAL_PORT LETSENCRYPT_HOST LETSENCRYPT_EMAIL
   fi
   # 8>&- 9>&-: a CLI that forks the container's monitor itself (podman's conmon) would keep plc's locks.
-  exec "$1" run --detach --name app-review-42 \
+  exec "$1" run --detach --name "$6" \
     --restart unless-stopped \
     --log-opt max-size=10m \
     --log-opt max-file=3 \
     --network app-review-42 \
     --label plc.instance=app-review-42 \
-    --publish 127.0.0.1:22128:8000 \
+    --publish "$7" \
     --mount type=bind,source=/home/app-review-42/log,target=/app/log \
     --env VIRTUAL_HOST --env VIRTUAL_PORT --env LETSENCRYPT_HOST --env LETSENCRYPT_EMAIL \
     "$2" >/dev/null 8>&- 9>&-
@@ -86,9 +87,9 @@ set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.
 if [ "$front" = nginx-proxy ]; then
   # nginx-proxy reaches the app on a network they share (playlabs' sites: docker's default bridge).
   # shellcheck disable=SC2016 # a Go template for docker
-  for net in $("$docker" inspect --format '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' nginx-proxy); do
+  for net in $("$docker" container inspect --format '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' nginx-proxy); do
     case $net in "$network" | host | none) continue ;; esac
-    "$docker" network connect "$net" "$name" >/dev/null || die "cannot connect $name to $net, the network of nginx-proxy"
+    "$docker" network connect "$net" "$container" >/dev/null || die "cannot connect $container to $net, the network of nginx-proxy"
   done
 fi
-say "started $name ($image)"
+say "started $container ($image)"

@@ -6,7 +6,7 @@ pg=project-staging-postgres
 [ -f "$PLC_RESTORED/.backup/postgres.sql" ] || [ -f "$PLC_RESTORED/postgres/data/PG_VERSION" ] || die "the snapshot holds no postgres dump and no postgres data"
 # The image the server ran: the restored data gets the same one (deploy.pre.sh below, when postgres_image is left to its default).
 # shellcheck disable=SC2034
-pg_image_before=$(docker inspect --format '{{.Config.Image}}' "$pg" 2>/dev/null) || pg_image_before=
+pg_image_before=$(docker container inspect --format '{{.Config.Image}}' "$pg" 2>/dev/null) || pg_image_before=
 docker stop --time 30 "$pg" >/dev/null 2>&1 || true
 docker rm -f "$pg" >/dev/null 2>&1 || true
 mkdir -p "$PLC_RESTORE_DIR/previous"
@@ -26,7 +26,7 @@ db_user=project_staging
 # postgres_image left to its default: a server running here (playlabs ran postgres:10) keeps its image,
 # a data directory without one gets the image of its own major, an empty one (restore.sh loading a
 # dump) the image that ran before: never upgraded unasked.
-running=$(docker inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/dev/null) || running=
+running=$(docker container inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/dev/null) || running=
 case $running in
   *" true")
     if [ "${running% true}" != "$pg_image" ]; then
@@ -47,7 +47,7 @@ case $running in
     fi
     ;;
 esac
-if [ "$(docker inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/dev/null)" != "$pg_image true" ]; then
+if [ "$(docker container inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/dev/null)" != "$pg_image true" ]; then
   docker image inspect "$pg_image" >/dev/null 2>&1 || docker pull --quiet "$pg_image" >/dev/null || die "cannot pull $pg_image"
   # A server never opens a data directory of another major version (a playlabs host ran postgres:10):
   # the image itself says which major it runs (its tag may be latest or a custom name).
