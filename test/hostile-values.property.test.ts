@@ -51,6 +51,7 @@ const BASE: Record<string, unknown> = {
   uwsgi_spooler_names: "mail,jobs",
   uwsgi_spooler_mount: "/spooler",
   postgres_image: "postgres:17",
+  letsencrypt_email: "ops@example.com",
 };
 
 interface Schema {

@@ -228,7 +228,7 @@ function buildContext(spec: Spec, pluginSecretKeys: readonly string[]): RenderCo
   const requiredTools = ["tar", "gzip", "sha256sum", "flock", "setsid", "stat", "docker", "systemctl", "curl"];
   if (backups) requiredTools.push("restic");
   if (spec.lftp) requiredTools.push("lftp");
-  if (hasVhost) requiredTools.push("nginx");
+  // nginx: asked for by install.sh once it knows the web front (install/front.sh.ejs), after nginx-proxy's check.
   for (const tool of spec.plugins.flatMap((plugin) => plugin.hostTools)) if (!requiredTools.includes(tool)) requiredTools.push(tool);
   // Post hooks run in reverse plugin order: teardown mirrors setup.
   const hooks = (hook: HookName): HookFile[] => {

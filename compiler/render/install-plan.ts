@@ -61,6 +61,20 @@ export interface InstallPlan {
   runsHooks: boolean;
   /** The `Host:` header the health check sends, so the app answers as it does behind the vhost. */
   healthHeader: string | undefined;
+  /**
+   * With a dns name, the web front (`proxy`): host nginx, or playlabs' nginx-proxy container (auto:
+   * whichever the host runs), and what that container reads from the app's env.
+   */
+  front:
+    | {
+        mode: "auto" | "nginx-proxy" | "host-nginx";
+        /** VIRTUAL_HOST: every dns name, redirects included, comma-separated. */
+        virtualHost: string;
+        virtualPort: string;
+        /** LETSENCRYPT_HOST and LETSENCRYPT_EMAIL for the companion, with letsencrypt_email. */
+        letsencrypt: { host: string; email: string } | undefined;
+      }
+    | undefined;
   /** Step 11, with a dns name: the vhost's path, its file name in the release, and the htpasswd's path. */
   vhost: { path: string; file: string; htpasswd: string | undefined } | undefined;
   /** deploy_strategy blue-green: the slots, the upstream and the drain; undefined: recreate. */
@@ -92,6 +106,7 @@ export function planInstall({ spec, backups, vhostFile, dataDirs, hooks, blueGre
     hostSecrets: spec.hostSecretKeys.map((key) => ({ key, pattern: `^${key}=` })),
     deployHooks: { pre, post },
     runsHooks: pre.length + post.length > 0,
+    front: vhostFile === undefined ? undefined : frontOf(spec),
     healthHeader: vhostFile === undefined ? undefined : `Host: ${spec.dns[0] ?? ""}`,
     vhost:
       vhostFile === undefined
@@ -102,5 +117,18 @@ export function planInstall({ spec, backups, vhostFile, dataDirs, hooks, blueGre
             htpasswd: spec.htaccess.length > 0 ? `/etc/nginx/plc/${spec.name}.htpasswd` : undefined,
           },
     blueGreen,
+  };
+}
+
+/** playlabs' env for nginx-proxy and its letsencrypt companion (roles/project vars.yml). */
+function frontOf(spec: Spec): NonNullable<InstallPlan["front"]> {
+  const proxy = spec.vars["proxy"];
+  const hosts = [...spec.dns, ...spec.dnsRedirect].join(",");
+  const email = spec.vars["letsencrypt_email"];
+  return {
+    mode: proxy === "nginx-proxy" || proxy === "host-nginx" ? proxy : "auto",
+    virtualHost: hosts,
+    virtualPort: String(spec.port),
+    letsencrypt: typeof email === "string" && email !== "" ? { host: hosts, email } : undefined,
   };
 }

@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { diffManifests, formatManifestDiff, type ManifestDiff } from "../diff.js";
+import { formatSiteDiff, parseSite, readBundleSide, siteReaderLines, SITE_MARK, type Site } from "../diff-site.js";
 import { diagnostic, fail, PlcError, type Diagnostic } from "../diagnostics.js";
 import { isManifest, parseManifest, readBundleManifest } from "../load/bundle.js";
 import { parseTarget } from "../load/argv.js";
@@ -39,7 +40,11 @@ const ERROR_PREFIX = "plc-diff: error: ";
 // A manifest lists a few dozen files; anything near this is not one.
 const MANIFEST_LIMIT = 16 * 1024 * 1024;
 
-/** Runs on the host with the home as $1: prints current/MANIFEST.json, through sudo -n when not root. */
+/**
+ * Runs on the host with the home as $1 and the instance's name as $2: prints current/MANIFEST.json,
+ * through sudo -n when not root. With no plc release but a site there (playlabs', say), prints
+ * SITE_MARK then what runs (see compiler/diff-site.ts): names and keys only, never an env value.
+ */
 export function manifestReaderScript(): string {
   return `set -u
 printf '%s\\n' '${READY_MARK}' >&2
@@ -52,7 +57,14 @@ if [ "$(id -u)" != 0 ]; then
   sudo -n true 2>/dev/null </dev/null || fail ${REMOTE_STATUS.sudo} "sudo asks user $user for a password, which plc cannot type: allow it without one (sudoers: $user ALL=(root) NOPASSWD: ALL) or connect as root@host"
   sudo='sudo -n'
 fi
-$sudo test -f "$file" || fail ${REMOTE_STATUS.noRelease} "no release is installed in $1 (no current/MANIFEST.json): plc ship would install this bundle as the first release"
+if ! $sudo test -f "$file"; then
+  name=\${2:-}
+  if [ -z "$name" ] || ! { $sudo test -d "$1" || $sudo docker inspect "$name" >/dev/null 2>&1; }; then
+    fail ${REMOTE_STATUS.noRelease} "no release is installed in $1 (no current/MANIFEST.json): plc ship would install this bundle as the first release"
+  fi
+${siteReaderLines()}
+  exit 0
+fi
 $sudo cat "$file" || fail ${REMOTE_STATUS.unreadable} "cannot read $file"
 `;
 }
@@ -111,6 +123,12 @@ async function diff(bundlePath: string, hosts: readonly string[], options: DiffO
       failures.push(outcome);
       continue;
     }
+    if ("site" in outcome) {
+      // The first plc deploy over a site plc did not make: always a change.
+      isAnyDifferent = true;
+      process.stdout.write(formatSiteDiff(outcome.site, readBundleSide(resolve(bundlePath), process.cwd()), `${bundle.root} on ${destination.label}`));
+      continue;
+    }
     if (!outcome.isSame) isAnyDifferent = true;
     process.stdout.write(formatManifestDiff(outcome, `${bundle.root} on ${destination.label}`));
   }
@@ -119,9 +137,10 @@ async function diff(bundlePath: string, hosts: readonly string[], options: DiffO
   return isAnyDifferent ? 1 : 0;
 }
 
-async function diffHost(destination: Destination, settings: SshSettings, bundle: BundleManifest): Promise<ManifestDiff | Diagnostic> {
-  const fetched = await fetchInstalledManifest(destination, settings, bundle.home);
+async function diffHost(destination: Destination, settings: SshSettings, bundle: BundleManifest): Promise<ManifestDiff | { site: Site } | Diagnostic> {
+  const fetched = await fetchInstalledManifest(destination, settings, bundle.home, bundle.root);
   if ("code" in fetched) return fetched;
+  if (fetched.text.startsWith(SITE_MARK)) return { site: parseSite(fetched.text) };
   const installed = parseManifest(fetched.text);
   if (!isManifest(installed)) {
     return diagnostic("diff-failed", `${destination.label}: ${bundle.home}/current/MANIFEST.json is not a plc manifest: ${installed.problem}`, {
@@ -132,8 +151,8 @@ async function diffHost(destination: Destination, settings: SshSettings, bundle:
 }
 
 /** One ssh connection running the reader script; resolves with the manifest's text or a diagnostic. */
-export function fetchInstalledManifest(destination: Destination, settings: SshSettings, home: string): Promise<{ text: string } | Diagnostic> {
-  const command = ["sh", "-c", sh(manifestReaderScript()), "plc-diff", sh(home)].join(" ");
+export function fetchInstalledManifest(destination: Destination, settings: SshSettings, home: string, name = ""): Promise<{ text: string } | Diagnostic> {
+  const command = ["sh", "-c", sh(manifestReaderScript()), "plc-diff", sh(home), sh(name)].join(" ");
   const child = spawn("ssh", sshArguments(destination, settings, command), { stdio: ["ignore", "pipe", "pipe"] });
   const out: Buffer[] = [];
   let outSize = 0;

@@ -63,14 +63,17 @@ as_image_user() {
   setpriv --reuid="$uid" --regid="$gid" --clear-groups "$@"
 }
 
-# The restic password from a secrets file, to the file restic reads; it never passes a command line.
-write_backup_password() {
+# The restic password of a secrets file, printed to a file restic reads; it never passes a command line.
+backup_password_in() {
   (
     PLC_BACKUP_PASSWORD=
     # shellcheck source=/dev/null
     . "$1"
     printf '%s' "$PLC_BACKUP_PASSWORD"
-  ) >"$home/.backup_password.new"
+  )
+}
+write_backup_password() {
+  backup_password_in "$1" >"$home/.backup_password.new"
   mv -f "$home/.backup_password.new" "$home/.backup_password"
 }
 
@@ -193,10 +196,33 @@ docker info >/dev/null 2>&1 || die "docker does not answer (is its daemon runnin
 [ ! -e "$home" ] || [ -d "$home" ] || die "$home exists and is not a directory; nothing was changed"
 if [ -d "$home" ]; then
   [ "$(stat -c %u "$home")" = 0 ] || die "$home is not owned by root; chown root $home, then rerun (nothing was changed)"
-  # Root sources these files: none may be writable by anyone but root.
+  # Root sources these files: none may be writable by anyone but root. Before plc's first release,
+  # playlabs' deploy user owns docker-image and .backup_password (0700): those are taken over (step 5).
   for file in "$home/.secrets.env" "$home/.host-secrets.env" "$home/.backup_password" "$home/.env" "$home/docker-image"; do
-    if [ -e "$file" ] || [ -L "$file" ]; then check_root_file "$file"; fi
+    if [ -e "$file" ] || [ -L "$file" ]; then
+      case ${file##*/} in
+        docker-image | .backup_password)
+          if [ ! -L "$home/current" ] && [ ! -L "$file" ] && [ -f "$file" ] && [ "$(stat -c %u "$file")" != 0 ]; then
+            taken_over="${taken_over:-} ${file##*/}"
+            continue
+          fi
+          ;;
+      esac
+      check_root_file "$file"
+    fi
   done
+fi
+# A repository made before (by playlabs, or an earlier release) must open with this bundle's backup
+# password: with another, every backup from now on would fail and no snapshot could be restored.
+# (restic says "wrong password" for a repository without keys too: that one fails the backup, step 5.)
+if [ -f "$home/restic/config" ] && [ -n "$(ls -A "$home/restic/keys" 2>/dev/null)" ] && [ -n "$secrets_source" ]; then
+  password_check=$(mktemp)
+  backup_password_in "$secrets_source" >"$password_check"
+  opened=$(RESTIC_PASSWORD_FILE=$password_check restic --repo "$home/restic" --no-lock --no-cache cat config 2>&1 >/dev/null) || true
+  rm -f "$password_check"
+  case $opened in
+    *"wrong password"*) die "the backup password of this bundle does not open the repository in $home/restic (on a playlabs host: its backup_password); nothing was changed" ;;
+  esac
 fi
 if [ -e "$home/current" ] && [ ! -L "$home/current" ]; then die "$home/current is not the symlink install.sh makes; move it away, then rerun"; fi
 if [ -L "$home/current" ] && [ ! -d "$home/current/" ] && [ ! -d "$journal" ]; then die "$home/current points to a missing release; point it at one of $home/releases (or remove it), then rerun"; fi
@@ -242,6 +268,26 @@ fi
 
 # From here on this is the detached deploy: its output goes only to its log.
 trap '' HUP PIPE
+
+# playlabs enabled backup-<name>.service for boot (a backup at every boot) and left backup-<name>.prune.*:
+# beside plc's timers they would double the backups and prunes. Sets units_changed when it removes one.
+remove_playlabs_units() {
+  wants=/etc/systemd/system/basic.target.wants/backup-$name.service
+  if [ -e "$wants" ] || [ -L "$wants" ]; then
+    systemctl disable "backup-$name.service" >/dev/null 2>&1 || true
+    rm -f "$wants"
+    say "backup-$name.service no longer runs at every boot (playlabs enabled it for basic.target)"
+    units_changed=1
+  fi
+  for unit in backup-"$name".prune.timer backup-"$name".prune.service; do
+    if [ -f "/etc/systemd/system/$unit" ]; then
+      systemctl disable --now "$unit" >/dev/null 2>&1 || true
+      rm -f "/etc/systemd/system/$unit" "/etc/systemd/system/timers.target.wants/$unit" "/etc/systemd/system/basic.target.wants/$unit"
+      say "removed playlabs' $unit (prune-$name.timer prunes from now on)"
+      units_changed=1
+    fi
+  done
+}
 
 # Bring back what ran before (the journal says what that was): used on failure and for a deploy
 # interrupted before its switch. Runs with errexit off: every step is tried.
@@ -299,6 +345,7 @@ activate_release() {
   install -m 0600 "$dir/env" "$home/.env"
   install -m 0644 "$dir/logrotate/$name" "/etc/logrotate.d/$name"
   units_changed=
+  remove_playlabs_units
   for unit in backup-"$name".service backup-"$name".timer prune-"$name".service prune-"$name".timer; do
     if [ -f "$dir/systemd/$unit" ]; then
       mkdir -p /etc/systemd/system
@@ -460,6 +507,11 @@ if [ -n "$(ls -A "$data_path" 2>/dev/null)" ]; then existing_site=1; fi
 mkdir -p "$home"
 chmod 0755 "$home"
 begin_deploy "$short"
+for file in ${taken_over:-}; do
+  say "taking over $home/$file from user $(stat -c %U "$home/$file") (playlabs' deploy user): root's from now on"
+  chown 0:0 "$home/$file"
+  chmod 0600 "$home/$file"
+done
 if [ ! -f "$home/.backup_password" ]; then write_backup_password "${secrets_source:-/dev/null}"; fi
 if [ -n "$existing_site" ]; then
   # The first deploy over a site plc did not make is the riskiest: it is backed up like any other.
@@ -471,7 +523,14 @@ if [ -n "$existing_site" ]; then
   [ -d "$home/log" ] || mkdir "$home/log"
   # The running release's own backup.sh; on a site plc did not make, this bundle's.
   backup=$here/backup.sh
-  if [ -n "$previous_release" ] && [ -x "$home/current/backup.sh" ]; then backup=$home/current/backup.sh; fi
+  if [ -n "$previous_release" ] && [ -x "$home/current/backup.sh" ]; then
+    backup=$home/current/backup.sh
+  elif [ -n "$secrets_source" ] && [ "$secrets_source" != "$home/.secrets.env" ]; then
+    # This bundle's backup.sh reads this bundle's secrets (the lftp password): in place now, undone on failure.
+    cat "$secrets_source" >"$home/.secrets.env.new"
+    chmod 0600 "$home/.secrets.env.new"
+    mv -f "$home/.secrets.env.new" "$home/.secrets.env"
+  fi
   say "backing up before the upgrade"
   "$backup" || die "backup failed: the deploy stopped, what ran before still runs"
 fi

@@ -63,14 +63,17 @@ as_image_user() {
   setpriv --reuid="$uid" --regid="$gid" --clear-groups "$@"
 }
 
-# The restic password from a secrets file, to the file restic reads; it never passes a command line.
-write_backup_password() {
+# The restic password of a secrets file, printed to a file restic reads; it never passes a command line.
+backup_password_in() {
   (
     PLC_BACKUP_PASSWORD=
     # shellcheck source=/dev/null
     . "$1"
     printf '%s' "$PLC_BACKUP_PASSWORD"
-  ) >"$home/.backup_password.new"
+  )
+}
+write_backup_password() {
+  backup_password_in "$1" >"$home/.backup_password.new"
   mv -f "$home/.backup_password.new" "$home/.backup_password"
 }
 
@@ -193,9 +196,20 @@ docker info >/dev/null 2>&1 || die "docker does not answer (is its daemon runnin
 [ ! -e "$home" ] || [ -d "$home" ] || die "$home exists and is not a directory; nothing was changed"
 if [ -d "$home" ]; then
   [ "$(stat -c %u "$home")" = 0 ] || die "$home is not owned by root; chown root $home, then rerun (nothing was changed)"
-  # Root sources these files: none may be writable by anyone but root.
+  # Root sources these files: none may be writable by anyone but root. Before plc's first release,
+  # playlabs' deploy user owns docker-image and .backup_password (0700): those are taken over (step 5).
   for file in "$home/.secrets.env" "$home/.host-secrets.env" "$home/.backup_password" "$home/.env" "$home/docker-image"; do
-    if [ -e "$file" ] || [ -L "$file" ]; then check_root_file "$file"; fi
+    if [ -e "$file" ] || [ -L "$file" ]; then
+      case ${file##*/} in
+        docker-image | .backup_password)
+          if [ ! -L "$home/current" ] && [ ! -L "$file" ] && [ -f "$file" ] && [ "$(stat -c %u "$file")" != 0 ]; then
+            taken_over="${taken_over:-} ${file##*/}"
+            continue
+          fi
+          ;;
+      esac
+      check_root_file "$file"
+    fi
   done
 fi
 if [ -e "$home/current" ] && [ ! -L "$home/current" ]; then die "$home/current is not the symlink install.sh makes; move it away, then rerun"; fi
@@ -242,6 +256,26 @@ fi
 
 # From here on this is the detached deploy: its output goes only to its log.
 trap '' HUP PIPE
+
+# playlabs enabled backup-<name>.service for boot (a backup at every boot) and left backup-<name>.prune.*:
+# beside plc's timers they would double the backups and prunes. Sets units_changed when it removes one.
+remove_playlabs_units() {
+  wants=/etc/systemd/system/basic.target.wants/backup-$name.service
+  if [ -e "$wants" ] || [ -L "$wants" ]; then
+    systemctl disable "backup-$name.service" >/dev/null 2>&1 || true
+    rm -f "$wants"
+    say "backup-$name.service no longer runs at every boot (playlabs enabled it for basic.target)"
+    units_changed=1
+  fi
+  for unit in backup-"$name".prune.timer backup-"$name".prune.service; do
+    if [ -f "/etc/systemd/system/$unit" ]; then
+      systemctl disable --now "$unit" >/dev/null 2>&1 || true
+      rm -f "/etc/systemd/system/$unit" "/etc/systemd/system/timers.target.wants/$unit" "/etc/systemd/system/basic.target.wants/$unit"
+      say "removed playlabs' $unit (prune-$name.timer prunes from now on)"
+      units_changed=1
+    fi
+  done
+}
 
 # Bring back what ran before (the journal says what that was): used on failure and for a deploy
 # interrupted before its switch. Runs with errexit off: every step is tried.
@@ -299,6 +333,7 @@ activate_release() {
   install -m 0600 "$dir/env" "$home/.env"
   install -m 0644 "$dir/logrotate/$name" "/etc/logrotate.d/$name"
   units_changed=
+  remove_playlabs_units
   for unit in backup-"$name".service backup-"$name".timer prune-"$name".service prune-"$name".timer; do
     if [ -f "$dir/systemd/$unit" ]; then
       mkdir -p /etc/systemd/system
@@ -454,6 +489,11 @@ fi
 mkdir -p "$home"
 chmod 0755 "$home"
 begin_deploy "$short"
+for file in ${taken_over:-}; do
+  say "taking over $home/$file from user $(stat -c %U "$home/$file") (playlabs' deploy user): root's from now on"
+  chown 0:0 "$home/$file"
+  chmod 0600 "$home/$file"
+done
 
 # 6. The release files. Data lives beside releases, never inside one.
 mkdir -p "$home/releases"

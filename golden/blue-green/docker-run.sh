@@ -61,8 +61,15 @@ esac
 for file in "$home/.host-secrets.env" "$home/.secrets.env"; do
   if [ -e "$file" ] || [ -L "$file" ]; then check_root_file "$file"; fi
 done
-set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.env" "$container" "$publish"
+# The web front (proxy): behind playlabs' nginx-proxy container the app carries
+# VIRTUAL_HOST (and LETSENCRYPT_* for its companion) and joins nginx-proxy's networks.
+front=auto
+if [ "$front" = auto ]; then
+  if [ "$("$docker" container inspect --format '{{.State.Running}}' nginx-proxy 2>/dev/null)" = true ]; then front=nginx-proxy; else front=host-nginx; fi
+fi
+set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.env" "$container" "$publish" "$front"
 (
+  unset VIRTUAL_HOST VIRTUAL_PORT LETSENCRYPT_HOST LETSENCRYPT_EMAIL
   set -a
   # shellcheck source=/dev/null
   . "$3"
@@ -71,6 +78,12 @@ set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.
   # shellcheck source=/dev/null
   if [ -f "$5" ]; then . "$5"; fi
   set +a
+  # The app's own env.<KEY> wins, as in playlabs.
+  if [ "$8" = nginx-proxy ]; then
+    [ -n "${VIRTUAL_HOST+x}" ] || VIRTUAL_HOST=app.example.com
+    [ -n "${VIRTUAL_PORT+x}" ] || VIRTUAL_PORT=8000
+    export VIRTUAL_HOST VIRTUAL_PORT LETSENCRYPT_HOST LETSENCRYPT_EMAIL
+  fi
   # 8>&- 9>&-: a CLI that forks the container's monitor itself (podman's conmon) would keep plc's locks.
   exec "$1" run --detach --name "$6" \
     --restart unless-stopped \
@@ -81,6 +94,15 @@ set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.
     --label plc.instance=app-production \
     --publish "$7" \
     --mount type=bind,source=/home/app-production/log,target=/app/log \
+    --env VIRTUAL_HOST --env VIRTUAL_PORT --env LETSENCRYPT_HOST --env LETSENCRYPT_EMAIL \
     "$2" >/dev/null 8>&- 9>&-
 )
+if [ "$front" = nginx-proxy ]; then
+  # nginx-proxy reaches the app on a network they share (playlabs' sites: docker's default bridge).
+  # shellcheck disable=SC2016 # a Go template for docker
+  for net in $("$docker" container inspect --format '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' nginx-proxy); do
+    case $net in "$network" | host | none) continue ;; esac
+    "$docker" network connect "$net" "$container" >/dev/null || die "cannot connect $container to $net, the network of nginx-proxy"
+  done
+fi
 say "started $container ($image)"

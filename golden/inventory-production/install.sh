@@ -63,14 +63,17 @@ as_image_user() {
   setpriv --reuid="$uid" --regid="$gid" --clear-groups "$@"
 }
 
-# The restic password from a secrets file, to the file restic reads; it never passes a command line.
-write_backup_password() {
+# The restic password of a secrets file, printed to a file restic reads; it never passes a command line.
+backup_password_in() {
   (
     PLC_BACKUP_PASSWORD=
     # shellcheck source=/dev/null
     . "$1"
     printf '%s' "$PLC_BACKUP_PASSWORD"
-  ) >"$home/.backup_password.new"
+  )
+}
+write_backup_password() {
+  backup_password_in "$1" >"$home/.backup_password.new"
   mv -f "$home/.backup_password.new" "$home/.backup_password"
 }
 
@@ -111,7 +114,7 @@ done
 # 1. Prerequisites, before anything changes.
 [ "$(id -u)" = 0 ] || die "run as root (sudo sh install.sh)"
 missing=
-for tool in tar gzip sha256sum flock setsid stat docker systemctl curl nginx; do
+for tool in tar gzip sha256sum flock setsid stat docker systemctl curl; do
   command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
 done
 [ -z "$missing" ] || die "missing on this host:$missing; install it and rerun (nothing was changed)"
@@ -193,13 +196,52 @@ docker info >/dev/null 2>&1 || die "docker does not answer (is its daemon runnin
 [ ! -e "$home" ] || [ -d "$home" ] || die "$home exists and is not a directory; nothing was changed"
 if [ -d "$home" ]; then
   [ "$(stat -c %u "$home")" = 0 ] || die "$home is not owned by root; chown root $home, then rerun (nothing was changed)"
-  # Root sources these files: none may be writable by anyone but root.
+  # Root sources these files: none may be writable by anyone but root. Before plc's first release,
+  # playlabs' deploy user owns docker-image and .backup_password (0700): those are taken over (step 5).
   for file in "$home/.secrets.env" "$home/.host-secrets.env" "$home/.backup_password" "$home/.env" "$home/docker-image"; do
-    if [ -e "$file" ] || [ -L "$file" ]; then check_root_file "$file"; fi
+    if [ -e "$file" ] || [ -L "$file" ]; then
+      case ${file##*/} in
+        docker-image | .backup_password)
+          if [ ! -L "$home/current" ] && [ ! -L "$file" ] && [ -f "$file" ] && [ "$(stat -c %u "$file")" != 0 ]; then
+            taken_over="${taken_over:-} ${file##*/}"
+            continue
+          fi
+          ;;
+      esac
+      check_root_file "$file"
+    fi
   done
 fi
 if [ -e "$home/current" ] && [ ! -L "$home/current" ]; then die "$home/current is not the symlink install.sh makes; move it away, then rerun"; fi
 if [ -L "$home/current" ] && [ ! -d "$home/current/" ] && [ ! -d "$journal" ]; then die "$home/current points to a missing release; point it at one of $home/releases (or remove it), then rerun"; fi
+# The web front. playlabs hosts serve every site through its nginx-proxy container on ports 80 and 443
+# (VIRTUAL_HOST in each app's env, the letsencrypt companion beside it): host nginx cannot bind them.
+front=auto
+front_hosts=yourproject.example.com
+proxy_running=
+if [ "$(docker container inspect --format '{{.State.Running}}' nginx-proxy 2>/dev/null)" = true ]; then proxy_running=1; fi
+case $front in
+  auto)
+    if [ -n "$proxy_running" ]; then
+      front=nginx-proxy
+      # Said once: by the deploy itself (its log is relayed), or by --check.
+      if [ -n "${PLC_INSTALL_WORKER:-}" ] || [ "$mode" = check ]; then
+        say "note: the nginx-proxy container serves this host's sites: $name joins its network with VIRTUAL_HOST=$front_hosts (proxy=host-nginx moves to host nginx once ports 80 and 443 are free)"
+      fi
+    else
+      front=host-nginx
+    fi
+    ;;
+  nginx-proxy)
+    [ -n "$proxy_running" ] || die "proxy=nginx-proxy, but no nginx-proxy container runs on this host; nothing was changed"
+    ;;
+  host-nginx)
+    [ -z "$proxy_running" ] || die "the nginx-proxy container holds ports 80 and 443, so host nginx cannot serve $front_hosts: move the sites it serves, then stop it (docker update --restart=no nginx-proxy nginx-letsencrypt; docker stop nginx-proxy nginx-letsencrypt), or deploy with proxy=nginx-proxy; nothing was changed"
+    ;;
+esac
+if [ "$front" = host-nginx ]; then
+  command -v nginx >/dev/null 2>&1 || die "missing on this host: nginx; install it and rerun (nothing was changed)"
+fi
 
 if [ "$mode" = check ]; then
   if [ -d "$journal" ]; then say "an interrupted deploy of release $(cat "$journal/release" 2>/dev/null) will be repaired by the next install.sh"; fi
@@ -242,6 +284,26 @@ fi
 
 # From here on this is the detached deploy: its output goes only to its log.
 trap '' HUP PIPE
+
+# playlabs enabled backup-<name>.service for boot (a backup at every boot) and left backup-<name>.prune.*:
+# beside plc's timers they would double the backups and prunes. Sets units_changed when it removes one.
+remove_playlabs_units() {
+  wants=/etc/systemd/system/basic.target.wants/backup-$name.service
+  if [ -e "$wants" ] || [ -L "$wants" ]; then
+    systemctl disable "backup-$name.service" >/dev/null 2>&1 || true
+    rm -f "$wants"
+    say "backup-$name.service no longer runs at every boot (playlabs enabled it for basic.target)"
+    units_changed=1
+  fi
+  for unit in backup-"$name".prune.timer backup-"$name".prune.service; do
+    if [ -f "/etc/systemd/system/$unit" ]; then
+      systemctl disable --now "$unit" >/dev/null 2>&1 || true
+      rm -f "/etc/systemd/system/$unit" "/etc/systemd/system/timers.target.wants/$unit" "/etc/systemd/system/basic.target.wants/$unit"
+      say "removed playlabs' $unit (prune-$name.timer prunes from now on)"
+      units_changed=1
+    fi
+  done
+}
 
 # Bring back what ran before (the journal says what that was): used on failure and for a deploy
 # interrupted before its switch. Runs with errexit off: every step is tried.
@@ -299,6 +361,7 @@ activate_release() {
   install -m 0600 "$dir/env" "$home/.env"
   install -m 0644 "$dir/logrotate/$name" "/etc/logrotate.d/$name"
   units_changed=
+  remove_playlabs_units
   for unit in backup-"$name".service backup-"$name".timer prune-"$name".service prune-"$name".timer; do
     if [ -f "$dir/systemd/$unit" ]; then
       mkdir -p /etc/systemd/system
@@ -454,6 +517,11 @@ fi
 mkdir -p "$home"
 chmod 0755 "$home"
 begin_deploy "$short"
+for file in ${taken_over:-}; do
+  say "taking over $home/$file from user $(stat -c %U "$home/$file") (playlabs' deploy user): root's from now on"
+  chown 0:0 "$home/$file"
+  chmod 0600 "$home/$file"
+done
 
 # 6. The release files. Data lives beside releases, never inside one.
 mkdir -p "$home/releases"
@@ -539,19 +607,22 @@ say waiting for "$health_url"
 healthy || die "no healthy answer from $health_url within ${health_timeout}s"
 
 # 11. The vhost, checked by nginx -t before nginx reloads; the previous one comes back if it fails.
-vhost=/etc/nginx/sites-enabled/yourproject.example.com.conf
-vhost_file=yourproject.example.com.conf
-vhost_source=$release/nginx/$vhost_file
-# umask 077 would make new directories unreadable to nginx's workers (www-data).
-[ -d /etc/nginx/sites-enabled ] || install -d -m 0755 /etc/nginx/sites-enabled
-if [ -f "$vhost" ]; then cp -p "$vhost" "$journal/before/vhost"; fi
-printf '%s\n' "$vhost" >"$journal/before/vhost.file"
-install -m 0644 "$vhost_source" "$vhost"
-if ! nginx -t >/dev/null 2>&1; then
-  nginx -t >&2 || true
-  die "nginx -t rejected the vhost; the previous one is back"
+# Behind nginx-proxy, the container's VIRTUAL_HOST is the vhost: nothing to write here.
+if [ "$front" = host-nginx ]; then
+  vhost=/etc/nginx/sites-enabled/yourproject.example.com.conf
+  vhost_file=yourproject.example.com.conf
+  vhost_source=$release/nginx/$vhost_file
+  # umask 077 would make new directories unreadable to nginx's workers (www-data).
+  [ -d /etc/nginx/sites-enabled ] || install -d -m 0755 /etc/nginx/sites-enabled
+  if [ -f "$vhost" ]; then cp -p "$vhost" "$journal/before/vhost"; fi
+  printf '%s\n' "$vhost" >"$journal/before/vhost.file"
+  install -m 0644 "$vhost_source" "$vhost"
+  if ! nginx -t >/dev/null 2>&1; then
+    nginx -t >&2 || true
+    die "nginx -t rejected the vhost; the previous one is back"
+  fi
+  systemctl reload nginx || die "nginx did not reload"
 fi
-systemctl reload nginx || die "nginx did not reload"
 
 # 12. Switch current atomically, then everything that follows from it.
 commit_deploy

@@ -50,11 +50,13 @@ unset RESTIC_PASSWORD RESTIC_PASSWORD_COMMAND
 [ -f "$RESTIC_REPOSITORY/config" ] || die "no restic repository at $RESTIC_REPOSITORY"
 take_lock
 restic unlock --quiet
-if [ "$(restic snapshots --json --host "$name" 2>/dev/null)" = "[]" ]; then
+# This instance's snapshots, playlabs' included (restore.sh lists the same): each holds $home/docker-image.
+if [ "$(restic snapshots --json --path "$home/docker-image" 2>/dev/null)" = "[]" ]; then
   die "the repository holds no snapshot of $name; refusing to prune"
 fi
 say "forgetting snapshots outside the retention policy"
-restic forget --quiet --prune --host "$name" \
+# Grouped by host and paths (restic's default): playlabs' snapshots keep a policy of their own.
+restic forget --quiet --prune --path "$home/docker-image" \
   --keep-last 7 \
   --keep-daily 7 \
   --keep-weekly 5 \

@@ -53,8 +53,10 @@ if [ ! -f "$RESTIC_REPOSITORY/config" ]; then
 fi
 restic unlock --quiet
 
+# This instance's snapshots all hold $home/docker-image: plc's (host $name) and playlabs' (the machine's
+# host name, its relative paths made absolute by restic); a client of another host's data is left out.
 if [ $# -eq 0 ]; then
-  restic snapshots --host "$name"
+  restic snapshots --path "$home/docker-image"
   exit 0
 fi
 snapshot=$1
@@ -72,11 +74,25 @@ fi
 rm -rf "$PLC_RESTORE_DIR"
 mkdir -m 0700 "$PLC_RESTORE_DIR"
 say "restoring snapshot $snapshot"
-restic restore --quiet --host "$name" "$snapshot" --target "$PLC_RESTORE_DIR/data" || die "restic restore failed; nothing was changed"
-# restic keeps absolute paths under the target.
-PLC_RESTORED=$PLC_RESTORE_DIR/data$home
+restic restore --quiet --path "$home/docker-image" "$snapshot" --target "$PLC_RESTORE_DIR/data" || die "restic restore failed; nothing was changed"
+# restic keeps absolute paths under the target; paths playlabs gave relative to the home (docker-image,
+# log, media) are at the tree's root, its postgres dump (data.dump) under the data directory's path.
+if [ -f "$PLC_RESTORE_DIR/data$home/docker-image" ]; then
+  PLC_RESTORED=$PLC_RESTORE_DIR/data$home
+elif [ -f "$PLC_RESTORE_DIR/data/docker-image" ]; then
+  say "snapshot $snapshot was made by playlabs"
+  PLC_RESTORED=$PLC_RESTORE_DIR/data
+  for dump in "$PLC_RESTORE_DIR/data$home/postgres/data/data.dump" "$PLC_RESTORED/postgres/data/data.dump"; do
+    if [ -f "$dump" ]; then
+      mkdir -p "$PLC_RESTORED/.backup"
+      mv "$dump" "$PLC_RESTORED/.backup/postgres.sql"
+      break
+    fi
+  done
+else
+  die "snapshot $snapshot holds no docker-image; nothing was changed"
+fi
 export PLC_RESTORED
-[ -f "$PLC_RESTORED/docker-image" ] || die "snapshot $snapshot holds no docker-image; nothing was changed"
 
 say "stopping $name"
 docker stop "$name" >/dev/null 2>&1 || true

@@ -4,55 +4,14 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { seedRepository } from "./restic-repository.js";
 import { SandboxHost, buildBundle, mustInstall, q, requireSandbox } from "./sandbox.js";
+import { MIRROR, SFTP_PASSWORD as PASSWORD, SFTP_TOOLS as TOOLS, playlabsMirror, sftpDsn as dsn, startSftp } from "./sftp.js";
 
 const NAME = "ybs-hack";
 const HOME = `/home/${NAME}`;
 const IMAGE = "betagouv/mrs:v1";
-/** The DSN path; each instance mirrors into <path>/<prefix>-<instance>/restic (playlabs' layout). */
-const MIRROR = "/srv/mirror";
 const REMOTE = `${MIRROR}/${NAME}/restic`;
-// Everything lftp's command language or a shell would trip on; it travels percent-encoded in the DSN.
-const PASSWORD = `p'a;ss !x$y"&|<> \`id\` %41`;
 const LOCAL_ENV = `RESTIC_REPOSITORY=${HOME}/restic RESTIC_PASSWORD_FILE=${HOME}/.backup_password`;
 const REMOTE_ENV = `RESTIC_REPOSITORY=${REMOTE} RESTIC_PASSWORD_FILE=${HOME}/.backup_password`;
-const TOOLS = ["restic", "lftp", "sshd", "ssh", "openssl"];
-
-function dsn(path: string = MIRROR): string {
-  return `sftp://mirror:${encodeURIComponent(PASSWORD)}@127.0.0.1:2222${path}`;
-}
-
-/** sshd on 127.0.0.1:2222 inside the host, user `mirror` with PASSWORD, home /srv/mirror. */
-function startSftp(host: SandboxHost): void {
-  const dir = `${host.dir}/sshd`;
-  host.must(`set -e
-mkdir -p ${dir} /srv/mirror
-ssh-keygen -q -t ed25519 -N '' -f ${dir}/host_key
-hash=$(openssl passwd -6 -stdin <<'EOF'
-${PASSWORD}
-EOF
-)
-# The sandbox's private copies of passwd and shadow: appended in place (they are bind mounts).
-printf 'mirror:x:2000:2000::/srv/mirror:/bin/sh\\n' >>/etc/passwd
-printf 'mirror:x:2000:\\n' >>/etc/group
-printf 'mirror:%s:19000:0:99999:7:::\\n' "$hash" >>/etc/shadow
-chown 2000:2000 /srv/mirror
-cat >${dir}/sshd_config <<EOF
-Port 2222
-ListenAddress 127.0.0.1
-HostKey ${dir}/host_key
-PidFile ${dir}/sshd.pid
-UsePAM no
-PasswordAuthentication yes
-KbdInteractiveAuthentication no
-PubkeyAuthentication no
-PermitRootLogin no
-AllowUsers mirror
-Subsystem sftp internal-sftp
-EOF
-/usr/sbin/sshd -f ${dir}/sshd_config -E ${dir}/sshd.log
-# lftp runs ssh with StrictHostKeyChecking asked (sftp:auto-confirm no): the key must be known.
-printf '[127.0.0.1]:2222 %s\\n' "$(cut -d' ' -f1,2 ${dir}/host_key.pub)" >/root/.ssh/known_hosts`);
-}
 
 /** Installs instance ybs-<instance> mirroring to the DSN path; its repository is seeded unless seed is false. */
 function installInstance(host: SandboxHost, instance: string, options: { path?: string; seed?: boolean; extra?: string[] } = {}): void {
@@ -66,12 +25,6 @@ async function mirroredHost(t: Parameters<typeof SandboxHost.start>[0], options:
   startSftp(host);
   installInstance(host, "hack", options);
   return host;
-}
-
-/** playlabs' own mirror command (roles/backup/templates/backup.sh): connect to the DSN, then a folder per instance. */
-function playlabsMirror(host: SandboxHost, repository: string, name: string): void {
-  const script = `set cmd:fail-exit yes; set sftp:auto-confirm no; open --env-password -u mirror sftp://127.0.0.1:2222${MIRROR}; mkdir -p ${name}; mirror -R ${repository} ${name}/restic`;
-  host.must(`LFTP_PASSWORD=${q(PASSWORD)} lftp -c ${q(script)}`);
 }
 
 /** A restic repository made outside plc (fast key, password pw) at <dir>/restic, with one snapshot of paths. */

@@ -253,7 +253,8 @@ describe("postgres and django", () => {
     const pgId = host.must(`cat "$PLC_SHIM_STATE/containers/${PG}/id"`);
     const count = host.calls().length;
 
-    const result = install(host, buildBundle(args(V2), { plugins: PLUGINS }));
+    // Given, not left to the default (a default keeps the running server: see takeover.test.ts).
+    const result = install(host, buildBundle(args(V2, "postgres_image=postgres:17"), { plugins: PLUGINS }));
     assert.equal(result.status, 1, result.stdout);
     assert.match(
       result.stderr,

@@ -67,7 +67,7 @@ if [ "$(docker container inspect --format '{{.Config.Image}} {{.State.Running}}'
       --mount type=bind,source=/home/ybs-hack/postgres/data,target=/var/lib/postgresql/data \
       --mount type=bind,source=/home/ybs-hack/postgres/run,target=/var/run/postgresql \
       --env POSTGRES_PASSWORD --env POSTGRES_USER --env POSTGRES_DB --env PGDATA \
-      postgres:17 >/dev/null
+      "$pg_image" >/dev/null
   ) || die "cannot start $pg"
 fi
 # Not a fixed sleep: ask the server until it answers or the timeout passes.

@@ -4,6 +4,9 @@
 pg=ybs-hack-postgres
 # A snapshot holds a dump, or (taken with no server container) the data directory's files.
 [ -f "$PLC_RESTORED/.backup/postgres.sql" ] || [ -f "$PLC_RESTORED/postgres/data/PG_VERSION" ] || die "the snapshot holds no postgres dump and no postgres data"
+# The image the server ran: the restored data gets the same one (deploy.pre.sh below, when postgres_image is left to its default).
+# shellcheck disable=SC2034
+pg_image_before=$(docker container inspect --format '{{.Config.Image}}' "$pg" 2>/dev/null) || pg_image_before=
 docker stop --time 30 "$pg" >/dev/null 2>&1 || true
 docker rm -f "$pg" >/dev/null 2>&1 || true
 mkdir -p "$PLC_RESTORE_DIR/previous"
@@ -80,7 +83,7 @@ if [ "$(docker container inspect --format '{{.Config.Image}} {{.State.Running}}'
       --mount type=bind,source=/home/ybs-hack/postgres/data,target=/var/lib/postgresql/data \
       --mount type=bind,source=/home/ybs-hack/postgres/run,target=/var/run/postgresql \
       --env POSTGRES_PASSWORD --env POSTGRES_USER --env POSTGRES_DB --env PGDATA \
-      postgres:17 >/dev/null
+      "$pg_image" >/dev/null
   ) || die "cannot start $pg"
 fi
 # Not a fixed sleep: ask the server until it answers or the timeout passes.

@@ -4,6 +4,9 @@
 pg=ybs-hack-postgres
 # A snapshot holds a dump, or (taken with no server container) the data directory's files.
 [ -f "$PLC_RESTORED/.backup/postgres.sql" ] || [ -f "$PLC_RESTORED/postgres/data/PG_VERSION" ] || die "the snapshot holds no postgres dump and no postgres data"
+# The image the server ran: the restored data gets the same one (deploy.pre.sh below, when postgres_image is left to its default).
+# shellcheck disable=SC2034
+pg_image_before=$(docker container inspect --format '{{.Config.Image}}' "$pg" 2>/dev/null) || pg_image_before=
 docker stop --time 30 "$pg" >/dev/null 2>&1 || true
 docker rm -f "$pg" >/dev/null 2>&1 || true
 mkdir -p "$PLC_RESTORE_DIR/previous"
@@ -20,6 +23,30 @@ ready_timeout=120
 # shellcheck disable=SC2034 # not every hook needs both
 db_name=ybs_hack
 db_user=ybs_hack
+# postgres_image left to its default: a server running here (playlabs ran postgres:10) keeps its image,
+# a data directory without one gets the image of its own major, an empty one (restore.sh loading a
+# dump) the image that ran before: never upgraded unasked.
+running=$(docker container inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/dev/null) || running=
+case $running in
+  *" true")
+    if [ "${running% true}" != "$pg_image" ]; then
+      pg_image=${running% true}
+      say "keeping $pg on $pg_image (set postgres_image, and postgres_upgrade=true for another major, to change it)"
+    fi
+    ;;
+  *)
+    if [ -f "$home/postgres/data/PG_VERSION" ]; then
+      data_major=$(cat "$home/postgres/data/PG_VERSION")
+      case $data_major in
+        [1-9] | [1-9][0-9] | [1-9].[0-9]) pg_image=postgres:$data_major ;;
+        *) die "$home/postgres/data/PG_VERSION says '$data_major', not a PostgreSQL major; nothing was changed" ;;
+      esac
+      say "$home/postgres/data holds PostgreSQL $data_major data: $pg runs $pg_image"
+    elif [ -n "${pg_image_before:-}" ]; then
+      pg_image=$pg_image_before
+    fi
+    ;;
+esac
 if [ "$(docker container inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/dev/null)" != "$pg_image true" ]; then
   docker image inspect "$pg_image" >/dev/null 2>&1 || docker pull --quiet "$pg_image" >/dev/null || die "cannot pull $pg_image"
   # A server never opens a data directory of another major version (a playlabs host ran postgres:10):
@@ -54,7 +81,7 @@ if [ "$(docker container inspect --format '{{.Config.Image}} {{.State.Running}}'
       --mount type=bind,source=/home/ybs-hack/postgres/data,target=/var/lib/postgresql/data \
       --mount type=bind,source=/home/ybs-hack/postgres/run,target=/var/run/postgresql \
       --env POSTGRES_PASSWORD --env POSTGRES_USER --env POSTGRES_DB --env PGDATA \
-      postgres:17 >/dev/null
+      "$pg_image" >/dev/null
   ) || die "cannot start $pg"
 fi
 # Not a fixed sleep: ask the server until it answers or the timeout passes.
