@@ -93,10 +93,16 @@ function inventoryAssignments(written: WrittenSpec, prefix: string, instance: st
   return result;
 }
 
+/** playlabs' unprefixed globals plc itself reads: its inventory template sets `letsencrypt_email` bare in group_vars/all. */
+const CORE_GLOBALS = ["letsencrypt_email", "letsencrypt_uri"];
+
 /** Values plugins take when nothing else set them: playlabs' unprefixed globals (`users`), then the image's Env. */
 function pluginDefaults(written: WrittenSpec, plugins: readonly PluginDefinition[], group: string): Assignment[] {
   const result: Assignment[] = [];
   const layers = [written.inventory?.groupVars.get("all") ?? [], written.inventory?.groupVars.get(group) ?? []];
+  for (const name of CORE_GLOBALS) {
+    for (const assignment of layers.flat()) if (assignment.path.length === 1 && assignment.path[0] === name) result.push(assignment);
+  }
   for (const plugin of plugins) {
     for (const name of plugin.globals) {
       for (const assignment of layers.flat()) if (assignment.path[0] === name) result.push(assignment);
