@@ -26,6 +26,8 @@ export interface InstallPlan {
   healthHeader: string | undefined;
   /** Step 11, with a dns name: the vhost's path, its file name in the release, and the htpasswd's path. */
   vhost: { path: string; file: string; htpasswd: string | undefined } | undefined;
+  /** Step 13, with tls on: tls.sh picks the vhost (HTTPS once a certificate exists) and gets the certificate after the switch. */
+  tls: { mode: Spec["tls"]["mode"] } | undefined;
 }
 
 /** A hook install.sh runs, and what it says when the hook fails. */
@@ -61,5 +63,6 @@ export function planInstall({ spec, backups, vhostFile, dataDirs, hooks }: Insta
             file: vhostFile,
             htpasswd: spec.htaccess.length > 0 ? `/etc/nginx/plc/${spec.name}.htpasswd` : undefined,
           },
+    tls: vhostFile === undefined || spec.tls.mode === "off" ? undefined : { mode: spec.tls.mode },
   };
 }
