@@ -18,9 +18,25 @@ export interface AcmeHost {
 }
 
 /**
- * Starts pebble, challtestsrv and the real nginx in a sandbox host. A reload of nginx through the
- * systemctl shim reaches that nginx (a wrapper in front of the shim), so what install.sh and the
+ * Starts the real nginx of the host (its own network namespace: ports 80 and 443 are its own). A reload
+ * through the systemctl shim reaches it (a wrapper in front of the shim), so what install.sh and the
  * renewal unit install is what answers.
+ */
+export function runNginx(host: SandboxHost): void {
+  const wrapper = join(host.dir, "systemctl");
+  writeFileSync(
+    wrapper,
+    `#!/bin/sh
+# nginx runs for real in this host: its reload reaches it, then the shim records it.
+if [ "$1" = reload ] && [ "$2" = nginx ]; then nginx -s reload || exit 1; sleep 0.5; fi
+exec /usr/local/sbin/systemctl.shim "$@"
+`,
+  );
+  host.must(`cp /usr/local/sbin/systemctl /usr/local/sbin/systemctl.shim && chmod 0755 ${q(wrapper)} && mount --bind ${q(wrapper)} /usr/local/sbin/systemctl && nginx`);
+}
+
+/**
+ * Starts pebble, challtestsrv and the real nginx in a sandbox host.
  */
 export async function startAcmeHost(start: () => Promise<SandboxHost>): Promise<AcmeHost> {
   const host = await start();
@@ -46,17 +62,8 @@ export async function startAcmeHost(start: () => Promise<SandboxHost>): Promise<
     }),
   );
   writeFileSync(join(dir, "resolv.conf"), "nameserver 127.0.0.1\n");
-  writeFileSync(
-    join(dir, "systemctl"),
-    `#!/bin/sh
-# nginx runs for real in this host: its reload reaches it, then the shim records it.
-if [ "$1" = reload ] && [ "$2" = nginx ]; then nginx -s reload || exit 1; sleep 0.5; fi
-exec /usr/local/sbin/systemctl.shim "$@"
-`,
-  );
   host.must(`cd ${q(dir)} && mount --bind resolv.conf /etc/resolv.conf &&
-    cp /etc/ssl/certs/ca-certificates.crt system-bundle.pem && mount --bind system-bundle.pem /etc/ssl/certs/ca-certificates.crt &&
-    mv /usr/local/sbin/systemctl /usr/local/sbin/systemctl.shim && install -m 0755 systemctl /usr/local/sbin/systemctl`);
+    cp /etc/ssl/certs/ca-certificates.crt system-bundle.pem && mount --bind system-bundle.pem /etc/ssl/certs/ca-certificates.crt`);
   // Names resolve only once a test says so: an unknown name gets no address (DNS not ready).
   host.spawn(`exec pebble-challtestsrv -dns01 127.0.0.1:53 -http01 '' -https01 '' -tlsalpn01 '' -management 127.0.0.1:8055 -defaultIPv4 '' -defaultIPv6 '' >${q(dir)}/challtestsrv.log 2>&1`);
   host.spawn(
@@ -66,7 +73,7 @@ exec /usr/local/sbin/systemctl.shim "$@"
     if curl -sf --cacert ca.pem ${ACME_DIRECTORY} >/dev/null && [ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8055/)" != 000 ]; then exit 0; fi
     sleep 0.1
   done; cat pebble.log challtestsrv.log; exit 1`);
-  host.must("nginx");
+  runNginx(host);
   const trustIssuer = (): void => {
     host.must(`cd ${q(dir)} && for i in 0 1; do curl -sf --cacert ca.pem https://127.0.0.1:15000/roots/$i >>system-bundle.pem || true; done`);
   };

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, it, type TestContext } from "node:test";
-import { ACME_DIRECTORY, startAcmeHost } from "./acme.js";
+import { ACME_DIRECTORY, runNginx, startAcmeHost } from "./acme.js";
 import { SandboxHost, buildBundle, install, mustInstall, q, requireSandbox, unpack, type Bundle } from "./sandbox.js";
 
 const NAME = "ybs-hack";
@@ -162,7 +162,7 @@ describe("HTTPS from files and self-signed", () => {
     const bundle = buildBundle([...BASE, "dns=files.example.com", "tls=files", JSON.stringify({ tls_certificate: certificate, tls_key: key })]);
     assert.doesNotMatch(tarballText(bundle), /PRIVATE KEY/);
     assert.match(readFileSync(bundle.secrets, "utf8"), /^PLC_TLS_KEY='-----BEGIN PRIVATE KEY-----$/m);
-    host.must("nginx");
+    runNginx(host);
     const argv = await watchArgv(host, () => {
       mustInstall(host, bundle);
     });
@@ -179,7 +179,7 @@ describe("HTTPS from files and self-signed", () => {
     if (!requireSandbox(t, "nginx", "openssl")) return;
     const host = await SandboxHost.start(t);
     host.image(IMAGE, { body: "self-signed\n" });
-    host.must("nginx");
+    runNginx(host);
     const out = mustInstall(host, buildBundle([...BASE, "dns=self.example.com", "dns_redirect=www.self.example.com", "tls=self-signed"]));
     assert.match(out, /self-signed certificate made for self\.example\.com www\.self\.example\.com/);
     const headers = host.must(`curl -sf -D - -k --resolve self.example.com:443:127.0.0.1 https://self.example.com/`);
