@@ -10,7 +10,9 @@ import { http2Form, LETSENCRYPT_PRODUCTION, LETSENCRYPT_STAGING } from "../compi
 import { CLI } from "./fixtures.js";
 
 const work = mkdtempSync(join(tmpdir(), "plc-tls-"));
-after(() => rmSync(work, { recursive: true, force: true }));
+after(() => {
+  rmSync(work, { recursive: true, force: true });
+});
 const BASE = ["image=app:v1", "dns=a.example.com"];
 
 function plc(args: string[]): { status: number | null; stdout: string; stderr: string } {
