@@ -164,5 +164,5 @@ case ${1:-} in
       say "certificate of $first valid until $(openssl x509 -enddate -noout -in "$cert" | sed 's/^notAfter=//')"
     fi
     ;;
-  *) die "usage: tls.sh vhost|deploy|renew|check" ;;
+  *) die "usage: tls.sh vhost|deploy|renew|check (HTTPS of $name)" ;;
 esac

@@ -40,10 +40,8 @@ tls_dir=$home/tls
 first=secure.example.com
 cert=/home/project-staging/tls/secure.example.com/cert.pem
 key=/home/project-staging/tls/private/secure.example.com/key.pem
-names=secure.example.com
 vhost=/etc/nginx/sites-enabled/secure.example.com.conf
 health_path=/
-unit=tls-$name.service
 
 # Loud, on stderr: a deploy that stays on HTTP must not go unnoticed in ship's output or the journal.
 warn() { printf '%s: WARNING: %s\n' "$script" "$*" >&2; }
@@ -136,5 +134,5 @@ case ${1:-} in
       say "certificate of $first valid until $(openssl x509 -enddate -noout -in "$cert" | sed 's/^notAfter=//')"
     fi
     ;;
-  *) die "usage: tls.sh vhost|deploy|renew|check" ;;
+  *) die "usage: tls.sh vhost|deploy|renew|check (HTTPS of $name)" ;;
 esac
