@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { httpsUrlOf } from "../compiler/ship/transport.js";
 import { http2Form, LETSENCRYPT_PRODUCTION, LETSENCRYPT_STAGING } from "../compiler/tls/index.js";
 import { CLI } from "./fixtures.js";
 
@@ -84,6 +85,12 @@ describe("tls mode", () => {
     assert.equal(http2Form("1.25.1"), "directive");
     assert.equal(http2Form("1.27.4"), "directive");
   });
+});
+
+it("plc ship's report takes the HTTPS address only from tls.sh's line saying nginx answers over HTTPS", () => {
+  assert.equal(httpsUrlOf("tls.sh: HTTPS is on: https://a.example.com/health/ answers 200"), "https://a.example.com/health/");
+  assert.equal(httpsUrlOf("install.sh: deployed release 0123456789ab (app:v1)"), undefined);
+  assert.equal(httpsUrlOf("app: HTTPS is on: https://evil.example/ answers 200"), undefined, "a container's own output is not tls.sh's");
 });
 
 describe("tls bad input: exit 2, located, nothing written", () => {

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { describe, it, type TestContext } from "node:test";
+import { httpsUrlOf } from "../../compiler/ship/transport.js";
 import { ACME_DIRECTORY, runNginx, startAcmeHost } from "./acme.js";
 import { SandboxHost, buildBundle, install, mustInstall, q, requireSandbox, unpack, type Bundle } from "./sandbox.js";
 
@@ -72,8 +73,12 @@ describe("HTTPS through ACME (pebble)", () => {
     const argv = await watchArgv(host, () => {
       const out = mustInstall(host, first);
       assert.match(out, /certificate issued for ybs\.example\.com/);
-      assert.match(out, /HTTPS is on: https:\/\/ybs\.example\.com\/ answers 401/);
+      // plc ship's report takes the HTTPS address from this line.
+      const urls = out.split("\n").map(httpsUrlOf).filter((url) => url !== undefined);
+      assert.deepEqual(urls, ["https://ybs.example.com/"], out);
     });
+    // acme_ca_roots were trusted by uacme alone: the host's own trust store never learnt them.
+    assert.notEqual(host.sh(`curl -s -o /dev/null ${ACME_DIRECTORY}`).status, 0);
     trustIssuer();
     assert.match(served(host, "ybs.example.com"), /issuer=CN ?= ?Pebble Intermediate CA/);
     assert.match(host.must(`stat -c '%a %U' ${KEY("ybs.example.com")}`), /^[46]00 root\n$/, "the key is root's alone");
