@@ -46,6 +46,17 @@ export function planTls(input: TlsInput): { plan: TlsPlan; notes: string[]; prob
       }),
     );
   }
+  // HTTP-01, the only challenge the host answers, cannot prove a wildcard (RFC 8555 section 7.1.3).
+  const wildcard = mode === "acme" ? names.find((name) => name.startsWith("*.")) : undefined;
+  if (wildcard !== undefined) {
+    problems.push(
+      diagnostic("invalid-value", `tls=acme cannot get a certificate for ${wildcard}: HTTP-01 does not validate wildcards`, {
+        origin: originOf(input.dns.includes(wildcard) ? "/dns" : "/dns_redirect"),
+        variable: input.dns.includes(wildcard) ? "dns" : "dns_redirect",
+        hint: "list the names themselves, or give a wildcard certificate with tls=files",
+      }),
+    );
+  }
   if (mode === "files") {
     for (const [variable, value] of [["tls_certificate", certificate], ["tls_key", key]] as const) {
       if (value !== undefined) continue;
