@@ -207,6 +207,7 @@ export interface Spec {
   dns: string[];
   dnsRedirect: string[];
   htaccess: HtaccessUser[];
+  tls: TlsPlan;
   port: number;
   hostPort: number;
   healthcheckPath: string;
@@ -238,6 +239,25 @@ export interface Spec {
   notes: string[];
   /** `passwords/<name>` beside the inventory, by user name (django superusers). */
   passwords: Map<string, PasswordFile>;
+}
+
+/** HTTPS of the vhost (compiler/tls): where its certificate comes from and what nginx may promise. */
+export interface TlsPlan {
+  mode: "off" | "acme" | "files" | "self-signed";
+  /** dns, then dns_redirect: every name the certificate covers. */
+  names: string[];
+  /** The ACME directory URL (acme only), v1 URLs already mapped to v2. */
+  directory: string | undefined;
+  email: string | undefined;
+  /** PEM roots uacme trusts for the directory's HTTPS, besides the system's. */
+  caRoots: string | undefined;
+  /** Browsers trust the certificate (not staging, not self-signed): only then HSTS. */
+  isTrusted: boolean;
+  /** 0: no Strict-Transport-Security header. */
+  hstsMaxAge: number;
+  /** tls=files: PEM texts, secrets (never in the tarball). */
+  certificate: string | undefined;
+  key: string | undefined;
 }
 
 export interface EnvEntry {

@@ -52,6 +52,9 @@ const BASE: Record<string, unknown> = {
   uwsgi_spooler_mount: "/spooler",
   postgres_image: "postgres:17",
   letsencrypt_email: "ops@example.com",
+  // letsencrypt_email alone means acme, which refuses a wildcard name (HTTP-01 cannot prove one): off
+  // here, so every hostile dns value is tried; the TLS values have their own cases.
+  tls: "off",
 };
 
 interface Schema {

@@ -109,6 +109,10 @@ PY
     assert.match(lint(`Description=<%- sh(spec.name) %>\n`, "x.timer.ejs").join(), /use unitValue\(\)/);
     assert.deepEqual(lint(`server_name <%- spec.dns.map(nginx).join(" ") %>;\n`, "vhost.conf.ejs"), []);
     assert.match(lint(`server_name <%- sh(spec.name) %>;\n`, "vhost.conf.ejs").join(), /use nginx\(\)/);
+    // An nginx partial stands alone on its line; glued to a directive it would be unquoted text.
+    assert.deepEqual(lint(`server {\n<%- include('_tls-server.conf.ejs') -%>\n}\n`, "vhost.conf.ejs"), []);
+    assert.match(lint(`server_name <%- include('_names.conf.ejs') %>;\n`, "vhost.conf.ejs").join(), /include\(\) stands alone on its line/);
+    assert.match(lint(`Description=<%- include('_x.service.ejs') %>\n`, "x.service.ejs").join(), /use unitValue\(\)/);
     assert.match(lint(`<%- sh(spec.home) %> {\n`, "logrotate.ejs").join(), /use logrotatePath\(\)/);
     assert.deepEqual(lint(`<%- shAssign(entry.key, entry.value) %>\n`, "env.ejs"), []);
     assert.match(lint(`export <%- shAssign(entry.key, entry.value) %>\n`, "secrets.env.ejs").join(), /one shAssign/);

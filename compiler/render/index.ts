@@ -25,7 +25,11 @@ export interface RenderContext {
   hooks: (hook: HookName) => HookFile[];
   lftpCommands: LftpCommands | undefined;
   healthUrl: string;
-  units: { backupService: string; backupTimer: string; pruneService: string; pruneTimer: string };
+  units: { backupService: string; backupTimer: string; pruneService: string; pruneTimer: string; tlsService: string; tlsTimer: string };
+  /** tls is not off: install.sh runs tls.sh. */
+  hasTls: boolean;
+  /** Which vhost vhost.conf.ejs renders: plain HTTP, or HTTPS in the listen form of nginx < 1.25.1 or >= 1.25.1. */
+  vhost: { https: boolean; http2Directive: boolean };
   vhostFile: string;
   requiredTools: string[];
   dataDirs: { path: string; owner: "root" | "image"; mode: string }[];
@@ -42,6 +46,8 @@ export interface RenderContext {
 
 const SECRET_BACKUP_PASSWORD = "PLC_BACKUP_PASSWORD";
 const SECRET_LFTP_PASSWORD = "PLC_LFTP_PASSWORD";
+const SECRET_TLS_CERTIFICATE = "PLC_TLS_CERTIFICATE";
+const SECRET_TLS_KEY = "PLC_TLS_KEY";
 
 /** Renders every file of the bundle for a validated spec. */
 export function renderBundle(spec: Spec): Bundle {
@@ -73,6 +79,19 @@ export function renderBundle(spec: Spec): Bundle {
   }
   if (context.hasVhost) {
     text(`nginx/${context.vhostFile}`, "vhost.conf.ejs");
+    if (context.hasTls) {
+      // Every variant is in the bundle: whether a certificate exists and which nginx runs is known only on the host.
+      for (const [dir, http2Directive] of [["https", false], ["https-http2-on", true]] as const) {
+        files.push({ path: `nginx/${dir}/${context.vhostFile}`, mode: 0o644, content: renderTemplate("vhost.conf.ejs", { ...context, vhost: { https: true, http2Directive } }) });
+      }
+      script("tls.sh", "tls.sh.ejs");
+      if (spec.tls.mode === "acme") {
+        script("tls-hook.sh", "tls-hook.sh.ejs");
+        text(`systemd/${context.units.tlsService}`, "tls.service.ejs");
+        text(`systemd/${context.units.tlsTimer}`, "tls.timer.ejs");
+      }
+      if (spec.tls.caRoots !== undefined) files.push({ path: "tls/ca-roots.pem", mode: 0o644, content: spec.tls.caRoots });
+    }
     if (spec.htaccess.length > 0) {
       files.push({
         path: "nginx/htpasswd",
@@ -97,6 +116,8 @@ export function renderBundle(spec: Spec): Bundle {
     ...extraSecrets,
     ...(spec.backupPassword === undefined ? [] : [{ key: SECRET_BACKUP_PASSWORD, value: spec.backupPassword }]),
     ...(spec.lftp?.password === undefined ? [] : [{ key: SECRET_LFTP_PASSWORD, value: spec.lftp.password }]),
+    ...(spec.tls.certificate === undefined ? [] : [{ key: SECRET_TLS_CERTIFICATE, value: spec.tls.certificate }]),
+    ...(spec.tls.key === undefined ? [] : [{ key: SECRET_TLS_KEY, value: spec.tls.key }]),
   ];
   return { root: spec.name, files: files.sort((a, b) => compare(a.path, b.path)), secrets };
 }
@@ -223,12 +244,18 @@ function buildContext(spec: Spec, pluginSecretKeys: readonly string[]): RenderCo
     ...pluginSecretKeys,
     ...(backups ? [SECRET_BACKUP_PASSWORD] : []),
     ...(spec.lftp?.password === undefined ? [] : [SECRET_LFTP_PASSWORD]),
+    ...(spec.tls.certificate === undefined ? [] : [SECRET_TLS_CERTIFICATE]),
+    ...(spec.tls.key === undefined ? [] : [SECRET_TLS_KEY]),
   ];
   // setsid detaches the deploy from the caller's session; stat checks owners before root reads a file.
   const requiredTools = ["tar", "gzip", "sha256sum", "flock", "setsid", "stat", "docker", "systemctl", "curl"];
   if (backups) requiredTools.push("restic");
   if (spec.lftp) requiredTools.push("lftp");
   // nginx: asked for by install.sh once it knows the web front (install/front.sh.ejs), after nginx-proxy's check.
+  const hasTls = hasVhost && spec.tls.mode !== "off";
+  if (hasTls) requiredTools.push("openssl");
+  if (spec.tls.mode === "acme") requiredTools.push("uacme", "od");
+  if (spec.tls.caRoots !== undefined) requiredTools.push("unshare", "mount");
   for (const tool of spec.plugins.flatMap((plugin) => plugin.hostTools)) if (!requiredTools.includes(tool)) requiredTools.push(tool);
   // Post hooks run in reverse plugin order: teardown mirrors setup.
   const hooks = (hook: HookName): HookFile[] => {
@@ -256,7 +283,11 @@ function buildContext(spec: Spec, pluginSecretKeys: readonly string[]): RenderCo
       backupTimer: `backup-${spec.name}.timer`,
       pruneService: `prune-${spec.name}.service`,
       pruneTimer: `prune-${spec.name}.timer`,
+      tlsService: `tls-${spec.name}.service`,
+      tlsTimer: `tls-${spec.name}.timer`,
     },
+    hasTls,
+    vhost: { https: false, http2Directive: false },
     vhostFile,
     requiredTools,
     dataDirs,
@@ -345,6 +376,8 @@ const LOCALS = [
   "dataDirs",
   "mounts",
   "superusers",
+  "hasTls",
+  "vhost",
   "install",
   "blueGreen",
   "proxyPass",

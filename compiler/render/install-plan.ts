@@ -77,6 +77,8 @@ export interface InstallPlan {
     | undefined;
   /** Step 11, with a dns name: the vhost's path, its file name in the release, and the htpasswd's path. */
   vhost: { path: string; file: string; htpasswd: string | undefined } | undefined;
+  /** Step 13, with tls on: tls.sh picks the vhost (HTTPS once a certificate exists) and gets the certificate after the switch. */
+  tls: { mode: Spec["tls"]["mode"] } | undefined;
   /** deploy_strategy blue-green: the slots, the upstream and the drain; undefined: recreate. */
   blueGreen: BlueGreen | undefined;
 }
@@ -116,6 +118,7 @@ export function planInstall({ spec, backups, vhostFile, dataDirs, hooks, blueGre
             file: vhostFile,
             htpasswd: spec.htaccess.length > 0 ? `/etc/nginx/plc/${spec.name}.htpasswd` : undefined,
           },
+    tls: vhostFile === undefined || spec.tls.mode === "off" ? undefined : { mode: spec.tls.mode },
     blueGreen,
   };
 }

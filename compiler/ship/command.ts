@@ -170,7 +170,8 @@ async function ship(operands: string[], options: ShipOptions, helpers: ShipHelpe
     const shipment = plans[index]?.shipment;
     if (shipment === undefined || isNotReached(result)) continue;
     const what = mode === "install" ? `deployed ${shipment.root} release ${shipment.id.slice(0, 12)}` : `checked ${shipment.root} release ${shipment.id.slice(0, 12)}`;
-    process.stderr.write(`plc ship: ${what} on ${result.label} in ${formatSeconds(result.durationMs)}\n`);
+    const site = result.httpsUrl === undefined ? "" : `, serving ${result.httpsUrl}`;
+    process.stderr.write(`plc ship: ${what} on ${result.label} in ${formatSeconds(result.durationMs)}${site}\n`);
   }
 }
 

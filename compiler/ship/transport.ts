@@ -43,6 +43,13 @@ export interface ShipResult {
   /** The last phase the host reported. */
   phase: Phase;
   diagnostic: Diagnostic | undefined;
+  /** The HTTPS address the host's tls.sh found answering through nginx, when HTTPS is on. */
+  httpsUrl: string | undefined;
+}
+
+/** tls.sh's line once nginx answers over HTTPS: `tls.sh: HTTPS is on: https://name/path answers 200`. */
+export function httpsUrlOf(line: string): string | undefined {
+  return /^tls\.sh: HTTPS is on: (https:\/\/\S+) answers [0-9]{3}$/.exec(line)?.[1];
 }
 
 /** install.sh's mode for this ship: a deploy, or `--check` (changes nothing). */
@@ -194,6 +201,7 @@ export async function shipTo(
   const sshLines: string[] = [];
   let receiverError: string | undefined;
   let installStatus: number | undefined;
+  let httpsUrl: string | undefined;
   const reach = (next: Phase, detail = ""): void => {
     // Bytes handed to ssh may sit in a pipe: only the host's own word moves a ship past "connecting".
     const isLocal = next === "sending" || next === "sent";
@@ -216,6 +224,7 @@ export async function shipTo(
   });
 
   onLines(child.stdout, (line) => {
+    httpsUrl = httpsUrlOf(line) ?? httpsUrl;
     onEvent({ kind: "output", label, line });
   });
   onLines(child.stderr, (line) => {
@@ -263,7 +272,7 @@ export async function shipTo(
   const durationMs = Date.now() - started;
   const result = (problem: Diagnostic | undefined): ShipResult => {
     if (problem === undefined) reach("done", formatSeconds(durationMs));
-    return { label, isOk: problem === undefined, durationMs, bytesSent: sent, phase, diagnostic: problem };
+    return { label, isOk: problem === undefined, durationMs, bytesSent: sent, phase, diagnostic: problem, httpsUrl };
   };
   if (spawnError !== undefined) {
     return result(

@@ -9,6 +9,7 @@ import { pointerOf } from "../resolve/index.js";
 import type { EnvEntry, HtaccessUser, Origin, PluginDefinition, ResolvedSpec, ResolvedValue, Retention, Spec } from "../types.js";
 import { isAbsolutePath, isHomePath, isHostName, isImageReference, normalizeImageReference, parseLftpDsn, suggestName, textProblem } from "./formats.js";
 import { reservedEnvKey, reservedEnvPattern } from "./reserved.js";
+import { planTls } from "../tls/index.js";
 
 interface ProjectSchema {
   properties: Record<string, unknown>;
@@ -40,7 +41,7 @@ export function schemaFor(plugins: readonly PluginDefinition[], base: ProjectSch
 }
 
 /** Variables that are secrets whatever their origin; vault values are secret wherever they are. */
-const CORE_SECRET_VARIABLES = ["backup_password", "lftp_dsn", "htaccess", "users"];
+const CORE_SECRET_VARIABLES = ["backup_password", "lftp_dsn", "htaccess", "users", "tls_certificate", "tls_key"];
 
 /** Whether the value at a JSON pointer must be masked. */
 export function isSecretPointer(spec: Spec, pointer: string): boolean {
@@ -420,6 +421,8 @@ function toSpec(vars: Record<string, unknown>, resolved: ResolvedSpec, problems:
       }),
     );
   }
+  const tls = planTls({ vars, dns, dnsRedirect: dnsRedirect.filter((host) => !dns.includes(host)), originOf: (pointer) => originAt(pointer, resolved) });
+  problems.push(...tls.problems);
   const deployStrategy = vars["deploy_strategy"] as Spec["deployStrategy"];
   if (deployStrategy === "blue-green" && dns.length === 0) {
     problems.push(
@@ -451,6 +454,7 @@ function toSpec(vars: Record<string, unknown>, resolved: ResolvedSpec, problems:
     dns,
     dnsRedirect: dnsRedirect.filter((host) => !dns.includes(host)),
     htaccess,
+    tls: tls.plan,
     port: vars["port"] as number,
     hostPort: vars["host_port"] as number,
     healthcheckPath: vars["healthcheck_path"] as string,
@@ -473,7 +477,7 @@ function toSpec(vars: Record<string, unknown>, resolved: ResolvedSpec, problems:
     secretVariables: [...CORE_SECRET_VARIABLES, ...resolved.plugins.flatMap((plugin) => plugin.secretVariables)],
     vars,
     values: resolved.values,
-    notes: resolved.notes,
+    notes: [...resolved.notes, ...tls.notes],
     passwords: resolved.passwords,
   };
 }

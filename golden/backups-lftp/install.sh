@@ -339,14 +339,14 @@ restore_vhost() {
 # (disk full, a kill) is finished by the next install.sh.
 activate_release() {
   dir=$home/releases/$1
-  for file in docker-run.sh backup.sh restore.sh prune.sh uninstall.sh; do
+  for file in docker-run.sh backup.sh restore.sh prune.sh uninstall.sh tls.sh; do
     if [ -f "$dir/$file" ]; then ln -sfn "current/$file" "$home/$file"; else rm -f "$home/$file"; fi
   done
   install -m 0600 "$dir/env" "$home/.env"
   install -m 0644 "$dir/logrotate/$name" "/etc/logrotate.d/$name"
   units_changed=
   remove_playlabs_units
-  for unit in backup-"$name".service backup-"$name".timer prune-"$name".service prune-"$name".timer; do
+  for unit in backup-"$name".service backup-"$name".timer prune-"$name".service prune-"$name".timer tls-"$name".service tls-"$name".timer; do
     if [ -f "$dir/systemd/$unit" ]; then
       mkdir -p /etc/systemd/system
       if ! cmp -s "$dir/systemd/$unit" "/etc/systemd/system/$unit"; then
@@ -354,7 +354,7 @@ activate_release() {
         units_changed=1
       fi
     elif [ -f "/etc/systemd/system/$unit" ]; then
-      # Backups are off in this release: the units of an earlier one go away.
+      # Backups (or ACME) are off in this release: the units of an earlier one go away.
       systemctl disable --now "$unit" >/dev/null 2>&1 || true
       rm -f "/etc/systemd/system/$unit"
       units_changed=1
@@ -364,6 +364,7 @@ activate_release() {
   if [ -f "$dir/systemd/backup-$name.timer" ]; then
     systemctl enable --now "backup-$name.timer" "prune-$name.timer" >/dev/null
   fi
+  if [ -f "$dir/systemd/tls-$name.timer" ]; then systemctl enable --now "tls-$name.timer" >/dev/null; fi
   last=$(tail -n 1 "$home/releases.log" 2>/dev/null || true)
   if [ "$last" != "$1 $(cat "$home/docker-image")" ]; then printf '%s %s\n' "$1" "$(cat "$home/docker-image")" >>"$home/releases.log"; fi
   keep=$(awk '{ print $1 }' "$home/releases.log" | awk '!seen[$0]++' | tail -n 5 | tr '\n' ' ')
