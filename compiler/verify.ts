@@ -143,3 +143,18 @@ export function verifyBundleFile(file: string, cwd: string): VerifyReport {
 function modeText(mode: number): string {
   return (mode & 0o7777).toString(8).padStart(4, "0");
 }
+
+/** What `plc verify` prints of a bundle that passed: one `key value` line each. */
+export function formatVerified(manifest: Manifest): string {
+  const lines = [
+    ["project", manifest.project],
+    ["instance", manifest.instance],
+    ["image", manifest.image],
+    ["plugins", manifest.plugins.join(",") || "(none)"],
+    ["secrets", manifest.secrets.join(",") || "(none)"],
+    ["plc", manifest.plc],
+    ["id", manifest.id],
+    ["files", String(manifest.files.length)],
+  ];
+  return lines.map(([key, value]) => `${(key ?? "").padEnd(9)}${value ?? ""}\n`).join("");
+}
