@@ -117,6 +117,7 @@ export function verifyBundleFile(file: string, cwd: string): VerifyReport {
   const manifest = parsed;
   const inManifest = new Set<string>(["MANIFEST.json", "SHA256SUMS"]);
   for (const file of manifest.files) {
+    if (inManifest.has(file.path)) problem(`MANIFEST.json lists ${file.path} twice`, "a bundle holds each path once; rebuild it with plc build");
     inManifest.add(file.path);
     const entry = files.get(file.path);
     if (entry === undefined) {

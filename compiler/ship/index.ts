@@ -1,6 +1,6 @@
 // `plc ship`: which bundle goes to which host (a given BUNDLE, or one built now), then one ship per host
 // (transport.ts), several at once (runner.ts). The command line is parsed in commands/ship.ts.
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { compileBundle, secretsText, type Compiled } from "../index.js";
 import { diagnostic, fail, PlcError } from "../diagnostics.js";
@@ -8,7 +8,6 @@ import { parseArgv, type Word } from "../load/argv.js";
 import { readGroupTargets } from "../load/hosts.js";
 import { loadSpec, type LoadOptions } from "../load/index.js";
 import type { PackOptions } from "../pack/index.js";
-import type { BundleFile } from "../types.js";
 import { verifyBundleFile } from "../verify.js";
 import { receiverScript } from "./receiver.js";
 import { formatSummary, shipAll, type ShipPlan } from "./runner.js";
@@ -18,7 +17,6 @@ import { formatBytes, formatSeconds, formatSshCommand, streamSize, type InstallM
 
 export interface ShipOptions extends SshOptions {
   inventory?: string;
-  imageArchive?: string;
   parallel: string;
   dryRun?: boolean;
   secrets?: string;
@@ -93,9 +91,8 @@ async function planShips(operands: string[], options: ShipOptions, load: LoadOpt
     fail("invalid-argument", "--secrets goes with a built BUNDLE", { variable: "--secrets", hint: "when plc builds, it sends the secrets it built" });
   }
   const build = (words: Word[]): { compiled: Compiled; shipment: Shipment } => {
-    const extraFiles: BundleFile[] = [];
-    if (options.imageArchive !== undefined) extraFiles.push({ path: "image.tar", mode: 0o644, content: readFileSync(resolve(options.imageArchive)) });
-    const compiled = compileBundle({ ...load, words }, { ...pack, extraFiles });
+    // load reads --image-archive and render puts it in the bundle: exactly what plc build writes.
+    const compiled = compileBundle({ ...load, words }, pack);
     return { compiled, shipment: shipmentOfPacked(compiled.packed, compiled.bundle.root, secretsText(compiled.bundle)) };
   };
   const first = build(load.words);
