@@ -1,7 +1,8 @@
 // What `plc check` and `plc explain` show: every resolved value, masked when secret, with its origin.
 import { pointerOf } from "./resolve/index.js";
 import type { Origin, Spec } from "./types.js";
-import { isSecretPointer, readProjectSchema } from "./validate/index.js";
+import { isSecretPointer } from "./secrecy.js";
+import { readProjectSchema } from "./validate/index.js";
 import { formatOrigin } from "./diagnostics.js";
 
 export interface ExplainedValue {

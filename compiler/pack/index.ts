@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { Header, Pax } from "tar";
-import { isSecretPointer } from "../validate/index.js";
+import { isSecretPointer } from "../secrecy.js";
 import type { Bundle, BundleFile, Manifest, PackedBundle, Spec } from "../types.js";
 
 export interface PackOptions {

@@ -42,26 +42,6 @@ export function schemaFor(plugins: readonly PluginDefinition[], base: ProjectSch
 /** Variables that are secrets whatever their origin; vault values are secret wherever they are. */
 const CORE_SECRET_VARIABLES = ["backup_password", "lftp_dsn", "htaccess", "users"];
 
-/** Whether the value at a JSON pointer must be masked. */
-export function isSecretPointer(spec: Spec, pointer: string): boolean {
-  const [top, key] = pointer.split("/").slice(1);
-  if (spec.values.get(pointer)?.isSecret === true) return true;
-  if (top !== undefined && spec.secretVariables.includes(top)) return true;
-  return top === "env" && key !== undefined && secretEnvKeys(spec).has(key);
-}
-
-const secretEnvKeysOf = new WeakMap<Spec, Set<string>>();
-
-/** Secret env keys as a set: explain asks once per value, and a spec may have 20,000 keys. */
-function secretEnvKeys(spec: Spec): Set<string> {
-  let keys = secretEnvKeysOf.get(spec);
-  if (keys === undefined) {
-    keys = new Set(spec.env.filter((entry) => entry.isSecret).map((entry) => entry.key));
-    secretEnvKeysOf.set(spec, keys);
-  }
-  return keys;
-}
-
 const compiled = new Map<string, ValidateFunction>();
 
 /** One compiled validator per set of active plugins (a schema is a function of them). */
