@@ -28,9 +28,12 @@ const run: Run = async (action) => {
 async function report(error: unknown): Promise<void> {
   const { exitCodeOf, PlcError } = await import("./diagnostics.js");
   if (error instanceof PlcError) {
-    const { formatDiagnostic } = await import("./report.js");
+    const [{ formatDiagnostic }, { readSourceLine }] = await Promise.all([import("./report.js"), import("./load/source-line.js")]);
     const isColor = process.stderr.isTTY && process.env["NO_COLOR"] === undefined;
-    for (const d of error.diagnostics) process.stderr.write(formatDiagnostic(d, { isColor }) + "\n");
+    for (const d of error.diagnostics) {
+      const source = d.origin?.kind === "file" ? readSourceLine(d.origin.file, d.origin.line) : undefined;
+      process.stderr.write(formatDiagnostic(d, { isColor }, source) + "\n");
+    }
     process.exitCode = exitCodeOf(error.diagnostics);
     return;
   }

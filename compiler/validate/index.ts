@@ -282,7 +282,9 @@ function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {
 }
 
 /** From the validated object to the typed Spec render reads; plugin env templated here. */
-function toSpec(vars: Record<string, unknown>, resolved: ResolvedSpec, problems: Diagnostic[]): Spec {
+function toSpec(vars: Record<string, unknown>, input: ResolvedSpec, problems: Diagnostic[]): Spec {
+  // Plugin env values join the provenance here: on a copy, so the resolved spec given in stays as it was.
+  const resolved: ResolvedSpec = { ...input, values: new Map(input.values) };
   const prefix = vars["prefix"] as string;
   const instance = vars["instance"] as string;
   const name = `${prefix}-${instance}`;
