@@ -76,7 +76,7 @@ function endText(shipment: Shipment): Buffer {
 }
 
 /** The stream as a tar archive the receiver unpacks with `tar -xf -`. */
-async function* streamChunks(shipment: Shipment): AsyncGenerator<Buffer> {
+export async function* streamChunks(shipment: Shipment): AsyncGenerator<Buffer> {
   yield tarHeader(STREAM.bundle, shipment.size);
   if (shipment.source.kind === "file") {
     for await (const chunk of createReadStream(shipment.source.path, { highWaterMark: CHUNK })) yield chunk as Buffer;
