@@ -90,7 +90,7 @@ describe("intent", () => {
     const port = (words: string[]) => explainSpec(checkSpec(load(words)).spec).find((value) => value.name === "port");
     const onWeb1 = port(["prefix=ybs", "instance=hack", "@web1"]);
     assert.equal(onWeb1?.value, 8002);
-    assert.match(JSON.stringify(onWeb1?.origin), /host_vars/);
+    assert.match(JSON.stringify(onWeb1.origin), /host_vars/);
     assert.equal(port(["prefix=ybs", "instance=hack", "@web2"])?.value, 8001, "a host without host_vars gets the group's");
     assert.equal(port(["prefix=ybs", "instance=hack", "@web1", "port=8003"])?.value, 8003, "the command line still wins");
   });
