@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Mutation check: applies each mutation of the code review's table (docs/code-review m01-m26) to a
-# scratch worktree, regenerates the golden files (as a developer would after an intended change),
+# scratch worktree, regenerates the golden files with UPDATE_GOLDEN=force (as a developer would who
+# accepts the change without stating its intent),
 # runs the behavioural tests that should notice, and prints a table caught / missed.
 #
 #   scripts/mutations.sh              every mutation, each against the test files listed for it
@@ -70,7 +71,7 @@ while IFS='|' read -r id what file expr tests; do
     results+=("| $id | $what | not applicable: the mutant does not compile (fix its pattern) |")
     continue
   fi
-  (cd "$tree" && UPDATE_GOLDEN=1 node --test build/test/golden.test.js >>"$log" 2>&1)
+  (cd "$tree" && UPDATE_GOLDEN=force node --test build/test/golden.test.js >>"$log" 2>&1)
   if [ "${MUTATION_TESTS:-}" = all ]; then
     files=$(cd "$tree" && ls build/test/*.test.js build/test/*/*.test.js)
   else
