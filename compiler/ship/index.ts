@@ -10,6 +10,7 @@ import { loadSpec, type LoadOptions } from "../load/index.js";
 import type { PackOptions } from "../pack/index.js";
 import { verifyBundleFile } from "../verify.js";
 import { receiverScript } from "./receiver.js";
+import { isNotReached, JUMP_HOST_CONNECTIONS, parseBatch, planBatches, rollOut, type RolloutResult } from "./rollout.js";
 import { formatSummary, shipAll, type ShipPlan } from "./runner.js";
 import { readShipment, shipmentOfPacked, type Shipment } from "./shipment.js";
 import { describeTarget, parseDestinations, readSshSettings, type Destination, type SshOptions, type SshSettings } from "./ssh.js";
@@ -18,6 +19,9 @@ import { formatBytes, formatSeconds, formatSshCommand, streamSize, type InstallM
 export interface ShipOptions extends SshOptions {
   inventory?: string;
   parallel: string;
+  batch?: string;
+  canary: boolean;
+  maxFailures: string;
   dryRun?: boolean;
   secrets?: string;
   check?: boolean;
@@ -29,12 +33,13 @@ export async function ship(operands: string[], options: ShipOptions, load: LoadO
   if (!Number.isInteger(parallel) || parallel < 1) {
     fail("invalid-argument", `--parallel ${options.parallel} is not a number of hosts`, { variable: "--parallel", hint: "give a whole number, 1 or more" });
   }
+  const rollout = readRollout(options);
   // Checked before planning, so a bad -o or -F costs no build.
   readSshSettings(options, true);
   const plans = await planShips(operands, options, load, pack);
   const mode: InstallMode = options.check === true ? "--check" : "install";
   // Prompts need a terminal, and several at once cannot share one.
-  const settings = readSshSettings(options, !process.stdin.isTTY || (plans.length > 1 && parallel > 1));
+  const settings = readSshSettings(options, !process.stdin.isTTY || (plans.length > 1 && (parallel > 1 || rollout !== undefined)));
 
   if (options.dryRun === true) {
     printDryRun(plans, settings, mode);
@@ -42,23 +47,59 @@ export async function ship(operands: string[], options: ShipOptions, load: LoadO
   }
   const isSeveral = plans.length > 1;
   const reporter = makeReporter(isSeveral, process.stderr.isTTY && !isSeveral);
-  const results = await shipAll(plans, settings, mode, parallel, reporter);
+  const results: RolloutResult[] =
+    rollout === undefined
+      ? await shipAll(plans, settings, mode, parallel, reporter)
+      : await rollOut(
+          plans,
+          settings,
+          mode,
+          { batches: planBatches(plans.length, rollout.batch, rollout.canary), maxFailures: rollout.maxFailures, connections: JUMP_HOST_CONNECTIONS },
+          reporter,
+        );
   reporter.finish();
   if (isSeveral) process.stdout.write(formatSummary(results));
-  const failed = results.filter((result) => !result.isOk);
-  if (failed.length > 0) {
+  const failed = results.flatMap((result) => (isNotReached(result) || result.isOk ? [] : [result]));
+  const notReached = results.filter(isNotReached);
+  if (failed.length > 0 || notReached.length > 0) {
     const diagnostics = failed.flatMap((result) => (result.diagnostic === undefined ? [] : [result.diagnostic]));
     if (isSeveral) {
       diagnostics.push(diagnostic("ship-failed", `${failed.length} of ${results.length} hosts failed: ${failed.map((result) => result.label).join(", ")}`));
+    }
+    if (notReached.length > 0) {
+      diagnostics.push(
+        diagnostic("ship-failed", `the rollout stopped: ${notReached.length} hosts not reached: ${notReached.map((result) => result.label).join(", ")}`, {
+          hint: "the hosts that failed brought back what ran before; fix the release, then ship again (or raise --max-failures)",
+        }),
+      );
     }
     throw new PlcError(diagnostics);
   }
   for (const [index, result] of results.entries()) {
     const shipment = plans[index]?.shipment;
-    if (shipment === undefined) continue;
+    if (shipment === undefined || isNotReached(result)) continue;
     const what = mode === "install" ? `deployed ${shipment.root} release ${shipment.id.slice(0, 12)}` : `checked ${shipment.root} release ${shipment.id.slice(0, 12)}`;
     process.stderr.write(`plc ship: ${what} on ${result.label} in ${formatSeconds(result.durationMs)}\n`);
   }
+}
+
+/** --batch, --no-canary and --max-failures: a rollout, or undefined for the plain --parallel ship. */
+function readRollout(options: ShipOptions): { batch: NonNullable<ReturnType<typeof parseBatch>>; canary: boolean; maxFailures: number } | undefined {
+  const maxFailures = Number(options.maxFailures);
+  if (!/^[0-9]+$/.test(options.maxFailures) || !Number.isSafeInteger(maxFailures)) {
+    fail("invalid-argument", `--max-failures ${options.maxFailures} is not a number of hosts`, { variable: "--max-failures", hint: "give a whole number, 0 or more" });
+  }
+  if (options.batch === undefined) {
+    if (options.maxFailures !== "0" || !options.canary) {
+      fail("invalid-argument", "--max-failures and --no-canary belong to a rollout, which --batch starts", { variable: "--batch", hint: "add --batch N (or N%)" });
+    }
+    return undefined;
+  }
+  const batch = parseBatch(options.batch);
+  if (batch === undefined) {
+    fail("invalid-argument", `--batch ${options.batch} is neither a number of hosts nor a percentage`, { variable: "--batch", hint: "write --batch 5 or --batch 25%" });
+  }
+  return { batch, canary: options.canary, maxFailures };
 }
 
 /** Which bundle goes to which host: a given BUNDLE, or one built now (per host when the inventory has host_vars). */
