@@ -2,7 +2,7 @@
 // failures than allowed stops the rollout, and the hosts it never reached are listed as such.
 // Planning is pure; rollOut ships with shipTo, one ssh connection per host.
 import { shipTo, type InstallMode, type ShipEvent, type ShipResult, type SshSettings } from "./transport.js";
-import type { ShipPlan } from "./runner.js";
+import type { ShipPlan } from "./shipment.js";
 
 /** `--batch N` (hosts) or `--batch N%` (of the fleet, rounded up). */
 export type BatchSize = { hosts: number } | { percent: number };
