@@ -29,7 +29,7 @@ const MUTATIONS = [
   ["m07", "post hooks no longer reversed", "compiler/render/index.ts", 'return hook.endsWith(".post") ? found.reverse() : found;', "return found;", "intent golden"],
   ["m08", "no backup before the deploy", "compiler/render/templates/install/5-backup.sh.ejs", '  "$backup" || die "backup failed', '  true || die "backup failed', "host/upgrade host/backup"],
   ["m09", "restore.sh skips restore.post", "compiler/render/templates/restore.sh.ejs", 'for (const hook of hooks("restore.post"))', "for (const hook of [])", "intent host/postgres"],
-  ["m10", "a failed deploy keeps the new secrets", "compiler/render/templates/install/transaction.sh.ejs", "for file in docker-image .secrets.env .backup_password .env; do\n    if [ -f \"$journal/before/$file\" ]", "for file in docker-image .backup_password .env; do\n    if [ -f \"$journal/before/$file\" ]", "host/upgrade"],
+  ["m10", "a failed deploy keeps the new secrets", "compiler/render/templates/install/transaction.sh.ejs", "for file in docker-image .secrets.env .backup_password .env .slot; do\n    if [ -f \"$journal/before/$file\" ]", "for file in docker-image .backup_password .env .slot; do\n    if [ -f \"$journal/before/$file\" ]", "host/upgrade"],
   ["m11", "install.sh accepts files SHA256SUMS does not list", "compiler/render/templates/install/3-bundle.sh.ejs", '[ "$listed" = "$present" ] || die', "true || die", "host/install host/tampered"],
   ["m12", "the health check accepts 5xx", "compiler/render/templates/install/10-health.sh.ejs", "case $code in [234]??)", "case $code in [2345]??)", "host/intent host/upgrade"],
   ["m13", "docker run --restart no", "compiler/render/templates/docker-run.sh.ejs", "--restart unless-stopped", "--restart no", "host/intent host/upgrade"],
