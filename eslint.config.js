@@ -22,5 +22,5 @@ export default tseslint.config(
     ignores: ["compiler/cli.ts"],
     rules: { "no-console": "error" },
   },
-  { files: ["**/*.js"], ...tseslint.configs.disableTypeChecked },
+  { files: ["**/*.js", "**/*.mjs"], ...tseslint.configs.disableTypeChecked },
 );

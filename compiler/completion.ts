@@ -1,6 +1,6 @@
 // `plc completion bash|zsh`: shell completion written from the commander program itself, so a new
 // command or option completes without anyone editing a list.
-import { Argument, type Command } from "commander";
+import type { Argument, Command } from "commander";
 import { readPlugins } from "./load/plugins.js";
 import { readProjectSchema, schemaFor } from "./validate/index.js";
 
@@ -251,18 +251,4 @@ export function zshCompletion(tree: CompletionTree): string {
   }
   lines.push("      esac", "      ;;", "  esac", "}", "", `if [ "$funcstack[1]" = ${singleQuoted(fn)} ]; then`, `  ${fn} "$@"`, "else", `  compdef ${fn} ${tree.name}`, "fi");
   return lines.join("\n") + "\n";
-}
-
-export function registerCompletionCommand(program: Command, helpers: { run(action: () => void): void }): void {
-  program
-    .command("completion")
-    .description("print a bash or zsh completion script: source <(plc completion bash)")
-    .addArgument(new Argument("<shell>", "bash or zsh").choices(SHELLS))
-    .action((shell: Shell) => {
-      helpers.run(() => {
-        // Walked now, not at registration: every command is registered by the time one runs.
-        const tree = describeProgram(program, variableWords(process.cwd()));
-        process.stdout.write(shell === "bash" ? bashCompletion(tree) : zshCompletion(tree));
-      });
-    });
 }

@@ -31,22 +31,22 @@ export interface Site {
 export function siteReaderLines(): string {
   return `  printf '%s\\n' '${SITE_MARK}'
   tab=$(printf '\\t')
-  if $sudo docker inspect "$name" >/dev/null 2>&1; then
-    printf 'image%s%s\\n' "$tab" "$($sudo docker inspect --format '{{.Config.Image}}' "$name")"
-    $sudo docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$name" | sed -n "s/^\\([A-Za-z_][A-Za-z0-9_]*\\)=.*/env$tab\\1/p"
+  if $sudo docker container inspect "$name" >/dev/null 2>&1; then
+    printf 'image%s%s\\n' "$tab" "$($sudo docker container inspect --format '{{.Config.Image}}' "$name")"
+    $sudo docker container inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$name" | sed -n "s/^\\([A-Za-z_][A-Za-z0-9_]*\\)=.*/env$tab\\1/p"
     # shellcheck disable=SC2016 # a Go template for docker
-    for net in $($sudo docker inspect --format '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' "$name"); do printf 'network%s%s\\n' "$tab" "$net"; done
-    printf 'restart%s%s\\n' "$tab" "$($sudo docker inspect --format '{{.HostConfig.RestartPolicy.Name}}' "$name")"
-    printf 'log-driver%s%s\\n' "$tab" "$($sudo docker inspect --format '{{.HostConfig.LogConfig.Type}}' "$name")"
+    for net in $($sudo docker container inspect --format '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' "$name"); do printf 'network%s%s\\n' "$tab" "$net"; done
+    printf 'restart%s%s\\n' "$tab" "$($sudo docker container inspect --format '{{.HostConfig.RestartPolicy.Name}}' "$name")"
+    printf 'log-driver%s%s\\n' "$tab" "$($sudo docker container inspect --format '{{.HostConfig.LogConfig.Type}}' "$name")"
   fi
   for unit in /etc/systemd/system/backup-"$name".* /etc/systemd/system/prune-"$name".*; do
     if [ -f "$unit" ]; then printf 'unit%s%s\\n' "$tab" "\${unit##*/}"; fi
   done
   if [ -e "/etc/systemd/system/basic.target.wants/backup-$name.service" ]; then printf 'boot%sbackup-%s.service\\n' "$tab" "$name"; fi
-  if [ "$($sudo docker inspect --format '{{.State.Running}}' nginx-proxy 2>/dev/null)" = true ]; then
+  if [ "$($sudo docker container inspect --format '{{.State.Running}}' nginx-proxy 2>/dev/null)" = true ]; then
     printf 'nginx-proxy%srunning\\n' "$tab"
     # shellcheck disable=SC2016 # a Go template for docker
-    for net in $($sudo docker inspect --format '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' nginx-proxy); do printf 'proxy-network%s%s\\n' "$tab" "$net"; done
+    for net in $($sudo docker container inspect --format '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' nginx-proxy); do printf 'proxy-network%s%s\\n' "$tab" "$net"; done
   fi
   for vhost in /etc/nginx/sites-enabled/*; do
     if [ -f "$vhost" ] && grep -q "$name" "$vhost" 2>/dev/null; then printf 'vhost%s%s\\n' "$tab" "\${vhost##*/}"; fi

@@ -1,7 +1,9 @@
 // What `plc check` and `plc explain` show: every resolved value, masked when secret, with its origin.
 import { pointerOf } from "./resolve/index.js";
 import type { Origin, Spec, TemplateSource } from "./types.js";
-import { isSecretPointer } from "./validate/index.js";
+import { isSecretPointer } from "./secrecy.js";
+import { readProjectSchema } from "./validate/index.js";
+import { formatOrigin } from "./diagnostics.js";
 
 export interface ExplainedValue {
   /** Dotted name: `image`, `env.SECRET_KEY`, `retention.daily`. */
@@ -51,4 +53,36 @@ function ancestorValue(spec: Spec, pointer: string) {
     if (found) return found;
   }
   return undefined;
+}
+
+/** `plc check`'s output: the name, plugins and every resolved value (masked), as JSON. */
+export function checkSummary(spec: Spec): string {
+  const summary = {
+    name: spec.name,
+    plugins: spec.plugins.map((plugin) => plugin.name),
+    values: Object.fromEntries(explainSpec(spec).map((value) => [value.name, value.value])),
+  };
+  return JSON.stringify(summary, null, 2) + "\n";
+}
+
+/** `plc explain`'s operands: bare variable names (image, env.KEY) narrow the output; the rest build the spec. */
+export function splitNames(operands: readonly string[]): { names: string[]; words: string[] } {
+  const known = new Set(Object.keys(readProjectSchema().properties));
+  const isName = (word: string): boolean => /^[a-z_][a-z0-9_]*(\.[A-Za-z0-9_]+)*$/.test(word) && known.has(word.split(".")[0] ?? "");
+  return { names: operands.filter(isName), words: operands.filter((word) => !isName(word)) };
+}
+
+/** `plc explain`'s output: one line per value, `name = value  <- origin (overrode …)`. */
+export function explainText(spec: Spec, names: readonly string[]): string {
+  let text = "";
+  for (const value of explainSpec(spec)) {
+    if (names.length > 0 && !names.some((name) => value.name === name || value.name.startsWith(`${name}.`))) continue;
+    const overrode = value.overrode.length === 0 ? "" : ` (overrode ${value.overrode.map(formatOrigin).join(", ")})`;
+    text += `${value.name} = ${JSON.stringify(value.value)}  <- ${formatOrigin(value.origin)}${overrode}\n`;
+    if (value.template !== undefined) {
+      const inputs = value.template.inputs.map((input) => `${input.name} <- ${formatOrigin(input.origin)}`).join(", ");
+      text += `    = ${value.template.expression}${inputs === "" ? "" : `  (${inputs})`}\n`;
+    }
+  }
+  return text;
 }

@@ -2,6 +2,7 @@
 import { loadSpec, type LoadOptions } from "./load/index.js";
 import { packBundle, type PackOptions } from "./pack/index.js";
 import { renderBundle } from "./render/index.js";
+import { shAssign } from "./render/quote.js";
 import { resolveSpec } from "./resolve/index.js";
 import type { Bundle, PackedBundle, Spec, WrittenSpec } from "./types.js";
 import { validateSpec } from "./validate/index.js";
@@ -29,4 +30,9 @@ export function compileWritten(written: WrittenSpec, pack: PackOptions): Compile
   const spec = validateSpec(resolveSpec(written));
   const bundle = renderBundle(spec);
   return { written, spec, bundle, packed: packBundle(spec, bundle, pack) };
+}
+
+/** The secrets file beside a bundle (or embedded in it): one `KEY='value'` line per secret. */
+export function secretsText(bundle: Bundle): string {
+  return bundle.secrets.map((secret) => `${shAssign(secret.key, secret.value)}\n`).join("");
 }

@@ -2,7 +2,6 @@
 // and a JSON Schema beside it so YAML editors complete the prefixed names.
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import type { Command } from "commander";
 import { displayPath, fail } from "./diagnostics.js";
 import { readPlugins } from "./load/plugins.js";
 import { readProjectSchema, schemaFor } from "./validate/index.js";
@@ -14,6 +13,8 @@ type ProjectSchema = ReturnType<typeof readProjectSchema>;
 export interface InitOptions {
   prefix: string;
   instance: string;
+  /** Where a name was given as `prefix=…`/`instance=…` (argv index), so a bad one is located there. */
+  words?: Partial<Record<"prefix" | "instance", number>>;
 }
 
 export interface ScaffoldFile {
@@ -125,17 +126,16 @@ function editorSchema(schema: ProjectSchema, key: (name: string) => string, grou
 
 /** Checks the names and DIR, then writes the files; returns what was written. */
 export function initInventory(dir: string, options: InitOptions, cwd: string): string[] {
-  for (const [variable, value] of [
-    ["--prefix", options.prefix],
-    ["--instance", options.instance],
-  ] as const) {
-    if (!NAME.test(value)) {
-      const suggestion = suggestName(value);
-      fail("invalid-name", `${variable} ${value} is not a valid name`, {
-        variable,
-        hint: `use lowercase letters, digits and '-' (at most 63)${suggestion === "" ? "" : `: try ${variable} ${suggestion}`}`,
-      });
-    }
+  for (const name of ["prefix", "instance"] as const) {
+    const value = options[name];
+    if (NAME.test(value)) continue;
+    const suggestion = suggestName(value);
+    const index = options.words?.[name];
+    const spelled = (text: string): string => (index === undefined ? `--${name} ${text}` : `${name}=${text}`);
+    fail("invalid-name", `${spelled(value)} is not a valid name`, {
+      ...(index === undefined ? { variable: `--${name}` } : { origin: { kind: "argv" as const, index, text: `${name}=${value}` } }),
+      hint: `use lowercase letters, digits and '-' (at most 63)${suggestion === "" ? "" : `: try ${spelled(suggestion)}`}`,
+    });
   }
   const root = resolve(cwd, dir);
   if (existsSync(root)) {
@@ -156,30 +156,4 @@ export function initInventory(dir: string, options: InitOptions, cwd: string): s
     written.push(displayPath(cwd, path));
   }
   return written;
-}
-
-export function registerInitCommand(program: Command, helpers: { run(action: () => void): void }): void {
-  program
-    .command("init")
-    .description("scaffold an inventory in playlabs layout: inventory.yaml, group_vars/all/project.yml with commented examples, .gitignore")
-    .argument("<dir>", "a new or empty directory")
-    .option("--prefix <name>", "project name, first half of <prefix>-<instance>", "project")
-    .option("--instance <name>", "instance name (staging, production, a branch)", "staging")
-    .addHelpText(
-      "after",
-      `
-Example:
-  plc init inventory --prefix yourproject --instance production
-  plc check -i inventory prefix=yourproject instance=production`,
-    )
-    .action((dir: string, options: InitOptions) => {
-      helpers.run(() => {
-        const written = initInventory(dir, options, process.cwd());
-        for (const path of written) process.stdout.write(`${path}\n`);
-        const shown = displayPath(process.cwd(), resolve(dir));
-        process.stderr.write(
-          `next: set the image in ${join(shown, "group_vars/all/project.yml")} and the hosts in ${join(shown, "inventory.yaml")}, then plc check -i ${shown} prefix=${options.prefix} instance=${options.instance}\n`,
-        );
-      });
-    });
 }

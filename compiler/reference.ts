@@ -1,5 +1,8 @@
 // The variables reference (docs/variables.md), generated from the schema so it cannot drift.
+import { resolve } from "node:path";
+import { readPlugins } from "./load/plugins.js";
 import type { PluginDefinition } from "./types.js";
+import { readProjectSchema, schemaFor } from "./validate/index.js";
 
 interface Property {
   description?: string;
@@ -59,4 +62,28 @@ export function renderVariablesReference(schema: { properties: Record<string, un
     for (const [name, property] of variables) lines.push(row(name, property as Property));
   }
   return lines.join("\n") + "\n";
+}
+
+/** `plc schema`: the JSON Schema with the built-in plugins' variables, or the markdown reference. */
+export function schemaText(cwd: string, isMarkdown: boolean): string {
+  const plugins = readPlugins([], cwd);
+  if (isMarkdown) return renderVariablesReference(readProjectSchema(), plugins);
+  return JSON.stringify(schemaFor(plugins, readProjectSchema()), null, 2) + "\n";
+}
+
+/** `plc plugins`: each plugin with its description, order constraints and variables. */
+export function pluginsText(pluginsDirs: readonly string[], cwd: string): string {
+  let text = "";
+  for (const plugin of readPlugins(pluginsDirs.map((dir) => resolve(dir)), cwd)) {
+    text += `${plugin.name}: ${plugin.description}\n`;
+    if (plugin.shadows !== undefined) text += `  from ${plugin.dir}: shadows the built-in ${plugin.name} plugin\n`;
+    const order = [...plugin.requires.map((p) => `requires ${p}`), ...plugin.after.map((p) => `after ${p}`)];
+    if (order.length > 0) text += `  order: ${order.join(", ")}\n`;
+    for (const [name, fragment] of Object.entries(plugin.variables)) {
+      const { description, default: value } = fragment as { description?: string; default?: unknown };
+      const shown = value === undefined ? "" : ` (default ${JSON.stringify(value)})`;
+      text += `  ${name}${shown}: ${description ?? ""}\n`;
+    }
+  }
+  return text;
 }

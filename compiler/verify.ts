@@ -117,6 +117,7 @@ export function verifyBundleFile(file: string, cwd: string): VerifyReport {
   const manifest = parsed;
   const inManifest = new Set<string>(["MANIFEST.json", "SHA256SUMS"]);
   for (const file of manifest.files) {
+    if (inManifest.has(file.path)) problem(`MANIFEST.json lists ${file.path} twice`, "a bundle holds each path once; rebuild it with plc build");
     inManifest.add(file.path);
     const entry = files.get(file.path);
     if (entry === undefined) {
@@ -142,4 +143,19 @@ export function verifyBundleFile(file: string, cwd: string): VerifyReport {
 
 function modeText(mode: number): string {
   return (mode & 0o7777).toString(8).padStart(4, "0");
+}
+
+/** What `plc verify` prints of a bundle that passed: one `key value` line each. */
+export function formatVerified(manifest: Manifest): string {
+  const lines = [
+    ["project", manifest.project],
+    ["instance", manifest.instance],
+    ["image", manifest.image],
+    ["plugins", manifest.plugins.join(",") || "(none)"],
+    ["secrets", manifest.secrets.join(",") || "(none)"],
+    ["plc", manifest.plc],
+    ["id", manifest.id],
+    ["files", String(manifest.files.length)],
+  ];
+  return lines.map(([key, value]) => `${(key ?? "").padEnd(9)}${value ?? ""}\n`).join("");
 }

@@ -1,13 +1,18 @@
 // Each fixture renders to a tree compared file by file with golden/<case>/.
 // UPDATE_GOLDEN=1 rewrites the trees; FILTER=<case> runs one; a mismatch prints a unified diff.
+// A golden file may change only with its intent: UPDATE_GOLDEN=1 records the new content in
+// fixtures/<case>/reviewed.json only for files whose expect lines were added or changed alongside;
+// UPDATE_GOLDEN=force records every change (a comment or layout change with no behaviour to state).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { describe, it } from "node:test";
-import { compileFixture, fixtureNames, GOLDEN, readFixture, ROOT } from "./fixtures.js";
+import { compileFixture, fixtureNames, GOLDEN, readFixture, readReviewed, review, reviewedPath, ROOT, unreviewed, type FixtureCase } from "./fixtures.js";
 
-const isUpdate = process.env["UPDATE_GOLDEN"] === "1";
+const isUpdate = process.env["UPDATE_GOLDEN"] === "1" || process.env["UPDATE_GOLDEN"] === "force";
+const isForced = process.env["UPDATE_GOLDEN"] === "force";
+const DERIVED = new Set(["MANIFEST.json", "SHA256SUMS"]);
 const filter = process.env["FILTER"];
 
 function listFiles(dir: string): string[] {
@@ -34,7 +39,13 @@ describe("golden bundles", () => {
         mkdirSync(dirname(join(actualDir, file.path)), { recursive: true });
         writeFileSync(join(actualDir, file.path), file.content);
       }
+      // MANIFEST.json and SHA256SUMS follow from the other files: their review is theirs.
+      const contents = new Map(compiled.packed.files.filter((file) => !DERIVED.has(file.path)).map((file) => [file.path, file.content]));
+      let refused: string[] = [];
       if (isUpdate) {
+        const recorded = review(fixture, readReviewed(name), contents, isForced);
+        refused = recorded.refused;
+        writeFileSync(reviewedPath(name), JSON.stringify(recorded.reviewed, null, 2) + "\n");
         rmSync(goldenDir, { recursive: true, force: true });
         for (const file of compiled.packed.files) {
           mkdirSync(dirname(join(goldenDir, file.path)), { recursive: true });
@@ -52,6 +63,16 @@ describe("golden bundles", () => {
       }
       assert.equal(diffs.length, 0, `golden/${name} differs (UPDATE_GOLDEN=1 npm test to accept):\n${diffs.join("\n")}`);
 
+      // A changed golden file needs an expect line of its own stating the change.
+      const stale = [...new Set([...refused, ...unreviewed(readReviewed(name), contents)])];
+      const missing = [...contents.keys()].filter((path) => readReviewed(name)[path] === undefined);
+      assert.deepEqual(
+        stale,
+        [],
+        `${name}: ${stale.join(", ")} changed but no expect line of theirs did: add or adjust an expect line of each in fixtures/${name}/case.json that states the change, then UPDATE_GOLDEN=1 (UPDATE_GOLDEN=force when there is no behaviour to state)`,
+      );
+      assert.deepEqual(missing, [], `${name}: ${missing.join(", ")} never reviewed: UPDATE_GOLDEN=1 records them`);
+
       // Intent that survives regeneration.
       const byPath = new Map(compiled.packed.files.map((file) => [file.path, file.content.toString()]));
       for (const [path, lines] of Object.entries(fixture.expect ?? {})) {
@@ -65,4 +86,31 @@ describe("golden bundles", () => {
       for (const path of actual) assert.ok(!relative(actualDir, join(actualDir, path)).startsWith(".."));
     });
   }
+});
+
+describe("golden review", () => {
+  const fixture = (expect: Record<string, string[]>): FixtureCase => ({ name: "x", description: "", args: [], expect });
+  const files = (install: string) => new Map([["install.sh", install], ["backup.sh", "b"]]);
+
+  it("refuses a changed golden file whose expect lines did not change, and records one whose did", () => {
+    const first = review(fixture({ "install.sh": ["restic unlock"] }), {}, files("restic unlock\nforget"), false);
+    assert.deepEqual(first.refused, []);
+    const changed = files("forget\nrestic unlock");
+    assert.deepEqual(unreviewed(first.reviewed, changed), ["install.sh"]);
+    const same = review(fixture({ "install.sh": ["restic unlock"] }), first.reviewed, changed, false);
+    assert.deepEqual(same.refused, ["install.sh"], "same expect lines: refused");
+    assert.deepEqual(unreviewed(same.reviewed, changed), ["install.sh"], "and still unreviewed");
+    const stated = review(fixture({ "install.sh": ["forget\nrestic unlock"] }), first.reviewed, changed, false);
+    assert.deepEqual(stated.refused, []);
+    assert.deepEqual(unreviewed(stated.reviewed, changed), []);
+    const forced = review(fixture({ "install.sh": ["restic unlock"] }), first.reviewed, changed, true);
+    assert.deepEqual(forced.refused, []);
+    assert.deepEqual(unreviewed(forced.reviewed, changed), []);
+  });
+
+  it("an unchanged golden file needs nothing, whatever its expect lines", () => {
+    const first = review(fixture({}), {}, files("a"), false);
+    const again = review(fixture({ "backup.sh": ["b"] }), first.reviewed, files("a"), false);
+    assert.deepEqual(again.refused, []);
+  });
 });

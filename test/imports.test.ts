@@ -13,14 +13,40 @@ function sources(dir: string): string[] {
   );
 }
 
-/** A module's relative imports (`import … from "./x.js"`, `export … from`), as source paths. */
-function importsOf(file: string): string[] {
+/** Every file under a folder whose name ends in `ext`. */
+function filesUnder(dir: string, ext: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? filesUnder(join(dir, entry.name), ext) : entry.name.endsWith(ext) ? [join(dir, entry.name)] : [],
+  );
+}
+
+const STATIC = /^\s*(?:import|export)\b[^;]*?\bfrom\s+"(\.{1,2}\/[^"]+)\.js"/gms;
+const DYNAMIC = /\bimport\(\s*"(\.{1,2}\/[^"]+)\.js"\s*\)/g;
+const PACKAGE = /^\s*import\b(?!\s+type\b)[^;]*?\bfrom\s+"([^".][^"]*)"/gms;
+
+/** A module's relative imports (`import … from "./x.js"`, `export … from`, and `import("./x.js")` when asked), as paths ending in `ext`. */
+function importsOf(file: string, ext = ".ts", isDynamicIncluded = false): string[] {
   const text = readFileSync(file, "utf8");
   const found: string[] = [];
-  for (const match of text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s+"(\.{1,2}\/[^"]+)\.js"/gms)) {
-    found.push(resolve(dirname(file), `${match[1] ?? ""}.ts`));
+  for (const pattern of isDynamicIncluded ? [STATIC, DYNAMIC] : [STATIC]) {
+    for (const match of text.matchAll(pattern)) found.push(resolve(dirname(file), `${match[1] ?? ""}${ext}`));
   }
   return found;
+}
+
+/** The modules a file loads before its first line runs: static imports, followed; `import()` is not. */
+function staticClosure(file: string): { modules: Set<string>; packages: Set<string> } {
+  const modules = new Set<string>();
+  const packages = new Set<string>();
+  const visit = (path: string): void => {
+    if (modules.has(path)) return;
+    modules.add(path);
+    const text = readFileSync(path, "utf8");
+    for (const match of text.matchAll(PACKAGE)) packages.add((match[1] ?? "").replace(/^node:/, "node:"));
+    for (const next of importsOf(path, ".js")) visit(next);
+  };
+  visit(file);
+  return { modules, packages };
 }
 
 /** The first circle found by a depth-first walk, as a list of modules, or undefined. */
@@ -52,6 +78,48 @@ describe("imports", () => {
     const graph = new Map(sources(join(ROOT, "compiler")).map((file) => [file, importsOf(file)]));
     const circle = findCircle(graph);
     assert.equal(circle?.map((file) => relative(ROOT, file)).join(" -> "), undefined);
+  });
+
+  it("build/compiler has no import circle, lazy import() included", () => {
+    const files = filesUnder(join(ROOT, "build", "compiler"), ".js");
+    const graph = new Map(files.map((file) => [file, importsOf(file, ".js", true)]));
+    assert.ok(files.length > 20, "the build exists");
+    const circle = findCircle(graph);
+    assert.equal(circle?.map((file) => relative(ROOT, file)).join(" -> "), undefined);
+  });
+
+  it("cli.js loads no compiler phase nor their libraries before a command runs (start-up stays small)", () => {
+    const { modules, packages } = staticClosure(join(ROOT, "build", "compiler", "cli.js"));
+    const loaded = [...modules].map((file) => relative(join(ROOT, "build", "compiler"), file)).sort();
+    const heavy = loaded.filter((file) => !file.startsWith("commands/") && !["cli.js", "paths.js", "diagnostics.js"].includes(file));
+    assert.deepEqual(heavy, [], "modules a command should import() when it runs");
+    assert.deepEqual([...packages].filter((name) => ["ajv", "ejs", "tar", "yaml"].some((heavyName) => name === heavyName || name.startsWith(`${heavyName}/`))), []);
+  });
+
+  it("every command is a module of its own under compiler/commands/, registered from cli.ts", () => {
+    const cli = readFileSync(join(ROOT, "compiler", "cli.ts"), "utf8");
+    const modules = readdirSync(join(ROOT, "compiler", "commands")).filter((name) => !["options.ts", "ssh-options.ts"].includes(name));
+    for (const name of modules) assert.match(cli, new RegExp(`from "\\./commands/${name.replace(/\.ts$/, "")}\\.js"`), name);
+    assert.doesNotMatch(cli, /from "\.\/(?!commands\/)/, "cli.ts imports only command modules statically");
+  });
+
+  it("a phase imports no later phase, and pack none at all (secrecy comes with the spec)", () => {
+    const phases = ["load", "resolve", "validate", "render", "pack"];
+    // load lints plugin templates as it reads them: the lint is render's, the reading load's.
+    const allowed = new Set(["load -> render/template-lint.ts"]);
+    const crossings: string[] = [];
+    for (const [position, phase] of phases.entries()) {
+      for (const file of sources(join(ROOT, "compiler", phase))) {
+        for (const imported of importsOf(file)) {
+          const target = relative(join(ROOT, "compiler"), imported);
+          const other = phases.indexOf(target.split("/")[0] ?? "");
+          if (other < 0 || other === position) continue;
+          const crossing = `${phase} -> ${target}`;
+          if ((phase === "pack" || other > position) && !allowed.has(crossing)) crossings.push(`${relative(ROOT, file)} -> ${target}`);
+        }
+      }
+    }
+    assert.deepEqual(crossings, []);
   });
 
   it("the walk finds a circle when there is one, type-only imports included", () => {

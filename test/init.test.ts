@@ -16,7 +16,7 @@ test("plc init, then plc check on the result", (t) => {
   t.after(() => {
     rmSync(dir, { recursive: true, force: true });
   });
-  const created = plc(["init", "inventory", "--prefix", "my-app", "--instance", "review-42"], dir);
+  const created = plc(["init", "inventory", "prefix=my-app", "instance=review-42"], dir);
   assert.equal(created.status, 0, created.stderr);
   assert.deepEqual(created.stdout.trim().split("\n").sort(), [
     "inventory/.gitignore",
@@ -61,13 +61,34 @@ test("plc init refuses a non-empty directory and a bad name, writing nothing", (
   assert.match(refused.stderr, /error\[invalid-argument\]: taken is not empty/);
   assert.deepEqual(readdirSync(join(dir, "taken")), ["inventory.yml"]);
 
-  const badName = plc(["init", "fresh", "--instance", "feature/login"], dir);
+  const badName = plc(["init", "fresh", "instance=feature/login"], dir);
   assert.equal(badName.status, 2);
-  assert.match(badName.stderr, /try --instance feature-login/);
+  assert.match(badName.stderr, /argv\[2\]/, "located at the word");
+  assert.match(badName.stderr, /try instance=feature-login/);
   assert.deepEqual(readdirSync(dir), ["taken"]);
+
+  const other = plc(["init", "fresh", "image=nginx"], dir);
+  assert.equal(other.status, 2);
+  assert.match(other.stderr, /error\[invalid-argument\]: 'image=nginx' is not a name plc init takes/);
+  assert.deepEqual(readdirSync(dir), ["taken"]);
+
+  const oldFlag = plc(["init", "fresh", "--instance", "feature/login"], dir);
+  assert.equal(oldFlag.status, 2);
+  assert.match(oldFlag.stderr, /try --instance feature-login/, "the old flag still works, and is named as given");
 
   mkdirSync(join(dir, "empty"));
   const empty = plc(["init", "empty"], dir);
   assert.equal(empty.status, 0, empty.stderr);
   assert.match(readFileSync(join(dir, "empty/group_vars/all/project.yml"), "utf8"), /^project_staging_image: /m, "defaults: project, staging");
+});
+
+test("plc init --prefix/--instance (the old spelling) still works, with a note naming the new one", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "plc-init-"));
+  t.after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const created = plc(["init", "inventory", "--prefix", "my-app", "--instance", "review-42"], dir);
+  assert.equal(created.status, 0, created.stderr);
+  assert.match(created.stderr, /note: plc init --prefix my-app is now prefix=my-app/);
+  assert.match(readFileSync(join(dir, "inventory/group_vars/all/project.yml"), "utf8"), /^my_app_review_42_image: /m);
 });

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fail } from "../diagnostics.js";
 import type { Assignment, Inventory, InventoryVariable, PasswordFile, PluginDefinition, Target, WrittenSpec } from "../types.js";
-import { readProjectSchema } from "../validate/index.js";
+import { readProjectSchema } from "../schema.js";
 import { parseArgv, type Word } from "./argv.js";
 import { BARE_VARIABLES } from "./bare.js";
 import { deployHosts } from "./hosts.js";

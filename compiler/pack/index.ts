@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { Header, Pax } from "tar";
-import { isSecretPointer } from "../validate/index.js";
+import { isSecretPointer } from "../secrecy.js";
 import type { Bundle, BundleFile, Manifest, PackedBundle, Spec } from "../types.js";
 
 export interface PackOptions {
@@ -89,7 +89,11 @@ function inputsDigest(spec: Spec): string {
 }
 
 function assertSafePaths(files: readonly BundleFile[]): void {
+  const seen = new Set<string>();
   for (const file of files) {
+    // Two entries of one path: SHA256SUMS would list both, and unpacking keeps only the later one.
+    if (seen.has(file.path)) throw new Error(`bundle path given twice: ${file.path}`);
+    seen.add(file.path);
     const parts = file.path.split("/");
     if (file.path.startsWith("/") || parts.some((part) => part === ".." || part === "." || part === "")) {
       throw new Error(`bundle path escapes the bundle: ${file.path}`);

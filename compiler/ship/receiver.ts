@@ -1,5 +1,6 @@
 // The receiver: a POSIX sh text the host runs from `sh -c`, reading plc's one stream on stdin.
 // It holds no value of the project; its arguments are the bundle's sha256 and root folder name.
+import { sudoPreflight } from "./ssh.js";
 
 /** Exit statuses the receiver keeps for itself; any other status is install.sh's. */
 export const RECEIVER_STATUS = {
@@ -42,17 +43,7 @@ for tool in tar gzip sha256sum mktemp; do
   command -v "$tool" >/dev/null 2>&1 || fail ${s.host} "$tool is missing on this host (nothing was changed)"
 done
 # Checked before the stream is read, so a refusal costs no transfer.
-if [ "$(id -u)" != 0 ]; then
-  user=$(id -un)
-  command -v sudo >/dev/null 2>&1 || fail ${s.sudo} "user $user is not root and sudo is not installed: ship as root@host or install sudo (nothing was changed)"
-  if ! sudo -n true 2>/dev/null </dev/null; then
-    # playlabs' deploy user may run only a few commands without a password (backup.sh, docker-run.sh, docker pull…).
-    if sudo -n -l 2>/dev/null </dev/null | grep -q 'NOPASSWD'; then
-      fail ${s.sudo} "user $user may run only some commands through sudo without a password (playlabs' deploy user: /home/*/backup.sh, /home/*/docker-run.sh, docker pull…); plc ship runs install.sh as root, which needs the sudoers rule: $user ALL=(root) NOPASSWD: ALL (or ship as root@host; nothing was changed)"
-    fi
-    fail ${s.sudo} "sudo asks user $user for a password, which plc cannot type: allow it without one (sudoers: $user ALL=(root) NOPASSWD: ALL) or ship as root@host (nothing was changed)"
-  fi
-  sudo='sudo -n'
+${sudoPreflight(s.sudo, "ship", " (nothing was changed)")}
   phase ready sudo "$user"
 else
   phase ready root

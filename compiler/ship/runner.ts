@@ -1,12 +1,9 @@
 // Several hosts: at most N ships at a time, results in the order the hosts were given, a summary table.
-import { formatSeconds, shipTo, type Destination, type InstallMode, type ShipEvent, type ShipResult, type SshSettings } from "./transport.js";
-import type { Shipment } from "./shipment.js";
+import { formatSeconds, shipTo, type InstallMode, type ShipEvent, type ShipResult, type SshSettings } from "./transport.js";
+import type { ShipPlan } from "./shipment.js";
 
 /** One host and the bundle it gets (host_vars may give each host its own). */
-export interface ShipPlan {
-  destination: Destination;
-  shipment: Shipment;
-}
+export type { ShipPlan } from "./shipment.js";
 
 /** A host the rollout stopped before: listed, never contacted. */
 export interface NotReached {

@@ -4,6 +4,7 @@ import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
 import { displayPath, fail } from "../diagnostics.js";
 import { readBundleManifest } from "../load/bundle.js";
 import type { PackedBundle } from "../types.js";
+import type { Destination } from "./ssh.js";
 
 export interface Shipment {
   /** The tarball's root folder, `<prefix>-<instance>`. */
@@ -20,6 +21,12 @@ export interface Shipment {
   description: string;
   /** Secret names the bundle needs, from MANIFEST.json. */
   secretKeys: string[];
+}
+
+/** One host and what it gets. */
+export interface ShipPlan {
+  destination: Destination;
+  shipment: Shipment;
 }
 
 /** A shipment of a bundle plc just built, held in memory. */

@@ -1,6 +1,5 @@
 // The transport: one OpenSSH connection per host, carrying one tar stream (bundle, secrets, END)
 // to the receiver, and the receiver's phases and the installer's output back.
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
@@ -8,25 +7,11 @@ import { pipeline } from "node:stream/promises";
 import { Header } from "tar";
 import { diagnostic, type Diagnostic } from "../diagnostics.js";
 import { sh } from "../render/quote.js";
-import type { Target } from "../types.js";
 import { PHASE_MARK, RECEIVER_STATUS, STREAM, receiverScript } from "./receiver.js";
 import type { Shipment } from "./shipment.js";
+import { describeTarget, explainConnectFailure, lastLine, noSsh, runSsh, sshArguments, type Destination, type SshSettings } from "./ssh.js";
 
-/** How to reach hosts: what the user gave for ssh. */
-export interface SshSettings {
-  configFile: string | undefined;
-  /** `-o KEY=VALUE` options, in the order given. */
-  options: string[];
-  jump: string | undefined;
-  /** No prompt can be answered (no TTY, or several hosts at once). */
-  isBatch: boolean;
-}
-
-/** A host to ship to: the name shown to the user and how ssh reaches it. */
-export interface Destination {
-  label: string;
-  target: Target;
-}
+export type { Destination, SshSettings } from "./ssh.js";
 
 export type Phase = "connecting" | "sending" | "sent" | "ready" | "received" | "verified" | "installing" | "done";
 
@@ -66,46 +51,6 @@ export function remoteCommand(shipment: Shipment, mode: InstallMode, receiverWor
   return words.join(" ");
 }
 
-/** ssh's arguments. No user unless the target names one, so ssh config's `User` applies. */
-export function sshArguments(destination: Destination, settings: SshSettings, command: string): string[] {
-  const args: string[] = ["-T", ...hopOptions(settings)];
-  // A host that vanishes mid-install is noticed within a minute instead of hanging the ship.
-  args.push("-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4");
-  if (settings.jump !== undefined) args.push("-o", `ProxyCommand=${jumpCommand(settings.jump, settings)}`);
-  const { user, host, port } = destination.target;
-  if (port !== undefined) args.push("-p", String(port));
-  if (user !== undefined) args.push("-l", user);
-  // `--`: whatever the host is, ssh reads it as the destination, never as an option.
-  args.push("--", host, command);
-  return args;
-}
-
-/** -F, the user's -o, then plc's checks: ssh keeps the first value it reads, so the user's win; these beat config files. */
-function hopOptions(settings: SshSettings): string[] {
-  const args: string[] = [];
-  if (settings.configFile !== undefined) args.push("-F", settings.configFile);
-  for (const option of settings.options) args.push("-o", option);
-  args.push("-o", "StrictHostKeyChecking=yes");
-  if (settings.isBatch) args.push("-o", "BatchMode=yes");
-  return args;
-}
-
-/**
- * `-J host` as a ProxyCommand: ssh -J gives the jump hop only -F, so an unknown bastion key would
- * prompt (or pass) where plc promises strict checking. The hop gets the same options as the target.
- * ssh runs it through a shell after expanding %-tokens: words are shell-quoted and % doubled.
- */
-function jumpCommand(jump: string, settings: SshSettings): string {
-  const match = /^(?:([^@\s]+)@)?([^:@\s]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?$/.exec(jump);
-  if (match === null) throw new Error(`unreachable: -J ${jump} passed readSshSettings`);
-  const [, user, host = "", port] = match;
-  const words = ["ssh", ...hopOptions(settings)];
-  if (port !== undefined) words.push("-p", port);
-  if (user !== undefined) words.push("-l", user);
-  words.push("-W", "[%h]:%p", "--", host.replace(/^\[|\]$/g, ""));
-  return words.map((word) => (word === "[%h]:%p" ? word : sh(word).replace(/%/g, "%%"))).join(" ");
-}
-
 /** The ssh command line as a person would type it, with the receiver shown as a variable. */
 export function formatSshCommand(destination: Destination, settings: SshSettings, shipment: Shipment, mode: InstallMode): string {
   const command = remoteCommand(shipment, mode, `"$PLC_RECEIVER"`);
@@ -138,7 +83,7 @@ function endText(shipment: Shipment): Buffer {
 }
 
 /** The stream as a tar archive the receiver unpacks with `tar -xf -`. */
-async function* streamChunks(shipment: Shipment): AsyncGenerator<Buffer> {
+export async function* streamChunks(shipment: Shipment): AsyncGenerator<Buffer> {
   yield tarHeader(STREAM.bundle, shipment.size);
   if (shipment.source.kind === "file") {
     for await (const chunk of createReadStream(shipment.source.path, { highWaterMark: CHUNK })) yield chunk as Buffer;
@@ -181,9 +126,6 @@ function onLines(stream: Readable, handle: (line: string) => void): void {
   });
 }
 
-// ssh's words when no session was ever opened.
-const CONNECT_ERRORS = /Could not resolve|Connection refused|timed out|No route to host|Network is unreachable|kex_exchange_identification|Name or service not known/i;
-
 const PHASE_ORDER: Phase[] = ["connecting", "sending", "sent", "ready", "received", "verified", "installing", "done"];
 
 /** Ships to one host over one ssh connection and resolves with what happened; never rejects. */
@@ -210,18 +152,9 @@ export async function shipTo(
   };
 
   reach("connecting", describeTarget(destination.target));
-  const child = spawn("ssh", sshArguments(destination, settings, remoteCommand(shipment, mode)), {
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError: Error | undefined }>((resolve) => {
-    let spawnError: Error | undefined;
-    child.on("error", (error) => {
-      spawnError = error;
-    });
-    child.on("close", (code, signal) => {
-      resolve({ code, signal, spawnError });
-    });
-  });
+  const { child, exited } = runSsh(destination, settings, remoteCommand(shipment, mode), true);
+  const stdin = child.stdin;
+  if (stdin === null) throw new Error("unreachable: runSsh gave no stdin pipe");
 
   onLines(child.stdout, (line) => {
     httpsUrl = httpsUrlOf(line) ?? httpsUrl;
@@ -260,7 +193,7 @@ export async function shipTo(
     }
   };
   reach("sending", `${formatBytes(total)}${shipment.secrets === undefined ? "" : " with secrets"}`);
-  const sending = pipeline(Readable.from(counted()), child.stdin).then(
+  const sending = pipeline(Readable.from(counted()), stdin).then(
     () => {
       reach("sent", `${formatBytes(sent)} in ${formatSeconds(Date.now() - started)}`);
     },
@@ -275,9 +208,7 @@ export async function shipTo(
     return { label, isOk: problem === undefined, durationMs, bytesSent: sent, phase, diagnostic: problem, httpsUrl };
   };
   if (spawnError !== undefined) {
-    return result(
-      diagnostic("ship-failed", `cannot run ssh: ${spawnError.message}`, { hint: "install the OpenSSH client (apt-get install openssh-client)" }),
-    );
+    return result(noSsh("ship-failed", spawnError));
   }
   // Only the receiver's own report counts: a forced command (authorized_keys `command="true"`) exits 0 too.
   if (code === 0 && installStatus === 0) return result(undefined);
@@ -330,46 +261,6 @@ function explainFailure(destination: Destination, failure: Failure): Diagnostic 
   return diagnostic("ship-failed", `${at} install.sh failed (exit ${String(failure.installStatus ?? failure.code)})`, {
     hint: "its output above says what runs now: what ran before, or the new release when only a step after the switch failed",
   });
-}
-
-/** ssh's own failures before any remote command ran (host key, login, network); undefined when it got further. */
-export function explainConnectFailure(destination: Destination, code: number | null, said: string): Diagnostic | undefined {
-  const { label, target } = destination;
-  // The key ssh complains about may be a jump host's: ssh names it, and that name goes in the hint.
-  const named = /(?:Host key for|host key is known for|authenticity of host ')\s*'?(\[[^\]]+\]:\d+|[^\s']+?)'?(?: has changed| and|\s|$)/i.exec(said)?.[1];
-  const hostKeyName = named ?? (target.port === undefined ? target.host : `[${target.host}]:${target.port}`);
-  const keyHost = /^\[(.+)\]:(\d+)$/.exec(hostKeyName);
-  const at = `${label}:`;
-  if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key for .* has changed/.test(said)) {
-    return diagnostic("ship-failed", `${at} the host key of ${hostKeyName} is not the one known_hosts holds; nothing was sent`, {
-      hint: `if the host was reinstalled, check its new key with its administrator, then: ssh-keygen -R '${hostKeyName}' and accept the new key; otherwise do not ship (someone may be in the middle)`,
-    });
-  }
-  if (/Host key verification failed|host key is known|not in the known_hosts|No .* host key is known/i.test(said)) {
-    const scan = `ssh-keyscan ${keyHost === null ? hostKeyName : `-p ${keyHost[2] ?? ""} ${keyHost[1] ?? ""}`} >> ~/.ssh/known_hosts`;
-    return diagnostic("ship-failed", `${at} the host key of ${hostKeyName} is unknown; nothing was sent`, {
-      hint: `check the key's fingerprint with the host's administrator, then accept it: ${scan} (or connect once with ssh and answer yes)`,
-    });
-  }
-  if (/Permission denied/.test(said)) {
-    return diagnostic("ship-failed", `${at} ssh could not log in: ${lastLine(said)}`, {
-      hint: `check the user (user@${target.host}) and that your key is offered (ssh-add -l, IdentityFile in ssh config, or -o IdentityFile=FILE)`,
-    });
-  }
-  if (code !== 255 || CONNECT_ERRORS.test(said)) {
-    return diagnostic("ship-failed", `${at} ssh could not connect: ${lastLine(said) || `exit ${String(code)}`}; nothing was sent`, {
-      hint: `try: ssh ${target.port === undefined ? "" : `-p ${target.port} `}${target.user === undefined ? "" : `${target.user}@`}${target.host} true`,
-    });
-  }
-  return undefined;
-}
-
-function lastLine(text: string): string {
-  return text.split("\n").filter((line) => line.trim() !== "").pop() ?? "";
-}
-
-export function describeTarget(target: Target): string {
-  return `${target.user === undefined ? "" : `${target.user}@`}${target.host}${target.port === undefined ? "" : `:${target.port}`}`;
 }
 
 export function formatBytes(bytes: number): string {

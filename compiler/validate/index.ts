@@ -1,32 +1,16 @@
 // Phase 3, validate: the project schema plus each plugin's variables, checked by ajv; errors located.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import ejs from "ejs";
 import { diagnostic, nearest, PlcError, type Diagnostic } from "../diagnostics.js";
-import { SCHEMA_DIR } from "../paths.js";
 import { pointerOf } from "../resolve/index.js";
 import type { EnvEntry, HtaccessUser, Origin, PluginDefinition, ResolvedSpec, ResolvedValue, Retention, Spec } from "../types.js";
 import { isAbsolutePath, isHomePath, isHostName, isImageReference, normalizeImageReference, parseLftpDsn, suggestName, textProblem } from "./formats.js";
-import { reservedEnvKey, reservedEnvPattern } from "./reserved.js";
+import { reservedEnvKey } from "./reserved.js";
 import { planTls } from "../tls/index.js";
 
-interface ProjectSchema {
-  properties: Record<string, unknown>;
-  [key: string]: unknown;
-}
+import { readProjectSchema, type ProjectSchema } from "../schema.js";
 
-let projectSchemaText: string | undefined;
-
-/** The project schema, a fresh copy each call (callers extend it); the file is read once per process. */
-export function readProjectSchema(): ProjectSchema {
-  projectSchemaText ??= readFileSync(join(SCHEMA_DIR, "project.schema.json"), "utf8");
-  const schema = JSON.parse(projectSchemaText) as ProjectSchema;
-  // One list (reserved.ts) is both the rule and what `plc schema` shows.
-  const env = schema.properties["env"] as { propertyNames: { not: { pattern: string } } };
-  env.propertyNames.not.pattern = reservedEnvPattern();
-  return schema;
-}
+export { readProjectSchema } from "../schema.js";
 
 /** The project schema with the active plugins' variables added, as `plc schema` prints it. */
 export function schemaFor(plugins: readonly PluginDefinition[], base: ProjectSchema = readProjectSchema()): ProjectSchema {
@@ -42,26 +26,6 @@ export function schemaFor(plugins: readonly PluginDefinition[], base: ProjectSch
 
 /** Variables that are secrets whatever their origin; vault values are secret wherever they are. */
 const CORE_SECRET_VARIABLES = ["backup_password", "lftp_dsn", "htaccess", "users", "tls_certificate", "tls_key"];
-
-/** Whether the value at a JSON pointer must be masked. */
-export function isSecretPointer(spec: Spec, pointer: string): boolean {
-  const [top, key] = pointer.split("/").slice(1);
-  if (spec.values.get(pointer)?.isSecret === true) return true;
-  if (top !== undefined && spec.secretVariables.includes(top)) return true;
-  return top === "env" && key !== undefined && secretEnvKeys(spec).has(key);
-}
-
-const secretEnvKeysOf = new WeakMap<Spec, Set<string>>();
-
-/** Secret env keys as a set: explain asks once per value, and a spec may have 20,000 keys. */
-function secretEnvKeys(spec: Spec): Set<string> {
-  let keys = secretEnvKeysOf.get(spec);
-  if (keys === undefined) {
-    keys = new Set(spec.env.filter((entry) => entry.isSecret).map((entry) => entry.key));
-    secretEnvKeysOf.set(spec, keys);
-  }
-  return keys;
-}
 
 const compiled = new Map<string, ValidateFunction>();
 
@@ -303,7 +267,9 @@ function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {
 }
 
 /** From the validated object to the typed Spec render reads; plugin env templated here. */
-function toSpec(vars: Record<string, unknown>, resolved: ResolvedSpec, problems: Diagnostic[]): Spec {
+function toSpec(vars: Record<string, unknown>, input: ResolvedSpec, problems: Diagnostic[]): Spec {
+  // Plugin env values join the provenance here: on a copy, so the resolved spec given in stays as it was.
+  const resolved: ResolvedSpec = { ...input, values: new Map(input.values) };
   const prefix = vars["prefix"] as string;
   const instance = vars["instance"] as string;
   const name = `${prefix}-${instance}`;

@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { describe, it, type TestContext } from "node:test";
 import { PLAYLABS, makePlaylabsHost, playlabsBackup, playlabsRows } from "./playlabs-host.js";
 import { formatSiteDiff, parseSite, readBundleSide, SITE_MARK } from "../../compiler/diff-site.js";
-import { manifestReaderScript } from "../../compiler/ship/diff-command.js";
+import { manifestReaderScript } from "../../compiler/ship/diff.js";
 import { receiverScript } from "../../compiler/ship/receiver.js";
 import { SandboxHost, buildBundle, install, mustInstall, q, requireSandbox } from "./sandbox.js";
 import { MIRROR, SFTP_TOOLS, sftpDsn } from "./sftp.js";

@@ -1,34 +1,23 @@
-// `plc ship`: options parsed here, then one ship per host (transport.ts), several at once (runner.ts).
-import { existsSync, readFileSync, statSync } from "node:fs";
+// `plc ship`: which bundle goes to which host (a given BUNDLE, or one built now), then one ship per host
+// (transport.ts), several at once (runner.ts). The command line is parsed in commands/ship.ts.
+import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
-import type { Command } from "commander";
-import { compileBundle, type Compiled } from "../index.js";
+import { compileBundle, secretsText, type Compiled } from "../index.js";
 import { diagnostic, fail, PlcError } from "../diagnostics.js";
-import { parseArgv, parseTarget, type Word } from "../load/argv.js";
+import { parseArgv, type Word } from "../load/argv.js";
 import { namedTarget, readGroupTargets } from "../load/hosts.js";
 import { loadSpec, type LoadOptions } from "../load/index.js";
 import type { PackOptions } from "../pack/index.js";
-import type { BundleFile } from "../types.js";
 import { verifyBundleFile } from "../verify.js";
 import { receiverScript } from "./receiver.js";
 import { JUMP_HOST_CONNECTIONS, parseBatch, planBatches, rollOut } from "./rollout.js";
 import { formatSummary, isNotReached, shipAll, type RolloutResult, type ShipPlan } from "./runner.js";
 import { readShipment, shipmentOfPacked, type Shipment } from "./shipment.js";
-import {
-  describeTarget,
-  formatBytes,
-  formatSeconds,
-  formatSshCommand,
-  streamSize,
-  type Destination,
-  type InstallMode,
-  type ShipEvent,
-  type SshSettings,
-} from "./transport.js";
-// Type only: erased at run time, so no import cycle with the entry point.
-import { collect, type SpecOptions } from "../options.js";
+import { describeTarget, parseDestinations, readSshSettings, type Destination, type SshOptions, type SshSettings } from "./ssh.js";
+import { formatBytes, formatSeconds, formatSshCommand, streamSize, type InstallMode, type ShipEvent } from "./transport.js";
 
-interface ShipOptions extends SpecOptions, SshOptions {
+export interface ShipOptions extends SshOptions {
+  inventory?: string;
   parallel: string;
   batch?: string;
   canary: boolean;
@@ -38,88 +27,8 @@ interface ShipOptions extends SpecOptions, SshOptions {
   check?: boolean;
 }
 
-/** What cli.ts lends: its option set, its argv mapping, its pack settings, and its one error handler. */
-export interface ShipHelpers {
-  withSpecOptions(command: Command): Command;
-  loadOptions(operands: string[], options: SpecOptions): LoadOptions;
-  packOptions(extraFiles?: BundleFile[]): PackOptions;
-  secretsText(compiled: Compiled): string;
-  /** cli.ts's `run`: prints diagnostics and sets the exit code. */
-  runAsync(action: () => Promise<number | undefined>): Promise<void>;
-}
-
-export function registerShipCommand(program: Command, helpers: ShipHelpers): void {
-  withSshOptions(
-    helpers
-      .withSpecOptions(program.command("ship"))
-      .description("deploy to hosts, one ssh connection each: BUNDLE @host…, or @host vars… to build first, or -i DIR for the group's hosts"),
-  )
-    .option("--parallel <n>", "hosts shipped to at once (without --batch)", "1")
-    .option("--batch <n|n%>", "roll out batch after batch of this many hosts (or percent of them), the first host alone before them")
-    .option("--no-canary", "with --batch: no first host alone")
-    .option("--max-failures <k>", "with --batch: failed hosts tolerated; one more stops the rollout after its batch", "0")
-    .option("--secrets <file>", "secrets file to send (default: the *.secrets.env beside BUNDLE)")
-    .option("--check", "run install.sh --check on the hosts: prerequisites, checksums, secrets; change nothing")
-    .option("--dry-run", "print what would run on each host; connect to none")
-    .addHelpText(
-      "after",
-      `
-Examples:
-  plc ship dist/ybs-hack-0123456789ab.tar.gz @staging
-  plc ship dist/ybs-hack-0123456789ab.tar.gz deploy@10.0.0.5:2222 -J bastion
-  plc ship @staging image=registry/app:sha prefix=ybs instance=hack
-  plc ship -i inventory prefix=mrs instance=production --parallel 2
-  plc ship -i inventory prefix=mrs instance=production --batch 25% --max-failures 1
-A rollout opens at most ${String(JUMP_HOST_CONNECTIONS)} connections at once: sshd's MaxStartups default, which a jump host
-applies to all of them. ssh's own ControlMaster settings, when your config has them, are used as they are.
-Host keys are checked against known_hosts; a user that is not root needs sudo without a password.`,
-    )
-    .action((operands: string[], options: ShipOptions) => helpers.runAsync(async () => {
-      await ship(operands, options, helpers);
-      return undefined;
-    }));
-}
-
-/** How the user reaches hosts, as ssh's own flags; every command that connects takes them. */
-export interface SshOptions {
-  sshConfig?: string;
-  sshOption: string[];
-  jump?: string;
-}
-
-/** -F, -o and -J, spelled as ssh spells them. */
-export function withSshOptions(command: Command): Command {
-  return command
-    .option("-F, --ssh-config <file>", "ssh configuration file (as ssh -F)")
-    .option("-o, --ssh-option <key=value>", "an ssh option (as ssh -o, repeatable)", collect, [])
-    .option("-J, --jump <host>", "reach the hosts through this jump host (as ssh -J)");
-}
-
-/** Checks -F and -o before anything connects (bad input, exit 2) and turns them into transport settings. */
-export function readSshSettings(options: SshOptions, isBatch: boolean): SshSettings {
-  for (const option of options.sshOption) {
-    if (!/^[A-Za-z][A-Za-z0-9]*[= ]\S/.test(option)) {
-      fail("invalid-argument", `-o ${option} is not an ssh option`, { variable: "--ssh-option", hint: "write KEY=VALUE, as for ssh -o (ConnectTimeout=10)" });
-    }
-  }
-  if (options.jump !== undefined && !/^(?:[^@\s]+@)?(?:[^:@\s,]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/.test(options.jump)) {
-    fail("invalid-argument", `-J ${options.jump} is not a jump host`, {
-      variable: "--jump",
-      hint: "write [user@]host[:port]; for a chain of jumps, put ProxyJump in an ssh config file given with -F",
-    });
-  }
-  if (options.sshConfig !== undefined && !existsSync(options.sshConfig)) {
-    fail("invalid-argument", `ssh config file ${options.sshConfig} does not exist`, { variable: "--ssh-config" });
-  }
-  return {
-    configFile: options.sshConfig === undefined ? undefined : resolve(options.sshConfig),
-    options: options.sshOption,
-    jump: options.jump,
-    isBatch,
-  };
-}
-
-async function ship(operands: string[], options: ShipOptions, helpers: ShipHelpers): Promise<void> {
+/** Ships `operands` (BUNDLE @host…, or @host vars…); `load` is the command line as load reads it. */
+export async function ship(operands: string[], options: ShipOptions, load: LoadOptions, pack: PackOptions): Promise<void> {
   const parallel = Number(options.parallel);
   if (!Number.isInteger(parallel) || parallel < 1) {
     fail("invalid-argument", `--parallel ${options.parallel} is not a number of hosts`, { variable: "--parallel", hint: "give a whole number, 1 or more" });
@@ -127,7 +36,7 @@ async function ship(operands: string[], options: ShipOptions, helpers: ShipHelpe
   const rollout = readRollout(options);
   // Checked before planning, so a bad -o or -F costs no build.
   readSshSettings(options, true);
-  const plans = await planShips(operands, options, helpers);
+  const plans = await planShips(operands, options, load, pack);
   const mode: InstallMode = options.check === true ? "--check" : "install";
   // Prompts need a terminal, and several at once cannot share one.
   const settings = readSshSettings(options, !process.stdin.isTTY || (plans.length > 1 && (parallel > 1 || rollout !== undefined)));
@@ -195,7 +104,7 @@ function readRollout(options: ShipOptions): { batch: NonNullable<ReturnType<type
 }
 
 /** Which bundle goes to which host: a given BUNDLE, or one built now (per host when the inventory has host_vars). */
-async function planShips(operands: string[], options: ShipOptions, helpers: ShipHelpers): Promise<ShipPlan[]> {
+async function planShips(operands: string[], options: ShipOptions, load: LoadOptions, pack: PackOptions): Promise<ShipPlan[]> {
   const bundlePath = operands[0];
   // A BUNDLE that is not there is a typo, never a bare image to build and ship.
   if (bundlePath !== undefined && /\.(tar\.gz|tgz)$/.test(bundlePath) && !(existsSync(bundlePath) && statSync(bundlePath).isFile())) {
@@ -205,18 +114,7 @@ async function planShips(operands: string[], options: ShipOptions, helpers: Ship
     });
   }
   if (bundlePath !== undefined && /\.(tar\.gz|tgz)$/.test(bundlePath)) {
-    const rest = operands.slice(1);
-    const destinations = rest.map((text, position) => {
-      const origin = { kind: "argv" as const, index: position + 2, text };
-      const target = parseTarget(text.replace(/^@/, ""), origin);
-      if (target === undefined || (!text.startsWith("@") && !text.includes("@"))) {
-        return fail("invalid-argument", `'${text}' is not a ship target`, {
-          origin,
-          hint: "after a BUNDLE come only @host, user@host or user@host:port; to build with variables, drop BUNDLE",
-        });
-      }
-      return { label: describeTarget(target), target };
-    });
+    const destinations = parseDestinations(operands.slice(1), 2, "ship target", "after a BUNDLE come only @host, user@host or user@host:port; to build with variables, drop BUNDLE");
     // A bundle is checked here, before any host sees a byte of it: ship sends only what plc verify passes.
     const { problems } = verifyBundleFile(resolve(bundlePath), process.cwd());
     if (problems.length > 0) {
@@ -224,7 +122,7 @@ async function planShips(operands: string[], options: ShipOptions, helpers: Ship
     }
     const shipment = await readShipment(resolve(bundlePath), options.secrets === undefined ? undefined : resolve(options.secrets), process.cwd());
     if (options.inventory !== undefined && destinations.length === 0) {
-      const { inventory } = loadSpec(helpers.loadOptions([], options));
+      const { inventory } = loadSpec({ ...load, words: [] });
       if (inventory !== undefined) destinations.push(...readGroupTargets(inventory, shipment.root));
     }
     if (destinations.length === 0) noHost(shipment.root);
@@ -234,12 +132,10 @@ async function planShips(operands: string[], options: ShipOptions, helpers: Ship
   if (options.secrets !== undefined) {
     fail("invalid-argument", "--secrets goes with a built BUNDLE", { variable: "--secrets", hint: "when plc builds, it sends the secrets it built" });
   }
-  const load = helpers.loadOptions(operands, options);
   const build = (words: Word[]): { compiled: Compiled; shipment: Shipment } => {
-    const extraFiles: BundleFile[] = [];
-    if (options.imageArchive !== undefined) extraFiles.push({ path: "image.tar", mode: 0o644, content: readFileSync(resolve(options.imageArchive)) });
-    const compiled = compileBundle({ ...load, words }, helpers.packOptions(extraFiles));
-    return { compiled, shipment: shipmentOfPacked(compiled.packed, compiled.bundle.root, helpers.secretsText(compiled)) };
+    // load reads --image-archive and render puts it in the bundle: exactly what plc build writes.
+    const compiled = compileBundle({ ...load, words }, pack);
+    return { compiled, shipment: shipmentOfPacked(compiled.packed, compiled.bundle.root, secretsText(compiled.bundle)) };
   };
   const first = build(load.words);
   const { compiled } = first;

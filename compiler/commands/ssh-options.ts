@@ -1,0 +1,10 @@
+// -F, -o and -J, spelled as ssh spells them: every command that connects (ship, diff) takes them.
+import type { Command } from "commander";
+import { collect } from "./options.js";
+
+export function withSshOptions(command: Command): Command {
+  return command
+    .option("-F, --ssh-config <file>", "ssh configuration file (as ssh -F)")
+    .option("-o, --ssh-option <key=value>", "an ssh option (as ssh -o, repeatable)", collect, [])
+    .option("-J, --jump <host>", "reach the hosts through this jump host (as ssh -J)");
+}
