@@ -1,6 +1,7 @@
 // Phase 2, resolve: precedence, plugin selection and order. Pure: no I/O.
 import { diagnostic, nearest, PlcError, type Diagnostic } from "../diagnostics.js";
 import type { Assignment, Origin, PluginDefinition, ResolvedSpec, ResolvedValue, WrittenSpec } from "../types.js";
+import { checkPostgresHomes, htaccessSwitch, htaccessUsers, playlabsGlobals, renamePlaylabs, type PlaylabsPending } from "./playlabs.js";
 
 export const DEFAULT_PREFIX = "project";
 export const DEFAULT_INSTANCE = "staging";
@@ -23,10 +24,13 @@ export function resolveSpec(written: WrittenSpec): ResolvedSpec {
   setValue(values, { path: ["home"], value: `/home/${name}`, origin: defaults, isSecret: false });
   setValue(values, { path: ["host_port"], value: defaultHostPort(name), origin: defaults, isSecret: false });
 
-  const inventoryLayers = inventoryAssignments(written, prefix, instance);
+  const playlabsNotes: string[] = [];
+  const pending: PlaylabsPending = { postgresHomes: [] };
+  const inventoryLayers = renamePlaylabs(inventoryAssignments(written, prefix, instance), playlabsNotes, pending);
   for (const assignment of inventoryLayers) setValue(values, assignment);
+  const argv = renamePlaylabs(written.argv, playlabsNotes, pending);
 
-  const pluginsGiven = [...inventoryLayers, ...written.argv].some((a) => a.path[0] === "plugins");
+  const pluginsGiven = [...inventoryLayers, ...argv].some((a) => a.path[0] === "plugins");
   const imagePlugins = written.imageEnv?.get("PLAYLABS_PLUGINS");
   if (!pluginsGiven && imagePlugins !== undefined && imagePlugins.trim() !== "") {
     setValue(values, {
@@ -36,10 +40,18 @@ export function resolveSpec(written: WrittenSpec): ResolvedSpec {
       isSecret: false,
     });
   }
-  for (const assignment of written.argv) {
+  for (const assignment of argv) {
     const isList = assignment.path.length === 1 && LIST_VARIABLES.has(assignment.path[0] ?? "");
     const value = isList && typeof assignment.value === "string" ? splitList(assignment.value) : assignment.value;
     setValue(values, { ...assignment, value });
+  }
+
+  checkPostgresHomes(pending, String(values.map.get("/home")?.value));
+  const htaccess = values.map.get("/htaccess");
+  const isHtaccessOn = htaccess === undefined ? undefined : htaccessSwitch(htaccess.value);
+  if (htaccess !== undefined && isHtaccessOn !== undefined) {
+    const users = isHtaccessOn ? htaccessUsers(htaccess, written, name) : [];
+    values.map.set("/htaccess", { ...htaccess, value: users, isSecret: true });
   }
 
   const pluginValue = values.map.get("/plugins");
@@ -50,6 +62,7 @@ export function resolveSpec(written: WrittenSpec): ResolvedSpec {
     if (!isGiven(pointerOf(assignment.path))) setValue(values, assignment);
   }
   if (written.imageNote !== undefined && pluginValue === undefined) notes.push(written.imageNote);
+  notes.push(...playlabsNotes);
   for (const plugin of written.plugins) {
     if (plugin.shadows !== undefined) notes.push(`plugin '${plugin.name}' of ${plugin.dir} shadows the built-in ${plugin.name} plugin: -p ${plugin.name} runs it`);
   }
@@ -81,7 +94,7 @@ function inventoryAssignments(written: WrittenSpec, prefix: string, instance: st
     inventory.groupVars.get(group) ?? [],
     host === undefined ? [] : (inventory.hostVars.get(host) ?? []),
   ];
-  const result: Assignment[] = [];
+  const result: Assignment[] = playlabsGlobals(layers, prefix, instance);
   for (const layer of layers) {
     for (const assignment of layer) {
       const head = assignment.path[0] ?? "";

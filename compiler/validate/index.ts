@@ -40,7 +40,7 @@ export function schemaFor(plugins: readonly PluginDefinition[], base: ProjectSch
 }
 
 /** Variables that are secrets whatever their origin; vault values are secret wherever they are. */
-const CORE_SECRET_VARIABLES = ["backup_password", "lftp_dsn", "htaccess", "users"];
+const CORE_SECRET_VARIABLES = ["backup_password", "lftp_dsn", "htaccess", "users", "slack_token"];
 
 /** Whether the value at a JSON pointer must be masked. */
 export function isSecretPointer(spec: Spec, pointer: string): boolean {
@@ -301,6 +301,38 @@ function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {
   });
 }
 
+/**
+ * The environment playlabs gave every container and images deployed by it read: the instance's
+ * names, its host names and sender address, the log mount. The plugins' and the project's env win.
+ */
+function playlabsEnv(vars: Record<string, unknown>, plugins: readonly PluginDefinition[]): Map<string, string> {
+  const prefix = vars["prefix"] as string;
+  const dns = vars["dns"] as string[];
+  const redirects = (vars["dns_redirect"] as string[]).filter((host) => !dns.includes(host));
+  const env = new Map<string, string>([
+    ["PLAYLABS_PREFIX", prefix],
+    ["PLAYLABS_INSTANCE", vars["instance"] as string],
+    ["PLAYLABS_PLUGINS", plugins.map((plugin) => plugin.name).join(",")],
+    ["LOG", vars["log_mount"] as string],
+  ]);
+  // Without dns playlabs used the host's address; plc publishes on loopback only (a build note says so).
+  if (dns.length > 0) {
+    env.set("ALLOWED_HOSTS", dns.join(","));
+    env.set("VIRTUAL_HOST", [...dns, ...redirects].join(","));
+  }
+  const emailFrom = vars["email_from"];
+  if (typeof emailFrom === "string") env.set("DEFAULT_FROM_EMAIL", emailFrom);
+  else if (dns[0] !== undefined) env.set("DEFAULT_FROM_EMAIL", `${prefix}@${dns[0]}`);
+  return env;
+}
+
+function slackOf(vars: Record<string, unknown>): Spec["slack"] {
+  const token = vars["slack_token"];
+  if (typeof token !== "string") return undefined;
+  const text = (name: string): string | undefined => (typeof vars[name] === "string" ? (vars[name] as string) : undefined);
+  return { token, channel: text("slack_channel"), icon: text("slack_icon") };
+}
+
 /** From the validated object to the typed Spec render reads; plugin env templated here. */
 function toSpec(vars: Record<string, unknown>, resolved: ResolvedSpec, problems: Diagnostic[]): Spec {
   const prefix = vars["prefix"] as string;
@@ -313,13 +345,20 @@ function toSpec(vars: Record<string, unknown>, resolved: ResolvedSpec, problems:
   const renderValue = (template: string): string => renderPluginTemplate(template, templateContext);
   const hostSecretKeys: string[] = [];
   const mounts: { source: string; target: string }[] = [];
+  // playlabs' base environment (vars/main.yml project_env_base), below the plugins' and the project's.
+  for (const [key, value] of playlabsEnv(vars, resolved.plugins)) {
+    if (projectEnv[key] !== undefined) continue;
+    env.set(key, { key, value, isSecret: secretKeys.has(key) });
+    resolved.values.set(pointerOf(["env", key]), { value, origin: { kind: "default" }, overrode: [], isSecret: secretKeys.has(key) });
+  }
   for (const plugin of resolved.plugins) {
     const located = { origin: { kind: "file" as const, file: plugin.manifestFile, line: 1, col: 1 } };
     for (const [key, template] of Object.entries(plugin.env)) {
       try {
         const value = renderValue(template);
         env.set(key, { key, value, isSecret: secretKeys.has(key) });
-        resolved.values.set(pointerOf(["env", key]), {
+        // The project's env.KEY wins below; its origin is the one explain shows.
+        if (projectEnv[key] === undefined) resolved.values.set(pointerOf(["env", key]), {
           value,
           origin: { kind: "plugin", plugin: plugin.name },
           overrode: [],
@@ -421,6 +460,12 @@ function toSpec(vars: Record<string, unknown>, resolved: ResolvedSpec, problems:
     );
   }
   if (problems.length > 0) throw new PlcError(problems);
+  const hostPort = vars["host_port"] as number;
+  if (dns.length === 0) {
+    resolved.notes.push(
+      `no dns: the app answers only on 127.0.0.1:${hostPort} of the host (playlabs served it on the host's address); give dns=<name> for an nginx vhost on port 80, or reach it with ssh -L ${hostPort}:127.0.0.1:${hostPort} HOST`,
+    );
+  }
   return {
     prefix,
     instance,
@@ -433,13 +478,19 @@ function toSpec(vars: Record<string, unknown>, resolved: ResolvedSpec, problems:
     dnsRedirect: dnsRedirect.filter((host) => !dns.includes(host)),
     htaccess,
     port: vars["port"] as number,
-    hostPort: vars["host_port"] as number,
+    hostPort,
     healthcheckPath: vars["healthcheck_path"] as string,
     healthcheckTimeout: vars["healthcheck_timeout"] as number,
     stopTimeout: vars["stop_timeout"] as number,
     logMaxSize: vars["log_max_size"] as string,
     logMaxFile: vars["log_max_file"] as number,
     logMount: vars["log_mount"] as string,
+    logDriver: vars["log_driver"] as Spec["logDriver"],
+    logRotate: vars["log_rotate"] as number,
+    networks: vars["networks"] as string[],
+    letsencryptEmail: vars["letsencrypt_email"] as string | undefined,
+    letsencryptUri: vars["letsencrypt_uri"] as string | undefined,
+    slack: slackOf(vars),
     backupPassword: vars["backup_password"] as string | undefined,
     lftp,
     retention: vars["retention"] as Retention,
