@@ -7,6 +7,7 @@ import { checkSpec, compileBundle, type Compiled } from "./index.js";
 import { exitCodeOf, fail, formatOrigin, PlcError, type Diagnostic } from "./diagnostics.js";
 import type { LoadOptions } from "./load/index.js";
 import type { Word } from "./load/argv.js";
+import { rewritePlaylabsArgv, type RewrittenArgv } from "./load/playlabs-argv.js";
 import { readPlugins } from "./load/plugins.js";
 import { PACKAGE_ROOT } from "./paths.js";
 import { formatDiagnostic } from "./report.js";
@@ -61,8 +62,12 @@ function locateWords(raw: readonly string[], operands: readonly string[]): { wor
 }
 
 function loadOptions(operands: string[], options: SpecOptions): LoadOptions {
-  const raw = process.argv.slice(2);
-  const { words, plugins } = locateWords(raw, operands);
+  const raw = ARGV.argv;
+  const located = locateWords(raw, operands);
+  // Indices as the user typed them, before playlabs' forms were rewritten (-e, deploy, --limit).
+  const typed = (word: Word): Word => ({ ...word, index: ARGV.typedIndex[word.index] ?? word.index });
+  const words = located.words.map(typed);
+  const plugins = located.plugins.map(typed);
   const vaultFiles = [...(options.vaultPasswordFile ?? []), ...(options.vaultId ?? [])];
   const fromEnv = process.env["ANSIBLE_VAULT_PASSWORD_FILE"];
   if (vaultFiles.length === 0 && fromEnv !== undefined && fromEnv !== "") vaultFiles.push(fromEnv);
@@ -258,6 +263,18 @@ function reportAll(diagnostics: readonly Diagnostic[]): void {
   for (const d of diagnostics) process.stderr.write(formatDiagnostic(d, { isColor }) + "\n");
 }
 
+/** The command line with playlabs' forms turned into plc's (a bad one is reported like any input). */
+function rewriteArgv(typed: string[]): RewrittenArgv {
+  try {
+    return rewritePlaylabsArgv(typed);
+  } catch (error) {
+    report(error);
+    process.exit(process.exitCode);
+  }
+}
+
+const ARGV = rewriteArgv(process.argv.slice(2));
+
 const program = new Command()
   .name("plc")
   .version(VERSION)
@@ -392,4 +409,4 @@ registerInitCommand(program, { run });
 registerCompletionCommand(program, { run });
 registerShipCommand(program, { withSpecOptions, loadOptions, packOptions, secretsText, runAsync });
 
-program.parse();
+program.parse(ARGV.argv, { from: "user" });

@@ -72,6 +72,7 @@ Host keys are checked against known_hosts; a user that is not root needs sudo wi
 
 /** How the user reaches hosts, as ssh's own flags; every command that connects takes them. */
 export interface SshOptions {
+  user?: string;
   sshConfig?: string;
   sshOption: string[];
   jump?: string;
@@ -80,6 +81,7 @@ export interface SshOptions {
 /** -F, -o and -J, spelled as ssh spells them. */
 export function withSshOptions(command: Command): Command {
   return command
+    .option("-u, --user <name>", "the ssh user of hosts given without one (as playlabs -u; user@host names it per host)")
     .option("-F, --ssh-config <file>", "ssh configuration file (as ssh -F)")
     .option("-o, --ssh-option <key=value>", "an ssh option (as ssh -o, repeatable)", collect, [])
     .option("-J, --jump <host>", "reach the hosts through this jump host (as ssh -J)");
@@ -98,12 +100,16 @@ export function readSshSettings(options: SshOptions, isBatch: boolean): SshSetti
       hint: "write [user@]host[:port]; for a chain of jumps, put ProxyJump in an ssh config file given with -F",
     });
   }
+  if (options.user !== undefined && !/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(options.user)) {
+    fail("invalid-argument", `-u ${options.user} is not a user name`, { variable: "--user", hint: "give a login name (letters, digits, '.', '_', '-')" });
+  }
   if (options.sshConfig !== undefined && !existsSync(options.sshConfig)) {
     fail("invalid-argument", `ssh config file ${options.sshConfig} does not exist`, { variable: "--ssh-config" });
   }
   return {
     configFile: options.sshConfig === undefined ? undefined : resolve(options.sshConfig),
-    options: options.sshOption,
+    // As -o User=…: a user@host target still names its own (ssh -l beats it).
+    options: [...(options.user === undefined ? [] : [`User=${options.user}`]), ...options.sshOption],
     jump: options.jump,
     isBatch,
   };
