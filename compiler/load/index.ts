@@ -8,6 +8,8 @@ import { readPasswords } from "./passwords.js";
 import { readPlugins } from "./plugins.js";
 import { inspectLocalImage, readImageArchive } from "./image.js";
 import { parseVaultPasswordFile, type VaultSecret } from "./vault.js";
+import { resolveSpec } from "../resolve/index.js";
+import { isImageReference } from "../validate/formats.js";
 
 export interface LoadOptions {
   words: Word[];
@@ -40,20 +42,31 @@ export function loadSpec(options: LoadOptions): WrittenSpec {
     options.inventoryDir === undefined ? undefined : readInventory(options.inventoryDir, secrets, options.cwd);
   const plugins = readPlugins(options.pluginsDirs, options.cwd);
   const archive = options.imageArchive === undefined ? undefined : readImageArchive(options.imageArchive, options.cwd);
-  let imageEnv = archive?.env;
-  let imageNote: string | undefined;
-  const image = parsed.assignments.filter((a) => a.path.length === 1 && a.path[0] === "image").pop()?.value;
-  const hasPlugins = parsed.assignments.some((a) => a.path[0] === "plugins");
-  if (imageEnv === undefined && options.inspectLocalDocker === true && !hasPlugins && typeof image === "string") {
-    imageEnv = inspectLocalImage(image);
-    if (imageEnv === undefined) {
-      imageNote = `the config of ${image} could not be read (no --image-archive, no local docker with it): ENV PLAYLABS_PLUGINS is not used`;
-    }
-  }
   const imageArchive = options.imageArchive === undefined ? undefined : readFileSync(options.imageArchive);
   const passwords =
     options.inventoryDir === undefined ? new Map<string, PasswordFile>() : readPasswords(options.inventoryDir, secrets, options.cwd);
-  return { argv: parsed.assignments, targets: parsed.targets, inventory, imageEnv, imageArchive, imageTags: archive?.tags, imageNote, plugins, passwords };
+  const written: WrittenSpec = { argv: parsed.assignments, targets: parsed.targets, inventory, imageEnv: archive?.env, imageArchive, imageTags: archive?.tags, imageNote: undefined, plugins, passwords };
+  if (written.imageEnv !== undefined || options.inspectLocalDocker !== true) return written;
+  // The image may come from the command line or the inventory: resolve (pure) says which won.
+  const image = imageOf(written);
+  if (image === undefined) return written;
+  const imageEnv = inspectLocalImage(image);
+  const imageNote =
+    imageEnv === undefined
+      ? `the config of ${image} could not be read (no --image-archive, no local docker with it): ENV PLAYLABS_PLUGINS and the image's UWSGI_SPOOLER_* are not used`
+      : undefined;
+  return { ...written, imageEnv, imageNote };
+}
+
+/** The image the spec names, wherever it was set; undefined when the spec does not resolve yet. */
+function imageOf(written: WrittenSpec): string | undefined {
+  try {
+    const value = resolveSpec(written).values.get("/image")?.value;
+    return typeof value === "string" && isImageReference(value) ? value : undefined;
+  } catch {
+    // The build itself reports what is wrong.
+    return undefined;
+  }
 }
 
 function readVaultPassword(spec: string): VaultSecret {

@@ -61,7 +61,7 @@ export function resolveSpec(written: WrittenSpec): ResolvedSpec {
   for (const assignment of pluginDefaults(written, plugins, `${prefix}-${instance}`)) {
     if (!isGiven(pointerOf(assignment.path))) setValue(values, assignment);
   }
-  if (written.imageNote !== undefined && pluginValue === undefined) notes.push(written.imageNote);
+  if (written.imageNote !== undefined && (pluginValue === undefined || plugins.some((plugin) => Object.keys(plugin.imageEnv).length > 0))) notes.push(written.imageNote);
   notes.push(...playlabsNotes);
   for (const plugin of written.plugins) {
     if (plugin.shadows !== undefined) notes.push(`plugin '${plugin.name}' of ${plugin.dir} shadows the built-in ${plugin.name} plugin: -p ${plugin.name} runs it`);
