@@ -57,6 +57,8 @@ export function rewritePlaylabsArgv(raw: readonly string[]): RewrittenArgv {
   if (first === "deploy" || (isTarget(first) && !SPEC_COMMANDS.has(first))) {
     command = "ship";
     if (first === "deploy") words.shift();
+  } else if (first !== "init" && ACTIONS[first] !== undefined) {
+    throw new PlcError([diagnostic("invalid-argument", `'${first}' is a playlabs action plc does not have`, { origin: { kind: "argv", index: 0, text: first }, hint: ACTIONS[first] })]);
   } else if (!SPEC_COMMANDS.has(first)) {
     return { argv: [...raw], typedIndex: raw.map((_, index) => index) };
   } else {

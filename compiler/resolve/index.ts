@@ -7,7 +7,7 @@ export const DEFAULT_PREFIX = "project";
 export const DEFAULT_INSTANCE = "staging";
 
 /** Variables whose argv form is a comma-separated list (`-p a,b`, `dns=a.fr,b.fr`). */
-const LIST_VARIABLES = new Set(["plugins", "dns", "dns_redirect", "secret_env"]);
+const LIST_VARIABLES = new Set(["plugins", "dns", "dns_redirect", "secret_env", "networks"]);
 
 export function pointerOf(path: readonly string[]): string {
   return path.map((part) => "/" + part.replace(/~/g, "~0").replace(/\//g, "~1")).join("");

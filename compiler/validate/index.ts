@@ -9,6 +9,7 @@ import { pointerOf } from "../resolve/index.js";
 import type { EnvEntry, HtaccessUser, Origin, PluginDefinition, ResolvedSpec, ResolvedValue, Retention, Spec } from "../types.js";
 import { isAbsolutePath, isHomePath, isHostName, isImageReference, normalizeImageReference, parseLftpDsn, suggestName, textProblem } from "./formats.js";
 import { reservedEnvKey, reservedEnvPattern } from "./reserved.js";
+import { PLAYLABS_NAMES } from "../resolve/playlabs.js";
 
 interface ProjectSchema {
   properties: Record<string, unknown>;
@@ -205,7 +206,7 @@ function toDiagnostic(error: ErrorObject, resolved: ResolvedSpec, schema: Projec
   const top = pointer.split("/")[1] ?? "";
 
   if (error.keyword === "additionalProperties" && error.instancePath === "") {
-    const suggestion = nearest(top, Object.keys(schema.properties));
+    const suggestion = nearest(top, [...Object.keys(schema.properties), ...PLAYLABS_NAMES]);
     return diagnostic("unknown-variable", `unknown variable '${variable}'`, {
       origin,
       variable,
