@@ -21,7 +21,7 @@ const WITH_VALUE = new Set([
 ]);
 
 /** playlabs actions other than deploy, and what plc has instead. */
-const ACTIONS: Record<string, string> = {
+const ACTIONS = new Map<string, string>(Object.entries({
   init: "plc does not provision hosts (playlabs init made users, ssh keys and docker): prepare the host with your own tooling; plc needs docker and root or passwordless sudo",
   install: "plc does not install host roles (nginx, docker, firewall…): install them with your own tooling; plc ship checks what a deploy needs",
   backup: "backups run on the host: <home>/backup.sh (a systemd timer runs it daily; docs/host.md)",
@@ -29,7 +29,7 @@ const ACTIONS: Record<string, string> = {
   log: "on the host: journalctl CONTAINER_NAME=<prefix>-<instance> (log_driver journald), and <home>/log",
   git: "plc has no git action: commit the inventory with git yourself",
   scaffold: "plc init DIR writes a new inventory",
-};
+}));
 
 /** ansible-playbook options (playlabs passed them through) and what plc does instead. */
 const ANSIBLE_OPTIONS: [RegExp, string][] = [
@@ -57,8 +57,8 @@ export function rewritePlaylabsArgv(raw: readonly string[]): RewrittenArgv {
   if (first === "deploy" || (isTarget(first) && !SPEC_COMMANDS.has(first))) {
     command = "ship";
     if (first === "deploy") words.shift();
-  } else if (first !== "init" && ACTIONS[first] !== undefined) {
-    throw new PlcError([diagnostic("invalid-argument", `'${first}' is a playlabs action plc does not have`, { origin: { kind: "argv", index: 0, text: first }, hint: ACTIONS[first] })]);
+  } else if (first !== "init" && ACTIONS.has(first)) {
+    throw new PlcError([diagnostic("invalid-argument", `'${first}' is a playlabs action plc does not have`, { origin: { kind: "argv", index: 0, text: first }, hint: ACTIONS.get(first) })]);
   } else if (!SPEC_COMMANDS.has(first)) {
     return { argv: [...raw], typedIndex: raw.map((_, index) => index) };
   } else {
@@ -136,7 +136,7 @@ export function rewritePlaylabsArgv(raw: readonly string[]): RewrittenArgv {
       continue;
     }
     if (command === "ship" && text === "deploy") continue;
-    const action = ACTIONS[text];
+    const action = ACTIONS.get(text);
     if (command === "ship" && action !== undefined) {
       problems.push(diagnostic("invalid-argument", `'${text}' is a playlabs action plc does not have`, { origin: origin(word.index, text), hint: action }));
       continue;

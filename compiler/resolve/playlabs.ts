@@ -4,27 +4,27 @@ import { diagnostic, formatOrigin, PlcError, type Diagnostic } from "../diagnost
 import type { Assignment, PasswordFile, ResolvedValue, WrittenSpec } from "../types.js";
 
 /** A playlabs name read as the plc variable it is (the same value, another spelling). */
-const ALIASES: Record<string, { path: string[]; isSecret?: boolean }> = {
+const ALIASES = new Map<string, { path: string[]; isSecret?: boolean }>(Object.entries({
   // vars/main.yml reads only `<pv>_backup_lftp_dsn`; docs/projects.rst says lftp_dsn: both are one variable.
   backup_lftp_dsn: { path: ["lftp_dsn"] },
   // tasks/main.yml: the post-deploy URL check retries `timeout` times, one second apart.
   timeout: { path: ["healthcheck_timeout"] },
   // plugins/postgres/vars.yml: POSTGRES_PASSWORD and DB_PASSWORD.
   postgres_password: { path: ["env", "DB_PASSWORD"], isSecret: true },
-};
+}));
 
 /** Read by playlabs' vars/main.yml and used nowhere in playlabs: accepted, with a note. */
 const UNUSED = new Set(["secure", "letsencrypt_environment"]);
 
 /** playlabs' postgres directories: plc keeps them at playlabs' defaults, relative to home. */
-const POSTGRES_HOMES: Record<string, string> = {
-  postgres_home: "postgres",
-  postgres_data_home: "postgres/data",
-  postgres_run_home: "postgres/run",
-};
+const POSTGRES_HOMES = new Map([
+  ["postgres_home", "postgres"],
+  ["postgres_data_home", "postgres/data"],
+  ["postgres_run_home", "postgres/run"],
+]);
 
 /** Every name plc reads for playlabs besides its schema's (for "did you mean"). */
-export const PLAYLABS_NAMES: readonly string[] = [...Object.keys(ALIASES), ...UNUSED, ...Object.keys(POSTGRES_HOMES)];
+export const PLAYLABS_NAMES: readonly string[] = [...ALIASES.keys(), ...UNUSED, ...POSTGRES_HOMES.keys()];
 
 /** What renamePlaylabs set aside for checks that need the resolved home. */
 export interface PlaylabsPending {
@@ -39,7 +39,7 @@ export function renamePlaylabs(assignments: readonly Assignment[], notes: string
   const result: Assignment[] = [];
   for (const assignment of assignments) {
     const [head = "", ...rest] = assignment.path;
-    const alias = ALIASES[head];
+    const alias = ALIASES.get(head);
     if (alias !== undefined) {
       // playlabs' default postgres_password is '': no password; plc generates one on the host instead.
       if (head === "postgres_password" && assignment.value === "") {
@@ -49,7 +49,7 @@ export function renamePlaylabs(assignments: readonly Assignment[], notes: string
       result.push({ ...assignment, path: [...alias.path, ...rest], isSecret: assignment.isSecret || alias.isSecret === true });
     } else if (UNUSED.has(head)) {
       notes.push(`${head} (${formatOrigin(assignment.origin)}) is read by playlabs and used nowhere; plc ignores it too`);
-    } else if (POSTGRES_HOMES[head] !== undefined) {
+    } else if (POSTGRES_HOMES.has(head)) {
       pending.postgresHomes.push(assignment);
     } else {
       result.push(assignment);
@@ -60,11 +60,14 @@ export function renamePlaylabs(assignments: readonly Assignment[], notes: string
 
 /** `<prefix>_slack_icon` and `<prefix>-<instance>_email_from`: playlabs reads them under these names. */
 export function playlabsGlobals(layers: readonly (readonly Assignment[])[], prefix: string, instance: string): Assignment[] {
-  const names: Record<string, string> = { [`${prefix}_slack_icon`]: "slack_icon", [`${prefix}-${instance}_email_from`]: "email_from" };
+  const names = new Map([
+    [`${prefix}_slack_icon`, "slack_icon"],
+    [`${prefix}-${instance}_email_from`, "email_from"],
+  ]);
   const result: Assignment[] = [];
   for (const layer of layers) {
     for (const assignment of layer) {
-      const name = names[assignment.path[0] ?? ""];
+      const name = names.get(assignment.path[0] ?? "");
       if (name !== undefined && assignment.path.length === 1) result.push({ ...assignment, path: [name] });
     }
   }
@@ -76,7 +79,7 @@ export function checkPostgresHomes(pending: PlaylabsPending, home: string): void
   const problems: Diagnostic[] = [];
   for (const assignment of pending.postgresHomes) {
     const name = assignment.path.join(".");
-    const expected = `${home}/${POSTGRES_HOMES[assignment.path[0] ?? ""] ?? ""}`;
+    const expected = `${home}/${POSTGRES_HOMES.get(assignment.path[0] ?? "") ?? ""}`;
     if (assignment.path.length === 1 && typeof assignment.value === "string" && assignment.value.replace(/\/+$/, "") === expected) continue;
     problems.push(
       diagnostic("invalid-value", `${name} must be ${expected}: plc keeps the postgres data where playlabs put it by default`, {
