@@ -61,12 +61,15 @@ set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.
   # 8>&- 9>&-: a CLI that forks the container's monitor itself (podman's conmon) would keep plc's locks.
   exec "$1" run --detach --name project-staging \
     --restart unless-stopped \
-    --log-opt max-size=10m \
-    --log-opt max-file=3 \
+    --log-driver journald \
     --network project-staging \
     --label plc.instance=project-staging \
     --publish 127.0.0.1:23138:8000 \
     --mount type=bind,source=/home/project-staging/log,target=/app/log \
+    --env LOG \
+    --env PLAYLABS_INSTANCE \
+    --env PLAYLABS_PLUGINS \
+    --env PLAYLABS_PREFIX \
     "$2" >/dev/null 8>&- 9>&-
 )
 say "started $name ($image)"

@@ -61,12 +61,18 @@ set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.
   # 8>&- 9>&-: a CLI that forks the container's monitor itself (podman's conmon) would keep plc's locks.
   exec "$1" run --detach --name app-review-42 \
     --restart unless-stopped \
-    --log-opt max-size=10m \
-    --log-opt max-file=3 \
+    --log-driver journald \
     --network app-review-42 \
     --label plc.instance=app-review-42 \
     --publish 127.0.0.1:22128:8000 \
     --mount type=bind,source=/home/app-review-42/log,target=/app/log \
+    --env ALLOWED_HOSTS \
+    --env DEFAULT_FROM_EMAIL \
+    --env LOG \
+    --env PLAYLABS_INSTANCE \
+    --env PLAYLABS_PLUGINS \
+    --env PLAYLABS_PREFIX \
+    --env VIRTUAL_HOST \
     "$2" >/dev/null 8>&- 9>&-
 )
 say "started $name ($image)"

@@ -61,8 +61,7 @@ set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.
   # 8>&- 9>&-: a CLI that forks the container's monitor itself (podman's conmon) would keep plc's locks.
   exec "$1" run --detach --name project-staging \
     --restart unless-stopped \
-    --log-opt max-size=10m \
-    --log-opt max-file=3 \
+    --log-driver journald \
     --network project-staging \
     --label plc.instance=project-staging \
     --publish 127.0.0.1:23138:8000 \
@@ -71,6 +70,10 @@ set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.
     --env DB_NAME \
     --env DB_PORT \
     --env DB_USER \
+    --env LOG \
+    --env PLAYLABS_INSTANCE \
+    --env PLAYLABS_PLUGINS \
+    --env PLAYLABS_PREFIX \
     --env REDIS_URL \
     --env DB_PASSWORD \
     "$2" >/dev/null 8>&- 9>&-

@@ -62,8 +62,7 @@ set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.
   exec "$1" run --detach --name project-staging \
     --restart unless-stopped \
     --pull never \
-    --log-opt max-size=10m \
-    --log-opt max-file=3 \
+    --log-driver journald \
     --network project-staging \
     --label plc.instance=project-staging \
     --publish 127.0.0.1:23138:8000 \
@@ -75,10 +74,12 @@ set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.
     --env DB_NAME \
     --env DB_PORT \
     --env DB_USER \
+    --env LOG \
     --env MEDIA_ROOT \
+    --env PLAYLABS_INSTANCE \
+    --env PLAYLABS_PLUGINS \
+    --env PLAYLABS_PREFIX \
     --env SECRET_KEY \
-    --env UWSGI_SPOOLER_MOUNT \
-    --env UWSGI_SPOOLER_NAMES \
     --env DB_PASSWORD \
     "$2" >/dev/null 8>&- 9>&-
 )

@@ -61,14 +61,20 @@ set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.
   # 8>&- 9>&-: a CLI that forks the container's monitor itself (podman's conmon) would keep plc's locks.
   exec "$1" run --detach --name yourproject-production \
     --restart unless-stopped \
-    --log-opt max-size=10m \
-    --log-opt max-file=3 \
+    --log-driver journald \
     --network yourproject-production \
     --label plc.instance=yourproject-production \
     --publish 127.0.0.1:25585:8000 \
     --mount type=bind,source=/home/yourproject-production/log,target=/app/log \
+    --env ALLOWED_HOSTS \
+    --env DEFAULT_FROM_EMAIL \
+    --env LOG \
+    --env PLAYLABS_INSTANCE \
+    --env PLAYLABS_PLUGINS \
+    --env PLAYLABS_PREFIX \
     --env REGION \
     --env SECRET_KEY \
+    --env VIRTUAL_HOST \
     --env WORKERS \
     "$2" >/dev/null 8>&- 9>&-
 )

@@ -61,15 +61,18 @@ set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.
   # 8>&- 9>&-: a CLI that forks the container's monitor itself (podman's conmon) would keep plc's locks.
   exec "$1" run --detach --name ybs-hack \
     --restart unless-stopped \
-    --log-opt max-size=10m \
-    --log-opt max-file=3 \
+    --log-driver journald \
     --network ybs-hack \
     --label plc.instance=ybs-hack \
     --publish 127.0.0.1:20875:8000 \
     --mount type=bind,source=/home/ybs-hack/log,target=/app/log \
     --mount type=bind,source=/home/ybs-hack/media,target=/media \
     --env DB_ENGINE \
+    --env LOG \
     --env MEDIA_ROOT \
+    --env PLAYLABS_INSTANCE \
+    --env PLAYLABS_PLUGINS \
+    --env PLAYLABS_PREFIX \
     --env SECRET_KEY \
     "$2" >/dev/null 8>&- 9>&-
 )

@@ -61,23 +61,24 @@ set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.
   # 8>&- 9>&-: a CLI that forks the container's monitor itself (podman's conmon) would keep plc's locks.
   exec "$1" run --detach --name ybs-hack \
     --restart unless-stopped \
-    --log-opt max-size=10m \
-    --log-opt max-file=3 \
+    --log-driver journald \
     --network ybs-hack \
     --label plc.instance=ybs-hack \
     --publish 127.0.0.1:20875:8000 \
     --mount type=bind,source=/home/ybs-hack/log,target=/app/log \
-    --mount type=bind,source=/home/ybs-hack/spooler,target=/spooler \
+    --mount type=bind,source=/home/ybs-hack/spooler,target=/app/spooler \
     --mount type=bind,source=/home/ybs-hack/media,target=/media \
     --env DB_ENGINE \
     --env DB_HOST \
     --env DB_NAME \
     --env DB_PORT \
     --env DB_USER \
+    --env LOG \
     --env MEDIA_ROOT \
+    --env PLAYLABS_INSTANCE \
+    --env PLAYLABS_PLUGINS \
+    --env PLAYLABS_PREFIX \
     --env SECRET_KEY \
-    --env UWSGI_SPOOLER_MOUNT \
-    --env UWSGI_SPOOLER_NAMES \
     --env DB_PASSWORD \
     "$2" >/dev/null 8>&- 9>&-
 )
