@@ -327,7 +327,8 @@ withSpecOptions(program.command("explain"))
   .description("each resolved value, where it came from and what it overrode (secrets masked); a bare variable name (image, env.KEY) narrows it")
   .action((operands: string[], options: SpecOptions) => {
     run(() => {
-      const known = new Set(Object.keys(readProjectSchema().properties));
+      // Plugin variables narrow too (explain … uwsgi_spooler_mount).
+      const known = new Set(Object.keys(schemaFor(readPlugins((options.pluginsDir ?? []).map((dir) => resolve(dir)), process.cwd())).properties));
       const isName = (word: string): boolean => /^[a-z_][a-z0-9_]*(\.[A-Za-z0-9_]+)*$/.test(word) && known.has(word.split(".")[0] ?? "");
       const names = operands.filter(isName);
       const { spec } = checkSpec(loadOptions(operands.filter((word) => !isName(word)), options));
