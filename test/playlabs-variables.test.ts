@@ -9,7 +9,7 @@ import { after, describe, it } from "node:test";
 import { CLI } from "./fixtures.js";
 
 const work = mkdtempSync(join(tmpdir(), "plc-playlabs-vars-"));
-after(() => rmSync(work, { recursive: true, force: true }));
+after(() => { rmSync(work, { recursive: true, force: true }); });
 
 function plc(args: string[], env: NodeJS.ProcessEnv = {}) {
   return spawnSync(process.execPath, [CLI, ...args], { cwd: work, encoding: "utf8", env: { ...process.env, NO_COLOR: "1", ...env } });

@@ -330,7 +330,7 @@ function playlabsEnv(vars: Record<string, unknown>, plugins: readonly PluginDefi
 function slackOf(vars: Record<string, unknown>): Spec["slack"] {
   const token = vars["slack_token"];
   if (typeof token !== "string") return undefined;
-  const text = (name: string): string | undefined => (typeof vars[name] === "string" ? (vars[name] as string) : undefined);
+  const text = (name: string): string | undefined => (typeof vars[name] === "string" ? (vars[name]) : undefined);
   return { token, channel: text("slack_channel"), icon: text("slack_icon") };
 }
 
