@@ -69,7 +69,7 @@ function imageOf(written: WrittenSpec): string | undefined {
   }
 }
 
-function readVaultPassword(spec: string): VaultSecret {
+export function readVaultPassword(spec: string): VaultSecret {
   // `--vault-id label@file` as Ansible writes it, or a plain file.
   const at = spec.indexOf("@");
   const id = at > 0 ? spec.slice(0, at) : undefined;

@@ -11,6 +11,7 @@ import type { PackOptions } from "../pack/index.js";
 import type { BundleFile } from "../types.js";
 import { verifyBundleFile } from "../verify.js";
 import { receiverScript } from "./receiver.js";
+import { prepareCredentials } from "./credentials.js";
 import { formatSummary, shipAll, type ShipPlan } from "./runner.js";
 import { readShipment, shipmentOfPacked, type Shipment } from "./shipment.js";
 import {
@@ -29,6 +30,7 @@ import { collect, type SpecOptions } from "../options.js";
 
 interface ShipOptions extends SpecOptions, SshOptions {
   parallel: string;
+  acceptNewHostKeys?: boolean;
   dryRun?: boolean;
   secrets?: string;
   check?: boolean;
@@ -54,6 +56,11 @@ export function registerShipCommand(program: Command, helpers: ShipHelpers): voi
     .option("--secrets <file>", "secrets file to send (default: the *.secrets.env beside BUNDLE)")
     .option("--check", "run install.sh --check on the hosts: prerequisites, checksums, secrets; change nothing")
     .option("--dry-run", "print what would run on each host; connect to none")
+    .option(
+      "--accept-new-host-keys",
+      "trust a host's key on first contact and remember it (ssh StrictHostKeyChecking=accept-new); a changed key is still refused. " +
+        "Convenient for a CI runner with no known_hosts, but the first connection to each host can then be intercepted: prefer $SSH_KNOWN_HOSTS or known_hosts in the inventory",
+    )
     .addHelpText(
       "after",
       `
@@ -62,7 +69,10 @@ Examples:
   plc ship dist/ybs-hack-0123456789ab.tar.gz deploy@10.0.0.5:2222 -J bastion
   plc ship @staging image=registry/app:sha prefix=ybs instance=hack
   plc ship -i inventory prefix=mrs instance=production --parallel 2
-Host keys are checked against known_hosts; a user that is not root needs sudo without a password.`,
+Host keys are checked against known_hosts (plus $SSH_KNOWN_HOSTS and the inventory's known_hosts);
+the ssh key may come from the inventory's keys/<user> (vault-encrypted or not) or $SSH_PRIVATE_KEY,
+written to a 0600 temporary file for the ship. A user that is not root needs sudo without a password.
+playlabs' forms work too: plc @host deploy …, plc deploy @host …, -e name=value, -u USER, --limit HOST.`,
     )
     .action((operands: string[], options: ShipOptions) => helpers.runAsync(async () => {
       await ship(operands, options, helpers);
@@ -126,7 +136,25 @@ async function ship(operands: string[], options: ShipOptions, helpers: ShipHelpe
   const mode: InstallMode = options.check === true ? "--check" : "install";
   // Prompts need a terminal, and several at once cannot share one.
   const settings = readSshSettings(options, !process.stdin.isTTY || (plans.length > 1 && parallel > 1));
+  const users = new Set(plans.map((plan) => plan.destination.target.user ?? options.user));
+  const credentials = prepareCredentials({
+    inventoryDir: options.inventory,
+    user: users.size === 1 ? [...users][0] : undefined,
+    vaultPasswordFiles: helpers.loadOptions([], options).vaultPasswordFiles,
+    acceptNewHostKeys: options.acceptNewHostKeys === true,
+    isDryRun: options.dryRun === true,
+    env: process.env,
+    cwd: process.cwd(),
+  });
+  try {
+    for (const note of credentials.notes) process.stderr.write(`note: ${note}\n`);
+    await shipPlans(plans, { ...settings, options: [...settings.options, ...credentials.options] }, mode, parallel, options);
+  } finally {
+    credentials.cleanup();
+  }
+}
 
+async function shipPlans(plans: ShipPlan[], settings: SshSettings, mode: InstallMode, parallel: number, options: ShipOptions): Promise<void> {
   if (options.dryRun === true) {
     printDryRun(plans, settings, mode);
     return;

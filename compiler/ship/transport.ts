@@ -99,8 +99,19 @@ function jumpCommand(jump: string, settings: SshSettings): string {
   return words.map((word) => (word === "[%h]:%p" ? word : sh(word).replace(/%/g, "%%"))).join(" ");
 }
 
+/** playlabs' `@localhost` (ansible -c local): this machine, without ssh. */
+export function isLocalTarget(target: Target): boolean {
+  return target.host === "localhost" && target.user === undefined && target.port === undefined;
+}
+
+/** The receiver run here, as ssh would run it on a host (it takes sudo -n itself when not root). */
+function localArguments(shipment: Shipment, mode: InstallMode): string[] {
+  return ["-c", receiverScript(), "plc-ship", shipment.sha256, shipment.root, ...(mode === "install" ? [] : [mode])];
+}
+
 /** The ssh command line as a person would type it, with the receiver shown as a variable. */
 export function formatSshCommand(destination: Destination, settings: SshSettings, shipment: Shipment, mode: InstallMode): string {
+  if (isLocalTarget(destination.target)) return `${remoteCommand(shipment, mode, `"$PLC_RECEIVER"`)}  (on this machine, no ssh)`;
   const command = remoteCommand(shipment, mode, `"$PLC_RECEIVER"`);
   return ["ssh", ...sshArguments(destination, settings, command)].map((word) => sh(word)).join(" ");
 }
@@ -202,9 +213,9 @@ export async function shipTo(
   };
 
   reach("connecting", describeTarget(destination.target));
-  const child = spawn("ssh", sshArguments(destination, settings, remoteCommand(shipment, mode)), {
-    stdio: ["pipe", "pipe", "pipe"],
-  });
+  const child = isLocalTarget(destination.target)
+    ? spawn("sh", localArguments(shipment, mode), { stdio: ["pipe", "pipe", "pipe"] })
+    : spawn("ssh", sshArguments(destination, settings, remoteCommand(shipment, mode)), { stdio: ["pipe", "pipe", "pipe"] });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError: Error | undefined }>((resolve) => {
     let spawnError: Error | undefined;
     child.on("error", (error) => {
