@@ -214,7 +214,7 @@ export async function shipTo(
 
   reach("connecting", describeTarget(destination.target));
   const child = isLocalTarget(destination.target)
-    ? spawn("sh", localArguments(shipment, mode), { stdio: ["pipe", "pipe", "pipe"] })
+    ? spawn("/bin/sh", localArguments(shipment, mode), { stdio: ["pipe", "pipe", "pipe"] })
     : spawn("ssh", sshArguments(destination, settings, remoteCommand(shipment, mode)), { stdio: ["pipe", "pipe", "pipe"] });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError: Error | undefined }>((resolve) => {
     let spawnError: Error | undefined;
