@@ -213,6 +213,21 @@ describe("the container's environment, as playlabs gave it (E1-E6, E12)", () => 
   });
 });
 
+describe("differences that stay, said at build time", () => {
+  it("a YAML boolean in env: a note says playlabs passed 'True' (E16)", () => {
+    const dir = inventory({ [PROJECT]: "yp_prod_image: reg.example.com/app:1\nyp_prod_env:\n  DEBUG: true\n" });
+    const result = plc(["check", "-i", dir, "prefix=yp", "instance=prod"]);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stderr, /note: env\.DEBUG \(.*project\.yml:3:\d+\) is YAML's boolean true: the container gets 'true' where playlabs passed 'True'/);
+  });
+
+  it("a playlabs prefix plc refuses: the hint keeps the playlabs home (V2)", () => {
+    const result = plc(["check", "image=reg.example.com/app:1", "prefix=my_project"]);
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /try prefix=my-project; playlabs took any name, and home=\/home\/<old name> keeps a playlabs home/);
+  });
+});
+
 describe("ENV PLAYLABS_PLUGINS of the image the inventory names (E18)", () => {
   /** A docker that knows one image: what `docker image inspect` prints for it. */
   function fakeDocker(image: string, env: string[]): string {

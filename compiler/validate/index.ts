@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import ejs from "ejs";
-import { diagnostic, nearest, PlcError, type Diagnostic } from "../diagnostics.js";
+import { diagnostic, formatOrigin, nearest, PlcError, type Diagnostic } from "../diagnostics.js";
 import { SCHEMA_DIR } from "../paths.js";
 import { pointerOf } from "../resolve/index.js";
 import type { EnvEntry, HtaccessUser, Origin, PluginDefinition, ResolvedSpec, ResolvedValue, Retention, Spec } from "../types.js";
@@ -89,6 +89,7 @@ export function validateSpec(resolved: ResolvedSpec): Spec {
   const problems: Diagnostic[] = [];
   const secretVariables = [...CORE_SECRET_VARIABLES, ...resolved.plugins.flatMap((plugin) => plugin.secretVariables)];
   for (const [pointer, value] of resolved.values) {
+    noteYamlScalar(pointer, value, resolved.notes);
     checkText(pointer, value, problems);
     checkVaultValue(pointer, value, secretVariables, problems);
   }
@@ -104,6 +105,19 @@ export function validateSpec(resolved: ResolvedSpec): Spec {
     throw new PlcError(dedupe(fromUser.length > 0 ? fromUser : located));
   }
   return toSpec(vars, resolved, problems);
+}
+
+/**
+ * A YAML boolean or null in env: playlabs handed the container Python's text of it ('True',
+ * 'None'); plc passes YAML's ('true', ''), so the note names the difference and the fix.
+ */
+function noteYamlScalar(pointer: string, resolved: ResolvedValue, notes: string[]): void {
+  if (!pointer.startsWith("/env/") || (typeof resolved.value !== "boolean" && resolved.value !== null)) return;
+  const shown = resolved.value === null ? "null" : String(resolved.value);
+  const python = resolved.value === null ? "None" : resolved.value ? "True" : "False";
+  notes.push(
+    `${variableName(pointer)} (${formatOrigin(resolved.origin)}) is YAML's ${resolved.value === null ? "null" : `boolean ${shown}`}: the container gets '${resolved.value === null ? "" : shown}' where playlabs passed '${python}'; quote it in the inventory to choose`,
+  );
 }
 
 /** Plugin values are EJS templates over the resolved variables (`<%- name %>-postgres`). */
@@ -247,7 +261,7 @@ function toDiagnostic(error: ErrorObject, resolved: ResolvedSpec, schema: Projec
     return diagnostic("invalid-name", `${variable} '${String(value)}' is not a valid name`, {
       origin,
       variable,
-      hint: `use lowercase letters, digits and '-' (at most 63)${suggestion === "" ? "" : `: try ${variable}=${suggestion}`}`,
+      hint: `use lowercase letters, digits and '-' (at most 63)${suggestion === "" ? "" : `: try ${variable}=${suggestion}`}; playlabs took any name, and home=/home/<old name> keeps a playlabs home (container, network and units take the new name)`,
     });
   }
   if (error.keyword === "format") {
