@@ -49,6 +49,14 @@ for file in "$home/.host-secrets.env" "$home/.secrets.env"; do
   if [ -e "$file" ] || [ -L "$file" ]; then check_root_file "$file"; fi
 done
 set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.env"
+# journald, as playlabs (journalctl CONTAINER_NAME=…, or -t NAME); without systemd-journald's socket
+# docker run would fail outright, so the output goes to docker's bounded json-file instead.
+if [ -S /run/systemd/journal/socket ]; then
+  set -- "$@" journald tag=project-staging mode=blocking
+else
+  say "no systemd-journald socket: the container's output goes to docker's json-file (docker logs $name)"
+  set -- "$@" json-file max-size=10m max-file=3
+fi
 (
   set -a
   # shellcheck source=/dev/null
@@ -61,7 +69,7 @@ set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.
   # 8>&- 9>&-: a CLI that forks the container's monitor itself (podman's conmon) would keep plc's locks.
   exec "$1" run --detach --name project-staging \
     --restart unless-stopped \
-    --log-driver journald \
+    --log-driver "$6" --log-opt "$7" --log-opt "$8" \
     --network project-staging \
     --label plc.instance=project-staging \
     --publish 127.0.0.1:23138:8000 \

@@ -49,6 +49,7 @@ for file in "$home/.host-secrets.env" "$home/.secrets.env"; do
   if [ -e "$file" ] || [ -L "$file" ]; then check_root_file "$file"; fi
 done
 set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.env"
+set -- "$@" json-file max-size=10m max-file=3
 (
   set -a
   # shellcheck source=/dev/null
@@ -61,9 +62,7 @@ set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.
   # 8>&- 9>&-: a CLI that forks the container's monitor itself (podman's conmon) would keep plc's locks.
   exec "$1" run --detach --name ybs-hack \
     --restart unless-stopped \
-    --log-driver json-file \
-    --log-opt max-size=10m \
-    --log-opt max-file=3 \
+    --log-driver "$6" --log-opt "$7" --log-opt "$8" \
     --network ybs-hack \
     --label plc.instance=ybs-hack \
     --publish 127.0.0.1:20875:8000 \
