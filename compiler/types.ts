@@ -169,6 +169,9 @@ export interface Spec {
   healthcheckTimeout: number;
   /** Seconds `docker stop` waits after the stop signal. */
   stopTimeout: number;
+  /** How a deploy replaces the running container; blue-green needs a vhost (dns). */
+  deployStrategy: "recreate" | "blue-green";
+  drainSeconds: number;
   /** Docker log driver (journald, as playlabs). */
   logDriver: "journald" | "json-file" | "local";
   /** json-file/local max-size and max-file of the container's stdout log. */

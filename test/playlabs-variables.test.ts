@@ -57,8 +57,8 @@ describe("playlabs' variable names", () => {
 
   it("networks: the container joins each (V6)", () => {
     const script = render(["image=reg.example.com/app:1", "networks=shared-net,other"]).read("docker-run.sh");
-    assert.match(script, /"\$docker" network connect shared-net "\$name"/);
-    assert.match(script, /"\$docker" network connect other "\$name"/);
+    assert.match(script, /"\$docker" network connect shared-net "\$container"/);
+    assert.match(script, /"\$docker" network connect other "\$container"/);
   });
 
   it("secure and letsencrypt_environment are accepted with a note (V15, V20)", () => {
@@ -206,7 +206,7 @@ describe("the container's environment, as playlabs gave it (E1-E6, E12)", () => 
     const bundle = render(["image=reg.example.com/app:1"]);
     // journald when the host has it; docker's bounded json-file (said) when it has not.
     assert.match(bundle.read("docker-run.sh"), /if \[ -S \/run\/systemd\/journal\/socket \]; then\n {2}set -- "\$@" journald tag=project-staging mode=blocking\nelse\n.*json-file.*\n {2}set -- "\$@" json-file max-size=10m max-file=3\nfi/);
-    assert.match(bundle.read("docker-run.sh"), /--log-driver "\$6" --log-opt "\$7" --log-opt "\$8"/);
+    assert.match(bundle.read("docker-run.sh"), /--log-driver "\$8" --log-opt "\$9" --log-opt "\$\{10\}"/);
     assert.match(bundle.read("logrotate/project-staging"), /^ {4}rotate 36$/m);
     const json = render(["image=reg.example.com/app:1", "log_driver=json-file", "log_rotate=5"]);
     assert.match(json.read("docker-run.sh"), /^set -- "\$@" json-file max-size=10m max-file=3$/m);

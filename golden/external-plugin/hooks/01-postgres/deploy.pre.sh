@@ -13,7 +13,7 @@ if [ -f "$home/postgres/data/PG_VERSION" ] && [ -f "$home/current/env" ] && grep
   ! grep -qxF DB_USER=project-staging "$home/current/env"; then
   die "the running release connects to $pg as $(sed -n 's/^DB_USER=//p' "$home/current/env"), this one as $db_user: nothing was changed. Keep the role with postgres_user=… postgres_db=… (docs/migrating-from-playlabs.md)"
 fi
-if [ "$(docker inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/dev/null)" != "$pg_image true" ]; then
+if [ "$(docker container inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/dev/null)" != "$pg_image true" ]; then
   docker image inspect "$pg_image" >/dev/null 2>&1 || docker pull --quiet "$pg_image" >/dev/null || die "cannot pull $pg_image"
   # A server never opens a data directory of another major version (a playlabs host ran postgres:10):
   # the image itself says which major it runs (its tag may be latest or a custom name).
