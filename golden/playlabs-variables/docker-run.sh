@@ -91,6 +91,6 @@ set -- "$@" json-file max-size=10m max-file=3
     --env DB_PASSWORD \
     "$2" >/dev/null 8>&- 9>&-
 )
-"$docker" network connect shared-net "$container" || die 'cannot connect $container to the network shared-net (networks): does it exist on this host?'
-"$docker" network connect other-net "$container" || die 'cannot connect $container to the network other-net (networks): does it exist on this host?'
+"$docker" network connect shared-net "$container" || die 'the container cannot join the network shared-net (networks): does it exist on this host?'
+"$docker" network connect other-net "$container" || die 'the container cannot join the network other-net (networks): does it exist on this host?'
 say "started $container ($image)"
