@@ -9,7 +9,8 @@ import { register as completion } from "./commands/completion.js";
 import { register as diff } from "./commands/diff.js";
 import { register as explain } from "./commands/explain.js";
 import { register as init } from "./commands/init.js";
-import { VERSION, type Register, type Run } from "./commands/options.js";
+import { setTypedArgv, VERSION, type Register, type Run } from "./commands/options.js";
+import { rewritePlaylabsArgv } from "./commands/playlabs-argv.js";
 import { register as reference } from "./commands/reference.js";
 import { register as render } from "./commands/render.js";
 import { register as ship } from "./commands/ship.js";
@@ -67,4 +68,16 @@ Exit status: 0 done, 2 bad input (nothing written), 1 a failure while doing the 
 const commands: Register[] = [build, check, explain, render, verify, reference, diff, init, completion, ship];
 for (const register of commands) register(program, run);
 
-await program.parseAsync();
+/** The command line with playlabs' forms turned into plc's (a bad one is reported like any input). */
+async function rewriteArgv(): Promise<string[]> {
+  try {
+    const rewritten = rewritePlaylabsArgv(process.argv.slice(2));
+    setTypedArgv(rewritten);
+    return rewritten.argv;
+  } catch (error) {
+    await report(error);
+    process.exit(process.exitCode);
+  }
+}
+
+await program.parseAsync(await rewriteArgv(), { from: "user" });

@@ -1,8 +1,8 @@
 // What `plc check` and `plc explain` show: every resolved value, masked when secret, with its origin.
 import { pointerOf } from "./resolve/index.js";
-import type { Origin, Spec, TemplateSource } from "./types.js";
+import type { Origin, PluginDefinition, Spec, TemplateSource } from "./types.js";
 import { isSecretPointer } from "./secrecy.js";
-import { readProjectSchema } from "./validate/index.js";
+import { readProjectSchema, schemaFor } from "./validate/index.js";
 import { formatOrigin } from "./diagnostics.js";
 
 export interface ExplainedValue {
@@ -66,8 +66,9 @@ export function checkSummary(spec: Spec): string {
 }
 
 /** `plc explain`'s operands: bare variable names (image, env.KEY) narrow the output; the rest build the spec. */
-export function splitNames(operands: readonly string[]): { names: string[]; words: string[] } {
-  const known = new Set(Object.keys(readProjectSchema().properties));
+export function splitNames(operands: readonly string[], plugins: readonly PluginDefinition[] = []): { names: string[]; words: string[] } {
+  // Plugin variables narrow too (explain … uwsgi_spooler_mount).
+  const known = new Set(Object.keys(schemaFor(plugins, readProjectSchema()).properties));
   const isName = (word: string): boolean => /^[a-z_][a-z0-9_]*(\.[A-Za-z0-9_]+)*$/.test(word) && known.has(word.split(".")[0] ?? "");
   return { names: operands.filter(isName), words: operands.filter((word) => !isName(word)) };
 }

@@ -86,6 +86,8 @@ export function scaffoldInventory(options: InitOptions, schema: ProjectSchema): 
     "# Secrets stay out of git: plc build writes them beside each bundle (mode 0600),",
     "# and Ansible Vault passwords belong to a person or a CI secret variable.",
     "*.secrets.env",
+    // playlabs' own vault password file, beside the inventory (cli/ansible.py Vault).
+    ".vault",
     ".vault_pass*",
     ".vault-pass*",
     "vault_pass*",

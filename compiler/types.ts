@@ -217,10 +217,20 @@ export interface Spec {
   /** How a deploy replaces the running container; blue-green needs a vhost (dns). */
   deployStrategy: "recreate" | "blue-green";
   drainSeconds: number;
-  /** json-file max-size and max-file of the container's stdout log. */
+  /** Docker log driver (journald, as playlabs). */
+  logDriver: "journald" | "json-file" | "local";
+  /** json-file/local max-size and max-file of the container's stdout log. */
   logMaxSize: string;
   logMaxFile: number;
   logMount: string;
+  /** Rotated files logrotate keeps of each <home>/log/*.log. */
+  logRotate: number;
+  /** Extra docker networks the container joins. */
+  networks: string[];
+  /** playlabs' HTTPS and Slack settings, passed on as given (HTTPS and notifications read them). */
+  letsencryptEmail: string | undefined;
+  letsencryptUri: string | undefined;
+  slack: { token: string; channel: string | undefined; icon: string | undefined } | undefined;
   backupPassword: string | undefined;
   lftp: LftpTarget | undefined;
   retention: Retention;

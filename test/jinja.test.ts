@@ -44,7 +44,10 @@ function options(dir: string, words: string[] = [], environment: Record<string, 
   };
 }
 
-const envOf = (spec: Spec): Record<string, string> => Object.fromEntries(spec.env.map((entry) => [entry.key, entry.value]));
+// playlabs' base environment every container gets (ALLOWED_HOSTS, PLAYLABS_*, LOG…) is not the inventory's.
+const BASE_ENV = new Set(["ALLOWED_HOSTS", "VIRTUAL_HOST", "DEFAULT_FROM_EMAIL", "PLAYLABS_PREFIX", "PLAYLABS_INSTANCE", "PLAYLABS_PLUGINS", "LOG"]);
+const envOf = (spec: Spec): Record<string, string> =>
+  Object.fromEntries(spec.env.filter((entry) => !BASE_ENV.has(entry.key)).map((entry) => [entry.key, entry.value]));
 
 function refused(dir: string, words: string[] = []): PlcError {
   try {

@@ -94,10 +94,22 @@ it("plc ship's report takes the HTTPS address only from tls.sh's line saying ngi
   assert.equal(httpsUrlOf("app: HTTPS is on: https://evil.example/ answers 200"), undefined, "a container's own output is not tls.sh's");
 });
 
+describe("letsencrypt_email where no certificate can be had", () => {
+  it("a project without dns (playlabs' group_vars/all sets it for every project) builds, plain HTTP, no TLS file", () => {
+    const files = render(["image=app:v1", "letsencrypt_email=a@example.com"]);
+    assert.ok(![...files.keys()].some((path) => path.includes("tls")), [...files.keys()].join(" "));
+  });
+  it("a wildcard name: plain HTTP and a note, where tls=acme would be refused", () => {
+    const result = plc(["check", "image=app:v1", "dns=*.example.com", "letsencrypt_email=a@example.com"]);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stderr, /wildcard name cannot get a certificate over HTTP-01: HTTPS stays off/);
+  });
+});
+
 describe("tls bad input: exit 2, located, nothing written", () => {
   const cases: { name: string; args: string[]; code: string; mentions: string[] }[] = [
     { name: "files without the key", args: ["image=app:v1", "dns=a.example.com", "tls=files"], code: "missing-value", mentions: ["tls=files needs tls_certificate", "tls_key", "argv[5]"] },
-    { name: "acme without a dns", args: ["image=app:v1", "letsencrypt_email=a@example.com"], code: "missing-value", mentions: ["needs a dns", "argv[4]"] },
+    { name: "acme without a dns", args: ["image=app:v1", "tls=acme"], code: "missing-value", mentions: ["needs a dns", "argv[4]"] },
     { name: "an unknown mode", args: ["image=app:v1", "dns=a.example.com", "tls=on"], code: "invalid-value", mentions: ["tls", "argv[5]", "acme"] },
     { name: "a key while tls is not files", args: ["image=app:v1", "dns=a.example.com", "tls=self-signed", "tls_key=-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"], code: "invalid-value", mentions: ["tls_key is set, but tls is self-signed", "argv[6]"] },
     { name: "a wildcard with acme", args: ["image=app:v1", "dns=*.example.com", "tls=acme"], code: "invalid-value", mentions: ["*.example.com", "HTTP-01", "argv[4]", "tls=files"] },

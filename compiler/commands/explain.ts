@@ -7,8 +7,13 @@ export function register(program: Command, run: Run): void {
     .description("each resolved value, where it came from and what it overrode (secrets masked); a bare variable name (image, env.KEY) narrows it")
     .action((operands: string[], flags: SpecOptions) =>
       run(async () => {
-        const [{ checkSpec }, { explainText, splitNames }] = await Promise.all([import("../index.js"), import("../explain.js")]);
-        const { names, words } = splitNames(operands);
+        const [{ checkSpec }, { explainText, splitNames }, { readPlugins }, path] = await Promise.all([
+          import("../index.js"),
+          import("../explain.js"),
+          import("../load/plugins.js"),
+          import("node:path"),
+        ]);
+        const { names, words } = splitNames(operands, readPlugins((flags.pluginsDir ?? []).map((dir) => path.resolve(dir)), process.cwd()));
         const { spec } = checkSpec(loadOptions(words, flags));
         process.stdout.write(explainText(spec, names));
       }),

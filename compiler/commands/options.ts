@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import type { LoadOptions } from "../load/index.js";
 import type { Word } from "../load/argv.js";
+import type { RewrittenArgv } from "./playlabs-argv.js";
 import type { PackOptions } from "../pack/index.js";
 import { PACKAGE_ROOT } from "../paths.js";
 import type { BundleFile } from "../types.js";
@@ -85,10 +86,20 @@ function locateWords(raw: readonly string[], operands: readonly string[]): { wor
   return { words, plugins };
 }
 
+/** The command line commander parses (playlabs' forms rewritten), and where each word was typed. */
+let typedArgv: RewrittenArgv = { argv: process.argv.slice(2), typedIndex: [] };
+
+export function setTypedArgv(value: RewrittenArgv): void {
+  typedArgv = value;
+}
+
 /** The command line and environment, as what load reads. */
 export function loadOptions(operands: string[], options: SpecOptions): LoadOptions {
-  const raw = process.argv.slice(2);
-  const { words, plugins } = locateWords(raw, operands);
+  const located = locateWords(typedArgv.argv, operands);
+  // Indices as the user typed them, before playlabs' forms were rewritten (-e, deploy, --limit).
+  const typed = (word: Word): Word => ({ ...word, index: typedArgv.typedIndex[word.index] ?? word.index });
+  const words = located.words.map(typed);
+  const plugins = located.plugins.map(typed);
   const vaultFiles = [...(options.vaultPasswordFile ?? []), ...(options.vaultId ?? [])];
   return {
     words,

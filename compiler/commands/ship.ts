@@ -17,6 +17,11 @@ export function register(program: Command, run: Run): void {
     .option("--secrets <file>", "secrets file to send (default: the *.secrets.env beside BUNDLE)")
     .option("--check", "run install.sh --check on the hosts: prerequisites, checksums, secrets; change nothing")
     .option("--dry-run", "print what would run on each host; connect to none")
+    .option(
+      "--accept-new-host-keys",
+      "trust a host's key on first contact and remember it (ssh StrictHostKeyChecking=accept-new); a changed key is still refused. " +
+        "Convenient for a CI runner with no known_hosts, but the first connection to each host can then be intercepted: prefer $SSH_KNOWN_HOSTS or known_hosts in the inventory",
+    )
     .addHelpText(
       "after",
       `
@@ -28,7 +33,10 @@ Examples:
   plc ship -i inventory prefix=mrs instance=production --batch 25% --max-failures 1
 A rollout opens at most 10 connections at once: sshd's MaxStartups default, which a jump host
 applies to all of them. ssh's own ControlMaster settings, when your config has them, are used as they are.
-Host keys are checked against known_hosts; a user that is not root needs sudo without a password.`,
+Host keys are checked against known_hosts (plus $SSH_KNOWN_HOSTS and the inventory's known_hosts);
+the ssh key may come from the inventory's keys/<user> (vault-encrypted or not) or $SSH_PRIVATE_KEY,
+written to a 0600 temporary file for the ship. A user that is not root needs sudo without a password.
+playlabs' forms work too: plc @host deploy …, plc deploy @host …, -e name=value, -u USER, --limit HOST.`,
     )
     .action((operands: string[], flags: ShipOptions) =>
       run(async () => {

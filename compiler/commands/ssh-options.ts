@@ -4,6 +4,7 @@ import { collect } from "./options.js";
 
 export function withSshOptions(command: Command): Command {
   return command
+    .option("-u, --user <name>", "the ssh user of hosts given without one (as playlabs -u; user@host names it per host)")
     .option("-F, --ssh-config <file>", "ssh configuration file (as ssh -F)")
     .option("-o, --ssh-option <key=value>", "an ssh option (as ssh -o, repeatable)", collect, [])
     .option("-J, --jump <host>", "reach the hosts through this jump host (as ssh -J)");

@@ -77,7 +77,17 @@ export function parseArgv(words: readonly Word[]): ParsedArgv {
       else problems.push(badTarget(text, origin));
       continue;
     }
-    // A bare word is the image, as in `playlabs @host deploy betagouv/mrs:master`.
+    // A bare word is the image, as in `playlabs @host deploy betagouv/mrs:master`; a word with no
+    // repository path or tag (playlabs' `extra-opt2`, a misplaced action) is not taken for one.
+    if (!/[/:]/.test(text)) {
+      problems.push(
+        diagnostic("invalid-argument", `'${text}' is not name=value, @host or an image`, {
+          origin,
+          hint: `a bare image names a repository path or a tag (betagouv/mrs:master); for an image of Docker Hub's library write image=${text}`,
+        }),
+      );
+      continue;
+    }
     assignments.push({ path: ["image"], value: text, origin, isSecret: false });
   }
   if (problems.length > 0) throw new PlcError(problems);

@@ -55,19 +55,36 @@ export function loadSpec(options: LoadOptions): WrittenSpec {
   const plugins = readPlugins(options.pluginsDirs, options.cwd);
   if (inventory !== undefined) prepareHost(inventory, parsed.assignments, parsed.targets, plugins, secrets, options.cwd, environment);
   const archive = options.imageArchive === undefined ? undefined : readImageArchive(options.imageArchive, options.cwd);
-  let imageEnv = archive?.env;
-  let imageNote: string | undefined;
-  const image = parsed.assignments.filter((a) => a.path.length === 1 && a.path[0] === "image").pop()?.value;
-  const hasPlugins = parsed.assignments.some((a) => a.path[0] === "plugins");
-  if (imageEnv === undefined && options.inspectLocalDocker === true && !hasPlugins && typeof image === "string") {
-    imageEnv = inspectLocalImage(image);
-    if (imageEnv === undefined) {
-      imageNote = `the config of ${image} could not be read (no --image-archive, no local docker with it): ENV PLAYLABS_PLUGINS is not used`;
-    }
-  }
   const imageArchive = options.imageArchive === undefined ? undefined : readFileSync(options.imageArchive);
   const passwords = inventory === undefined ? new Map<string, PasswordFile>() : readPasswords(inventory.dir, secrets, options.cwd);
-  return { argv: parsed.assignments, targets: parsed.targets, inventory, imageEnv, imageArchive, imageTags: archive?.tags, imageNote, plugins, passwords };
+  const written: WrittenSpec = { argv: parsed.assignments, targets: parsed.targets, inventory, imageEnv: archive?.env, imageArchive, imageTags: archive?.tags, imageNote: undefined, plugins, passwords };
+  if (written.imageEnv !== undefined || options.inspectLocalDocker !== true) return written;
+  // The image may come from the command line or the inventory, whichever layer named it.
+  const image = imageOf(written, inventory === undefined ? [] : imageKeys(parsed.assignments));
+  if (image === undefined) return written;
+  const imageEnv = inspectLocalImage(image);
+  const imageNote =
+    imageEnv === undefined
+      ? `the config of ${image} could not be read (no --image-archive, no local docker with it): ENV PLAYLABS_PLUGINS and the image's UWSGI_SPOOLER_* are not used`
+      : undefined;
+  return { ...written, imageEnv, imageNote };
+}
+
+/** The names an inventory may give the image under: bare `image` (which wins, as playlabs reads it), then `<prefix>_<instance>_image`. */
+function imageKeys(argv: readonly Assignment[]): string[] {
+  const extra = extraVariables(argv);
+  const prefix = stringOf(extra.get("prefix")) ?? "project";
+  const instance = stringOf(extra.get("instance")) ?? "staging";
+  return ["image", `${prefix}_${instance}_image`, `${prefix}_${instance}_image`.replace(/-/g, "_")];
+}
+
+/** The image the spec names: the command line's, else the inventory's (resolve's precedence, read here without it). */
+function imageOf(written: WrittenSpec, inventoryKeys: readonly string[]): string | undefined {
+  const fromArgv = written.argv.filter((assignment) => assignment.path.length === 1 && assignment.path[0] === "image").at(-1)?.value;
+  const fromInventory = inventoryKeys.map((key) => written.inventory?.variables?.get(key)?.assignments[0]?.value).find((value) => value !== undefined);
+  const value = fromArgv ?? fromInventory;
+  // Validate checks the reference; here it only must not read as an option of docker's.
+  return typeof value === "string" && /^[A-Za-z0-9][^\s]*$/.test(value) ? value : undefined;
 }
 
 /** `-i` as given; without it (CLI only), the first of playlabs' inventory.yaml, inventory.yml, inventory/inventory.y*ml. */
@@ -129,6 +146,11 @@ function prepareHost(
     ...BARE_VARIABLES.filter((name) => known.has(name)),
     ...plugins.flatMap((plugin) => plugin.globals),
     ...CONNECTION_VARIABLES,
+    // htaccess: true reads the inventory's users.
+    "users",
+    // playlabs' names without the usual prefix (resolve/playlabs.ts).
+    `${prefix}_slack_icon`,
+    `${prefix}-${instance}_email_from`,
   ]);
   const evaluated = new Map<string, InventoryVariable>();
   for (const name of [...variables.keys()].sort()) {
@@ -183,7 +205,7 @@ function magicVariables(inventory: Inventory, host: string | undefined, prefix: 
   return magic;
 }
 
-function readVaultPassword(spec: string): VaultSecret {
+export function readVaultPassword(spec: string): VaultSecret {
   // `--vault-id label@file` as Ansible writes it, or a plain file.
   const at = spec.indexOf("@");
   const id = at > 0 ? spec.slice(0, at) : undefined;

@@ -2,12 +2,13 @@
 import { diagnostic, nearest, PlcError, type Diagnostic } from "../diagnostics.js";
 import { BARE_VARIABLES } from "../load/bare.js";
 import type { Assignment, Origin, PluginDefinition, ResolvedSpec, ResolvedValue, WrittenSpec } from "../types.js";
+import { checkPostgresHomes, htaccessSwitch, htaccessUsers, playlabsGlobals, renamePlaylabs, type PlaylabsPending } from "./playlabs.js";
 
 export const DEFAULT_PREFIX = "project";
 export const DEFAULT_INSTANCE = "staging";
 
 /** Variables whose argv form is a comma-separated list (`-p a,b`, `dns=a.fr,b.fr`). */
-const LIST_VARIABLES = new Set(["plugins", "dns", "dns_redirect", "secret_env"]);
+const LIST_VARIABLES = new Set(["plugins", "dns", "dns_redirect", "secret_env", "networks"]);
 
 export function pointerOf(path: readonly string[]): string {
   return path.map((part) => "/" + part.replace(/~/g, "~0").replace(/\//g, "~1")).join("");
@@ -24,10 +25,13 @@ export function resolveSpec(written: WrittenSpec): ResolvedSpec {
   setValue(values, { path: ["home"], value: `/home/${name}`, origin: defaults, isSecret: false });
   setValue(values, { path: ["host_port"], value: defaultHostPort(name), origin: defaults, isSecret: false });
 
-  const inventoryLayers = inventoryAssignments(written, prefix, instance);
+  const playlabsNotes: string[] = [];
+  const pending: PlaylabsPending = { postgresHomes: [] };
+  const inventoryLayers = renamePlaylabs(inventoryAssignments(written, prefix, instance), playlabsNotes, pending);
   for (const assignment of inventoryLayers) setValue(values, assignment);
+  const argv = renamePlaylabs(written.argv, playlabsNotes, pending);
 
-  const pluginsGiven = [...inventoryLayers, ...written.argv].some((a) => a.path[0] === "plugins");
+  const pluginsGiven = [...inventoryLayers, ...argv].some((a) => a.path[0] === "plugins");
   const imagePlugins = written.imageEnv?.get("PLAYLABS_PLUGINS");
   if (!pluginsGiven && imagePlugins !== undefined && imagePlugins.trim() !== "") {
     setValue(values, {
@@ -37,10 +41,18 @@ export function resolveSpec(written: WrittenSpec): ResolvedSpec {
       isSecret: false,
     });
   }
-  for (const assignment of written.argv) {
+  for (const assignment of argv) {
     const isList = assignment.path.length === 1 && LIST_VARIABLES.has(assignment.path[0] ?? "");
     const value = isList && typeof assignment.value === "string" ? splitList(assignment.value) : assignment.value;
     setValue(values, { ...assignment, value });
+  }
+
+  checkPostgresHomes(pending, String(values.map.get("/home")?.value));
+  const htaccess = values.map.get("/htaccess");
+  const isHtaccessOn = htaccess === undefined ? undefined : htaccessSwitch(htaccess.value);
+  if (htaccess !== undefined && isHtaccessOn !== undefined) {
+    const users = isHtaccessOn ? htaccessUsers(htaccess, written, name) : [];
+    values.map.set("/htaccess", { ...htaccess, value: users, isSecret: true });
   }
 
   const pluginValue = values.map.get("/plugins");
@@ -50,7 +62,8 @@ export function resolveSpec(written: WrittenSpec): ResolvedSpec {
   for (const assignment of pluginDefaults(written, plugins)) {
     if (!isGiven(pointerOf(assignment.path))) setValue(values, assignment);
   }
-  if (written.imageNote !== undefined && pluginValue === undefined) notes.push(written.imageNote);
+  if (written.imageNote !== undefined && (pluginValue === undefined || plugins.some((plugin) => Object.keys(plugin.imageEnv).length > 0))) notes.push(written.imageNote);
+  notes.push(...playlabsNotes);
   for (const plugin of written.plugins) {
     if (plugin.shadows !== undefined) notes.push(`plugin '${plugin.name}' of ${plugin.dir} shadows the built-in ${plugin.name} plugin: -p ${plugin.name} runs it`);
   }
@@ -92,7 +105,9 @@ function inventoryAssignments(written: WrittenSpec, prefix: string, instance: st
       bare.push(...located);
     }
   }
-  return [...prefixed, ...bare];
+  // `<prefix>_slack_icon`, `<prefix>-<instance>_email_from`: playlabs' names without the usual prefix.
+  const globals = playlabsGlobals([[...variables.values()].flatMap((variable) => variable.assignments)], prefix, instance);
+  return [...globals, ...prefixed, ...bare];
 }
 
 /** Values plugins take when nothing else set them: playlabs' unprefixed globals (`users`), then the image's Env. */

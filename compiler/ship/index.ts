@@ -10,6 +10,7 @@ import { loadSpec, type LoadOptions } from "../load/index.js";
 import type { PackOptions } from "../pack/index.js";
 import { verifyBundleFile } from "../verify.js";
 import { receiverScript } from "./receiver.js";
+import { prepareCredentials } from "./credentials.js";
 import { JUMP_HOST_CONNECTIONS, parseBatch, planBatches, rollOut } from "./rollout.js";
 import { formatSummary, isNotReached, shipAll, type RolloutResult, type ShipPlan } from "./runner.js";
 import { readShipment, shipmentOfPacked, type Shipment } from "./shipment.js";
@@ -19,6 +20,7 @@ import { formatBytes, formatSeconds, formatSshCommand, streamSize, type InstallM
 export interface ShipOptions extends SshOptions {
   inventory?: string;
   parallel: string;
+  acceptNewHostKeys?: boolean;
   batch?: string;
   canary: boolean;
   maxFailures: string;
@@ -39,8 +41,34 @@ export async function ship(operands: string[], options: ShipOptions, load: LoadO
   const plans = await planShips(operands, options, load, pack);
   const mode: InstallMode = options.check === true ? "--check" : "install";
   // Prompts need a terminal, and several at once cannot share one.
-  const settings = readSshSettings(options, !process.stdin.isTTY || (plans.length > 1 && (parallel > 1 || rollout !== undefined)));
+  const sshSettings = readSshSettings(options, !process.stdin.isTTY || (plans.length > 1 && (parallel > 1 || rollout !== undefined)));
+  // The ssh key and host keys a CI job gives (keys/<user>, $SSH_PRIVATE_KEY, $SSH_KNOWN_HOSTS), as 0600 files for this ship.
+  const users = new Set(plans.map((plan) => plan.destination.target.user ?? options.user));
+  const credentials = prepareCredentials({
+    inventoryDir: load.inventories?.find((source) => existsSync(source) && statSync(source).isDirectory()),
+    user: users.size === 1 ? [...users][0] : undefined,
+    vaultPasswordFiles: load.vaultPasswordFiles,
+    acceptNewHostKeys: options.acceptNewHostKeys === true,
+    isDryRun: options.dryRun === true,
+    env: process.env,
+    cwd: process.cwd(),
+  });
+  try {
+    for (const note of credentials.notes) process.stderr.write(`note: ${note}\n`);
+    await shipPlans(plans, { ...sshSettings, options: [...sshSettings.options, ...credentials.options] }, mode, parallel, options, rollout);
+  } finally {
+    credentials.cleanup();
+  }
+}
 
+async function shipPlans(
+  plans: ShipPlan[],
+  settings: SshSettings,
+  mode: InstallMode,
+  parallel: number,
+  options: ShipOptions,
+  rollout: ReturnType<typeof readRollout>,
+): Promise<void> {
   if (options.dryRun === true) {
     printDryRun(plans, settings, mode);
     return;

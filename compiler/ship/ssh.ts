@@ -12,6 +12,8 @@ import type { Target } from "../types.js";
 
 /** How the user reaches hosts, as ssh's own flags (-F, -o, -J). */
 export interface SshOptions {
+  /** `-u`: the ssh user of hosts given without one. */
+  user?: string;
   sshConfig?: string;
   sshOption: string[];
   jump?: string;
@@ -48,12 +50,16 @@ export function readSshSettings(options: SshOptions, isBatch: boolean): SshSetti
       hint: "write [user@]host[:port]; for a chain of jumps, put ProxyJump in an ssh config file given with -F",
     });
   }
+  if (options.user !== undefined && !/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(options.user)) {
+    fail("invalid-argument", `-u ${options.user} is not a user name`, { variable: "--user", hint: "give a login name (letters, digits, '.', '_', '-')" });
+  }
   if (options.sshConfig !== undefined && !existsSync(options.sshConfig)) {
     fail("invalid-argument", `ssh config file ${options.sshConfig} does not exist`, { variable: "--ssh-config" });
   }
   return {
     configFile: options.sshConfig === undefined ? undefined : resolve(options.sshConfig),
-    options: options.sshOption,
+    // As -o User=…: a user@host target still names its own (ssh -l beats it).
+    options: [...(options.user === undefined ? [] : [`User=${options.user}`]), ...options.sshOption],
     jump: options.jump,
     isBatch,
   };

@@ -1,5 +1,6 @@
 // The transport: one OpenSSH connection per host, carrying one tar stream (bundle, secrets, END)
 // to the receiver, and the receiver's phases and the installer's output back.
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
@@ -9,6 +10,7 @@ import { diagnostic, type Diagnostic } from "../diagnostics.js";
 import { sh } from "../render/quote.js";
 import { PHASE_MARK, RECEIVER_STATUS, STREAM, receiverScript } from "./receiver.js";
 import type { Shipment } from "./shipment.js";
+import type { Target } from "../types.js";
 import { describeTarget, explainConnectFailure, lastLine, noSsh, runSsh, sshArguments, type Destination, type SshSettings } from "./ssh.js";
 
 export type { Destination, SshSettings } from "./ssh.js";
@@ -51,8 +53,34 @@ export function remoteCommand(shipment: Shipment, mode: InstallMode, receiverWor
   return words.join(" ");
 }
 
+/** playlabs' `@localhost` (ansible -c local): this machine, without ssh. */
+export function isLocalTarget(target: Target): boolean {
+  return target.host === "localhost" && target.user === undefined && target.port === undefined;
+}
+
+/** /bin/sh with these arguments, settled like runSsh's child. */
+function runLocal(args: string[]): ReturnType<typeof runSsh> {
+  const child = spawn("/bin/sh", args, { stdio: ["pipe", "pipe", "pipe"] });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError: Error | undefined }>((settle) => {
+    let spawnError: Error | undefined;
+    child.on("error", (error) => {
+      spawnError = error;
+    });
+    child.on("close", (code, signal) => {
+      settle({ code, signal, spawnError });
+    });
+  });
+  return { child, exited };
+}
+
+/** The receiver run here, as ssh would run it on a host (it takes sudo -n itself when not root). */
+function localArguments(shipment: Shipment, mode: InstallMode): string[] {
+  return ["-c", receiverScript(), "plc-ship", shipment.sha256, shipment.root, ...(mode === "install" ? [] : [mode])];
+}
+
 /** The ssh command line as a person would type it, with the receiver shown as a variable. */
 export function formatSshCommand(destination: Destination, settings: SshSettings, shipment: Shipment, mode: InstallMode): string {
+  if (isLocalTarget(destination.target)) return `${remoteCommand(shipment, mode, `"$PLC_RECEIVER"`)}  (on this machine, no ssh)`;
   const command = remoteCommand(shipment, mode, `"$PLC_RECEIVER"`);
   return ["ssh", ...sshArguments(destination, settings, command)].map((word) => sh(word)).join(" ");
 }
@@ -152,7 +180,10 @@ export async function shipTo(
   };
 
   reach("connecting", describeTarget(destination.target));
-  const { child, exited } = runSsh(destination, settings, remoteCommand(shipment, mode), true);
+  // `@localhost`: the receiver runs here, as ssh would run it on a host.
+  const { child, exited } = isLocalTarget(destination.target)
+    ? runLocal(localArguments(shipment, mode))
+    : runSsh(destination, settings, remoteCommand(shipment, mode), true);
   const stdin = child.stdin;
   if (stdin === null) throw new Error("unreachable: runSsh gave no stdin pipe");
 

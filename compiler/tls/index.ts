@@ -29,9 +29,14 @@ export function planTls(input: TlsInput): { plan: TlsPlan; notes: string[]; prob
   const problems: Diagnostic[] = [];
   const email = vars["letsencrypt_email"] as string | undefined;
   const given = vars["tls"] as TlsPlan["mode"] | undefined;
-  // playlabs: letsencrypt_email set means certificates from Let's Encrypt.
-  const mode = given ?? (email === undefined ? "off" : "acme");
   const names = [...input.dns, ...input.dnsRedirect];
+  // playlabs: letsencrypt_email set means certificates from Let's Encrypt, for a vhost that can have
+  // one: a project without dns, or with a wildcard HTTP-01 cannot prove, keeps plain HTTP (a note).
+  const implied = email === undefined ? "off" : input.dns.length === 0 ? "off" : names.some((name) => name.startsWith("*.")) ? "off" : "acme";
+  if (given === undefined && email !== undefined && implied === "off" && input.dns.length > 0) {
+    notes.push("letsencrypt_email is set, but a wildcard name cannot get a certificate over HTTP-01: HTTPS stays off (give tls=files with a wildcard certificate)");
+  }
+  const mode = given ?? implied;
   const certificate = vars["tls_certificate"] as string | undefined;
   const key = vars["tls_key"] as string | undefined;
   const directory = mode === "acme" ? acmeDirectory(vars, notes) : undefined;

@@ -1,12 +1,13 @@
 // Phase 3, validate: the project schema plus each plugin's variables, checked by ajv; errors located.
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import ejs from "ejs";
-import { diagnostic, nearest, PlcError, type Diagnostic } from "../diagnostics.js";
+import { diagnostic, formatOrigin, nearest, PlcError, type Diagnostic } from "../diagnostics.js";
 import { pointerOf } from "../resolve/index.js";
 import type { EnvEntry, HtaccessUser, Origin, PluginDefinition, ResolvedSpec, ResolvedValue, Retention, Spec } from "../types.js";
 import { isAbsolutePath, isHomePath, isHostName, isImageReference, normalizeImageReference, parseLftpDsn, suggestName, textProblem } from "./formats.js";
 import { reservedEnvKey } from "./reserved.js";
 import { planTls } from "../tls/index.js";
+import { PLAYLABS_NAMES } from "../resolve/playlabs.js";
 
 import { readProjectSchema, type ProjectSchema } from "../schema.js";
 
@@ -25,7 +26,7 @@ export function schemaFor(plugins: readonly PluginDefinition[], base: ProjectSch
 }
 
 /** Variables that are secrets whatever their origin; vault values are secret wherever they are. */
-const CORE_SECRET_VARIABLES = ["backup_password", "lftp_dsn", "htaccess", "users", "tls_certificate", "tls_key"];
+const CORE_SECRET_VARIABLES = ["backup_password", "lftp_dsn", "htaccess", "users", "tls_certificate", "tls_key", "slack_token"];
 
 const compiled = new Map<string, ValidateFunction>();
 
@@ -53,6 +54,7 @@ export function validateSpec(resolved: ResolvedSpec): Spec {
   const problems: Diagnostic[] = [];
   const secretVariables = [...CORE_SECRET_VARIABLES, ...resolved.plugins.flatMap((plugin) => plugin.secretVariables)];
   for (const [pointer, value] of resolved.values) {
+    noteYamlScalar(pointer, value, resolved.notes);
     checkText(pointer, value, problems);
     checkVaultValue(pointer, value, secretVariables, problems);
   }
@@ -68,6 +70,19 @@ export function validateSpec(resolved: ResolvedSpec): Spec {
     throw new PlcError(dedupe(fromUser.length > 0 ? fromUser : located));
   }
   return toSpec(vars, resolved, problems);
+}
+
+/**
+ * A YAML boolean or null in env: playlabs handed the container Python's text of it ('True',
+ * 'None'); plc passes YAML's ('true', ''), so the note names the difference and the fix.
+ */
+function noteYamlScalar(pointer: string, resolved: ResolvedValue, notes: string[]): void {
+  if (!pointer.startsWith("/env/") || (typeof resolved.value !== "boolean" && resolved.value !== null)) return;
+  const shown = resolved.value === null ? "null" : String(resolved.value);
+  const python = resolved.value === null ? "None" : resolved.value ? "True" : "False";
+  notes.push(
+    `${variableName(pointer)} (${formatOrigin(resolved.origin)}) is YAML's ${resolved.value === null ? "null" : `boolean ${shown}`}: the container gets '${resolved.value === null ? "" : shown}' where playlabs passed '${python}'; quote it in the inventory to choose`,
+  );
 }
 
 /** Plugin values are EJS templates over the resolved variables (`<%- name %>-postgres`). */
@@ -170,7 +185,7 @@ function toDiagnostic(error: ErrorObject, resolved: ResolvedSpec, schema: Projec
   const top = pointer.split("/")[1] ?? "";
 
   if (error.keyword === "additionalProperties" && error.instancePath === "") {
-    const suggestion = nearest(top, Object.keys(schema.properties));
+    const suggestion = nearest(top, [...Object.keys(schema.properties), ...PLAYLABS_NAMES]);
     return diagnostic("unknown-variable", `unknown variable '${variable}'`, {
       origin,
       variable,
@@ -211,7 +226,7 @@ function toDiagnostic(error: ErrorObject, resolved: ResolvedSpec, schema: Projec
     return diagnostic("invalid-name", `${variable} '${String(value)}' is not a valid name`, {
       origin,
       variable,
-      hint: `use lowercase letters, digits and '-' (at most 63)${suggestion === "" ? "" : `: try ${variable}=${suggestion}`}`,
+      hint: `use lowercase letters, digits and '-' (at most 63)${suggestion === "" ? "" : `: try ${variable}=${suggestion}`}; playlabs took any name, and home=/home/<old name> keeps a playlabs home (container, network and units take the new name)`,
     });
   }
   if (error.keyword === "format") {
@@ -266,6 +281,38 @@ function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {
   });
 }
 
+/**
+ * The environment playlabs gave every container and images deployed by it read: the instance's
+ * names, its host names and sender address, the log mount. The plugins' and the project's env win.
+ */
+function playlabsEnv(vars: Record<string, unknown>, plugins: readonly PluginDefinition[]): Map<string, string> {
+  const prefix = vars["prefix"] as string;
+  const dns = vars["dns"] as string[];
+  const redirects = (vars["dns_redirect"] as string[]).filter((host) => !dns.includes(host));
+  const env = new Map<string, string>([
+    ["PLAYLABS_PREFIX", prefix],
+    ["PLAYLABS_INSTANCE", vars["instance"] as string],
+    ["PLAYLABS_PLUGINS", plugins.map((plugin) => plugin.name).join(",")],
+    ["LOG", vars["log_mount"] as string],
+  ]);
+  // Without dns playlabs used the host's address; plc publishes on loopback only (a build note says so).
+  if (dns.length > 0) {
+    env.set("ALLOWED_HOSTS", dns.join(","));
+    env.set("VIRTUAL_HOST", [...dns, ...redirects].join(","));
+  }
+  const emailFrom = vars["email_from"];
+  if (typeof emailFrom === "string") env.set("DEFAULT_FROM_EMAIL", emailFrom);
+  else if (dns[0] !== undefined) env.set("DEFAULT_FROM_EMAIL", `${prefix}@${dns[0]}`);
+  return env;
+}
+
+function slackOf(vars: Record<string, unknown>): Spec["slack"] {
+  const token = vars["slack_token"];
+  if (typeof token !== "string") return undefined;
+  const text = (name: string): string | undefined => (typeof vars[name] === "string" ? (vars[name]) : undefined);
+  return { token, channel: text("slack_channel"), icon: text("slack_icon") };
+}
+
 /** From the validated object to the typed Spec render reads; plugin env templated here. */
 function toSpec(vars: Record<string, unknown>, input: ResolvedSpec, problems: Diagnostic[]): Spec {
   // Plugin env values join the provenance here: on a copy, so the resolved spec given in stays as it was.
@@ -280,13 +327,20 @@ function toSpec(vars: Record<string, unknown>, input: ResolvedSpec, problems: Di
   const renderValue = (template: string): string => renderPluginTemplate(template, templateContext);
   const hostSecretKeys: string[] = [];
   const mounts: { source: string; target: string }[] = [];
+  // playlabs' base environment (vars/main.yml project_env_base), below the plugins' and the project's.
+  for (const [key, value] of playlabsEnv(vars, resolved.plugins)) {
+    if (projectEnv[key] !== undefined) continue;
+    env.set(key, { key, value, isSecret: secretKeys.has(key) });
+    resolved.values.set(pointerOf(["env", key]), { value, origin: { kind: "default" }, overrode: [], isSecret: secretKeys.has(key) });
+  }
   for (const plugin of resolved.plugins) {
     const located = { origin: { kind: "file" as const, file: plugin.manifestFile, line: 1, col: 1 } };
     for (const [key, template] of Object.entries(plugin.env)) {
       try {
         const value = renderValue(template);
         env.set(key, { key, value, isSecret: secretKeys.has(key) });
-        resolved.values.set(pointerOf(["env", key]), {
+        // The project's env.KEY wins below; its origin is the one explain shows.
+        if (projectEnv[key] === undefined) resolved.values.set(pointerOf(["env", key]), {
           value,
           origin: { kind: "plugin", plugin: plugin.name },
           overrode: [],
@@ -409,6 +463,12 @@ function toSpec(vars: Record<string, unknown>, input: ResolvedSpec, problems: Di
     );
   }
   if (problems.length > 0) throw new PlcError(problems);
+  const hostPort = vars["host_port"] as number;
+  if (dns.length === 0) {
+    resolved.notes.push(
+      `no dns: the app answers only on 127.0.0.1:${hostPort} of the host (playlabs served it on the host's address); give dns=<name> for an nginx vhost on port 80, or reach it with ssh -L ${hostPort}:127.0.0.1:${hostPort} HOST`,
+    );
+  }
   return {
     prefix,
     instance,
@@ -422,7 +482,7 @@ function toSpec(vars: Record<string, unknown>, input: ResolvedSpec, problems: Di
     htaccess,
     tls: tls.plan,
     port: vars["port"] as number,
-    hostPort: vars["host_port"] as number,
+    hostPort,
     healthcheckPath: vars["healthcheck_path"] as string,
     healthcheckTimeout: vars["healthcheck_timeout"] as number,
     stopTimeout: vars["stop_timeout"] as number,
@@ -431,6 +491,12 @@ function toSpec(vars: Record<string, unknown>, input: ResolvedSpec, problems: Di
     logMaxSize: vars["log_max_size"] as string,
     logMaxFile: vars["log_max_file"] as number,
     logMount: vars["log_mount"] as string,
+    logDriver: vars["log_driver"] as Spec["logDriver"],
+    logRotate: vars["log_rotate"] as number,
+    networks: vars["networks"] as string[],
+    letsencryptEmail: vars["letsencrypt_email"] as string | undefined,
+    letsencryptUri: vars["letsencrypt_uri"] as string | undefined,
+    slack: slackOf(vars),
     backupPassword: vars["backup_password"] as string | undefined,
     lftp,
     retention: vars["retention"] as Retention,

@@ -51,6 +51,14 @@ for file in "$home/.host-secrets.env" "$home/.secrets.env"; do
 done
 front=none
 set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.env" "$container" 127.0.0.1:23138:8000 "$front"
+# journald, as playlabs (journalctl CONTAINER_NAME=…, or -t NAME); without systemd-journald's socket
+# docker run would fail outright, so the output goes to docker's bounded json-file instead.
+if [ -S /run/systemd/journal/socket ]; then
+  set -- "$@" journald tag=project-staging mode=blocking
+else
+  say "no systemd-journald socket: the container's output goes to docker's json-file (docker logs $container)"
+  set -- "$@" json-file max-size=10m max-file=3
+fi
 (
   set -a
   # shellcheck source=/dev/null
@@ -63,12 +71,15 @@ set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.
   # 8>&- 9>&-: a CLI that forks the container's monitor itself (podman's conmon) would keep plc's locks.
   exec "$1" run --detach --name "$6" \
     --restart unless-stopped \
-    --log-opt max-size=10m \
-    --log-opt max-file=3 \
+    --log-driver "$8" --log-opt "$9" --log-opt "${10}" \
     --network project-staging \
     --label plc.instance=project-staging \
     --publish "$7" \
     --mount type=bind,source=/home/project-staging/log,target=/app/log \
+    --env LOG \
+    --env PLAYLABS_INSTANCE \
+    --env PLAYLABS_PLUGINS \
+    --env PLAYLABS_PREFIX \
     "$2" >/dev/null 8>&- 9>&-
 )
 say "started $container ($image)"

@@ -56,6 +56,14 @@ if [ "$front" = auto ]; then
   if [ "$("$docker" container inspect --format '{{.State.Running}}' nginx-proxy 2>/dev/null)" = true ]; then front=nginx-proxy; else front=host-nginx; fi
 fi
 set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.env" "$container" 127.0.0.1:21764:8000 "$front"
+# journald, as playlabs (journalctl CONTAINER_NAME=…, or -t NAME); without systemd-journald's socket
+# docker run would fail outright, so the output goes to docker's bounded json-file instead.
+if [ -S /run/systemd/journal/socket ]; then
+  set -- "$@" journald tag=app-production mode=blocking
+else
+  say "no systemd-journald socket: the container's output goes to docker's json-file (docker logs $container)"
+  set -- "$@" json-file max-size=10m max-file=3
+fi
 (
   unset VIRTUAL_HOST VIRTUAL_PORT LETSENCRYPT_HOST LETSENCRYPT_EMAIL
   set -a
@@ -77,12 +85,18 @@ set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.
   # 8>&- 9>&-: a CLI that forks the container's monitor itself (podman's conmon) would keep plc's locks.
   exec "$1" run --detach --name "$6" \
     --restart unless-stopped \
-    --log-opt max-size=10m \
-    --log-opt max-file=3 \
+    --log-driver "$8" --log-opt "$9" --log-opt "${10}" \
     --network app-production \
     --label plc.instance=app-production \
     --publish "$7" \
     --mount type=bind,source=/home/app-production/log,target=/app/log \
+    --env ALLOWED_HOSTS \
+    --env DEFAULT_FROM_EMAIL \
+    --env LOG \
+    --env PLAYLABS_INSTANCE \
+    --env PLAYLABS_PLUGINS \
+    --env PLAYLABS_PREFIX \
+    --env VIRTUAL_HOST \
     --env VIRTUAL_HOST --env VIRTUAL_PORT --env LETSENCRYPT_HOST --env LETSENCRYPT_EMAIL \
     "$2" >/dev/null 8>&- 9>&-
 )

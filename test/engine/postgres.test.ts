@@ -9,7 +9,7 @@ import { EngineHost, postgresRootfs, requireEngine } from "./engine.js";
 const NAME = "e2e-b";
 const HOME = `/home/${NAME}`;
 const PG = `${NAME}-postgres`;
-const DB = "e2e_b";
+const DB = "e2e-b";
 const PORT = 28002;
 const base = (...more: string[]): string[] => ["image=app:v1", "prefix=e2e", "instance=b", `host_port=${String(PORT)}`, "backup_password=s3cret", "healthcheck_timeout=10", ...more];
 

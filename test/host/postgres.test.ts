@@ -29,12 +29,12 @@ function requirePostgres(t: TestContext): boolean {
   return false;
 }
 
-function psql(host: SandboxHost, sql: string, role = "ybs_hack"): string {
+function psql(host: SandboxHost, sql: string, role = "ybs-hack"): string {
   return host.must(`docker exec -i ${PG} psql -X -A -t -q -v ON_ERROR_STOP=1 --username ${q(role)} --dbname ${q(role)}`, { input: sql });
 }
 
 /** A digest of the table, so "the same rows" is one comparison. */
-function rows(host: SandboxHost, role = "ybs_hack"): string {
+function rows(host: SandboxHost, role = "ybs-hack"): string {
   return psql(host, "SELECT count(*), md5(string_agg(x, ',' ORDER BY id)) FROM t;", role).trim();
 }
 
@@ -136,20 +136,20 @@ describe("postgres and django", () => {
     // ~20 MB of rows in the app's database, so the partial dump grows visibly before the kill.
     const tableBytes = 20_000 * 1000;
     psql(host, "CREATE TABLE t (id serial PRIMARY KEY, x text); INSERT INTO t (x) SELECT repeat('y', 1000) FROM generate_series(1, 20000);");
-    // pg_dumpall dumps template1, postgres, then the others by name: zz_last comes after ybs_hack.
+    // pg_dumpall dumps template1, postgres, then the others by name: zz_last comes after ybs-hack.
     // A transaction holding an exclusive lock on its table makes pg_dump wait there, so the dump
     // cannot finish before the kill however fast the machine (pg_dumpall writes 20 MB in ~0.1 s).
     psql(host, "CREATE DATABASE zz_last;");
-    host.must(`docker exec ${PG} psql -X -q -v ON_ERROR_STOP=1 --username ybs_hack --dbname zz_last -c 'CREATE TABLE held (x int);'`);
+    host.must(`docker exec ${PG} psql -X -q -v ON_ERROR_STOP=1 --username ybs-hack --dbname zz_last -c 'CREATE TABLE held (x int);'`);
     const holder = host.spawn(
       `printf 'BEGIN; LOCK TABLE held IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120);\n' | ` +
-        `docker exec -i ${PG} psql -X -q -v ON_ERROR_STOP=1 --username ybs_hack --dbname zz_last`,
+        `docker exec -i ${PG} psql -X -q -v ON_ERROR_STOP=1 --username ybs-hack --dbname zz_last`,
     );
     const locked =
       "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database " +
       "WHERE d.datname = 'zz_last' AND l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock' AND l.granted";
     host.must(
-      `i=0; until [ "$(docker exec ${PG} psql -X -A -t --username ybs_hack --dbname ybs_hack -c ${q(locked)})" = 1 ]; do ` +
+      `i=0; until [ "$(docker exec ${PG} psql -X -A -t --username ybs-hack --dbname ybs-hack -c ${q(locked)})" = 1 ]; do ` +
         `i=$((i + 1)); [ $i -lt 500 ] || exit 1; sleep 0.02; done`,
     );
 
@@ -193,7 +193,7 @@ describe("postgres and django", () => {
     const host = await installed(t);
     psql(host, "CREATE TABLE t (id serial PRIMARY KEY, x text); INSERT INTO t (x) SELECT 'row ' || g FROM generate_series(1, 2000) g;");
     const full = join(host.dir, "full.sql");
-    host.must(`docker exec ${PG} pg_dumpall --clean --if-exists --username ybs_hack >${q(full)}`);
+    host.must(`docker exec ${PG} pg_dumpall --clean --if-exists --username ybs-hack >${q(full)}`);
     const half = Math.floor(statSync(full).size / 2);
     // A pg_dumpall that prints the first half of a real dump and exits 0, bound over the real one
     // in the container's mount namespace (where the shim's docker exec runs it).
@@ -203,7 +203,7 @@ describe("postgres and django", () => {
       `nsenter --target "$(cat "$PLC_SHIM_STATE/containers/${PG}/pid")" --mount -- ` +
         `sh -c 'mount --bind "$1" "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/pg_dumpall"' sh ${q(fake)}`,
     );
-    assert.equal(Buffer.byteLength(host.must(`docker exec ${PG} pg_dumpall --clean --if-exists --username ybs_hack`)), half, "the fake is in place");
+    assert.equal(Buffer.byteLength(host.must(`docker exec ${PG} pg_dumpall --clean --if-exists --username ybs-hack`)), half, "the fake is in place");
 
     const result = host.sh(`${HOME}/backup.sh`);
     assert.notEqual(result.status, 0, result.stdout);
@@ -212,11 +212,11 @@ describe("postgres and django", () => {
     assert.equal(host.must(`${RESTIC_ENV} restic snapshots --json`).trim(), "[]");
     assert.equal(dumpsLeft(host), "", "no dump, partial or not, is left");
   });
-  it("env.DB_NAME=ybs-hack env.DB_USER=ybs-hack (playlabs' names): the server's role and database, pg_isready, pg_dumpall and the restore use them", async (t) => {
+  it("playlabs' names <prefix>-<instance> by default (postgres_db/postgres_user spell them too): the server's role and database, pg_isready, pg_dumpall and the restore use them", async (t) => {
     if (!requirePostgres(t)) return;
     const host = await SandboxHost.start(t);
     host.image(V1, { user: "1000:1000" });
-    const names = ["env.DB_NAME=ybs-hack", "env.DB_USER=ybs-hack"];
+    const names = ["postgres_db=ybs-hack"];
     mustInstall(host, buildBundle(args(V1, ...names), { plugins: PLUGINS }));
     seedRepository(host, HOME, "pw");
     const pgEnv = host.containerEnv(PG);
@@ -238,6 +238,23 @@ describe("postgres and django", () => {
     host.must(`${HOME}/restore.sh ${snapshot.id}`);
     assert.equal(rows(host, "ybs-hack"), before);
     assert.equal(host.sh(`docker exec ${PG} psql -X -A -t --username ybs_hack --dbname postgres -c 'SELECT 1'`).status === 0, false, "no ybs_hack role was made");
+  });
+
+  it("a host an earlier plc build deployed with role <prefix>_<instance>: the default name stops the deploy before anything changes", async (t) => {
+    if (!requirePostgres(t)) return;
+    const host = await SandboxHost.start(t);
+    host.image(V1, { user: "1000:1000" });
+    host.image(V2, { user: "1000:1000" });
+    // What plc wrote before the default became playlabs' name.
+    mustInstall(host, buildBundle(args(V1, "postgres_db=ybs_hack", "postgres_user=ybs_hack"), { plugins: PLUGINS }));
+    const current = host.must(`readlink ${HOME}/current`);
+    const result = install(host, buildBundle(args(V2), { plugins: PLUGINS }));
+    assert.notEqual(result.status, 0);
+    assert.match(result.stderr, /the running release connects to ybs-hack-postgres as ybs_hack, this one as ybs-hack: nothing was changed\. Keep the role with postgres_user=/);
+    assert.equal(host.must(`readlink ${HOME}/current`), current);
+    assert.equal(host.read(`${HOME}/docker-image`).trim(), V1);
+    // Keeping the name deploys.
+    mustInstall(host, buildBundle(args(V2, "postgres_db=ybs_hack", "postgres_user=ybs_hack"), { plugins: PLUGINS }));
   });
 
   it("a new major on an old data directory (postgres:15 data, postgres_image=postgres:17): install.sh stops before touching the server, data or docker-image", async (t) => {
@@ -313,7 +330,7 @@ describe("postgres and django", () => {
     const host = await installed(t, "postgres_image=postgres:15");
     host.image("postgres:16", { version: "16.4" });
     psql(host, `CREATE TABLE t (id serial PRIMARY KEY, x text); INSERT INTO t (x) SELECT 'row ' || g FROM generate_series(1, 1000) g;
-      SET password_encryption = 'md5'; ALTER ROLE ybs_hack PASSWORD 'the old one';`);
+      SET password_encryption = 'md5'; ALTER ROLE "ybs-hack" PASSWORD 'the old one';`);
     const before = rows(host);
     const oldMajor = host.read(`${HOME}/postgres/data/PG_VERSION`).trim();
 
@@ -323,7 +340,7 @@ describe("postgres and django", () => {
     assert.equal(rows(host), before);
     assert.equal(host.read(`${HOME}/postgres/data.${oldMajor}/PG_VERSION`).trim(), oldMajor, "the old data is kept");
     assert.equal(host.must(`find ${HOME}/postgres -maxdepth 1 -name 'upgrade-*'`).trim(), "", "no dump left");
-    const password = psql(host, "SELECT rolpassword FROM pg_authid WHERE rolname = 'ybs_hack';").trim();
+    const password = psql(host, "SELECT rolpassword FROM pg_authid WHERE rolname = 'ybs-hack';").trim();
     assert.match(password, /^SCRAM-SHA-256\$/, "the role has DB_PASSWORD again, not the dump's md5 one");
     assert.deepEqual(host.container(NAME), { image: V2, running: true });
 

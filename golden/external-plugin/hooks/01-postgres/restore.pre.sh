@@ -21,8 +21,8 @@ pg=project-staging-postgres
 pg_image=postgres:17
 ready_timeout=120
 # shellcheck disable=SC2034 # not every hook needs both
-db_name=project_staging
-db_user=project_staging
+db_name=project-staging
+db_user=project-staging
 # postgres_image left to its default: a server running here (playlabs ran postgres:10) keeps its image,
 # a data directory without one gets the image of its own major, an empty one (restore.sh loading a
 # dump) the image that ran before: never upgraded unasked.
@@ -47,6 +47,12 @@ case $running in
     fi
     ;;
 esac
+# The cluster's role is the one of its first deploy: earlier plc builds named it <prefix>_<instance>,
+# playlabs and plc since <prefix>-<instance>. A release that named another role stops here.
+if [ -f "$home/postgres/data/PG_VERSION" ] && [ -f "$home/current/env" ] && grep -q '^DB_USER=' "$home/current/env" &&
+  ! grep -qxF DB_USER=project-staging "$home/current/env"; then
+  die "the running release connects to $pg as $(sed -n 's/^DB_USER=//p' "$home/current/env"), this one as $db_user: nothing was changed. Keep the role with postgres_user=… postgres_db=… (docs/migrating-from-playlabs.md)"
+fi
 if [ "$(docker container inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/dev/null)" != "$pg_image true" ]; then
   docker image inspect "$pg_image" >/dev/null 2>&1 || docker pull --quiet "$pg_image" >/dev/null || die "cannot pull $pg_image"
   # A server never opens a data directory of another major version (a playlabs host ran postgres:10):

@@ -3,8 +3,8 @@
 # postgres: load the snapshot's dump into the fresh server.
 pg=project-staging-postgres
 # shellcheck disable=SC2034 # not every hook needs both
-db_name=project_staging
-db_user=project_staging
+db_name=project-staging
+db_user=project-staging
 if [ -f "$PLC_RESTORED/.backup/postgres.sql" ]; then
   # The server made the role it runs as (POSTGRES_USER): the dump's DROP and CREATE of that role can
   # only fail, so they are left out, and any other error stops the load.

@@ -5,8 +5,8 @@
 # Never piped into restic --stdin: a failing pg_dumpall would go unnoticed.
 pg=ybs-hack-postgres
 # shellcheck disable=SC2034 # not every hook needs both
-db_name=ybs_hack
-db_user=ybs_hack
+db_name=ybs-hack
+db_user=ybs-hack
 dump=$PLC_BACKUP_DIR/postgres.sql
 if docker container inspect "$pg" >/dev/null 2>&1 || [ ! -f "$home/postgres/data/PG_VERSION" ]; then
   docker exec "$pg" pg_dumpall --clean --if-exists --username "$db_user" >"$dump.partial" || die "pg_dumpall failed"

@@ -3,8 +3,8 @@
 # postgres: load the snapshot's dump into the fresh server.
 pg=ybs-hack-postgres
 # shellcheck disable=SC2034 # not every hook needs both
-db_name=ybs_hack
-db_user=ybs_hack
+db_name=ybs-hack
+db_user=ybs-hack
 if [ -f "$PLC_RESTORED/.backup/postgres.sql" ]; then
   # The server made the role it runs as (POSTGRES_USER): the dump's DROP and CREATE of that role can
   # only fail, so they are left out, and any other error stops the load.

@@ -5,8 +5,8 @@
 # Never piped into restic --stdin: a failing pg_dumpall would go unnoticed.
 pg=project-staging-postgres
 # shellcheck disable=SC2034 # not every hook needs both
-db_name=project_staging
-db_user=project_staging
+db_name=project-staging
+db_user=project-staging
 dump=$PLC_BACKUP_DIR/postgres.sql
 if docker container inspect "$pg" >/dev/null 2>&1 || [ ! -f "$home/postgres/data/PG_VERSION" ]; then
   docker exec "$pg" pg_dumpall --clean --if-exists --username "$db_user" >"$dump.partial" || die "pg_dumpall failed"
