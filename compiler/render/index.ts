@@ -8,6 +8,8 @@ import { TEMPLATES_DIR } from "../paths.js";
 import type { Bundle, BundleFile, HookName, Origin, Spec } from "../types.js";
 import { hashHtpasswd } from "./htpasswd.js";
 import { QUOTE_HELPERS, shAssign, unquoteSh } from "./quote.js";
+import { hostNotify, type HostNotify } from "../notify/host.js";
+import { notifyConfigText, notifyOfSpec, notifySecretEntries, NOTIFY_CONFIG_FILE } from "../notify/settings.js";
 
 /** A rendered plugin hook: where it lives in the bundle and which plugin it belongs to. */
 export interface HookFile {
@@ -36,6 +38,8 @@ export interface RenderContext {
   mounts: { source: string; target: string }[];
   /** Inventory users who are superusers of this instance (superusersOf); password undefined: none given. */
   superusers: { name: string; email: string | undefined; password: string | undefined }[];
+  /** What notify.sh and its unit need; undefined when no target is set (no notify.sh then). */
+  notify: HostNotify | undefined;
 }
 
 const SECRET_BACKUP_PASSWORD = "PLC_BACKUP_PASSWORD";
@@ -69,6 +73,12 @@ export function renderBundle(spec: Spec): Bundle {
     text(`systemd/${context.units.pruneService}`, "prune.service.ejs");
     text(`systemd/${context.units.pruneTimer}`, "prune.timer.ejs");
   }
+  const notify = notifyOfSpec(spec);
+  if (notify !== undefined && context.notify !== undefined) {
+    script("notify.sh", "notify.sh.ejs");
+    text(`systemd/${context.notify.unit}`, "notify.service.ejs");
+    files.push({ path: NOTIFY_CONFIG_FILE, mode: 0o644, content: notifyConfigText(notify.config) });
+  }
   if (context.hasVhost) {
     text(`nginx/${context.vhostFile}`, "vhost.conf.ejs");
     if (spec.htaccess.length > 0) {
@@ -95,6 +105,7 @@ export function renderBundle(spec: Spec): Bundle {
     ...extraSecrets,
     ...(spec.backupPassword === undefined ? [] : [{ key: SECRET_BACKUP_PASSWORD, value: spec.backupPassword }]),
     ...(spec.lftp?.password === undefined ? [] : [{ key: SECRET_LFTP_PASSWORD, value: spec.lftp.password }]),
+    ...(notify === undefined ? [] : notifySecretEntries(notify.secrets)),
   ];
   return { root: spec.name, files: files.sort((a, b) => compare(a.path, b.path)), secrets };
 }
@@ -211,6 +222,7 @@ function compare(a: string, b: string): number {
 }
 
 function buildContext(spec: Spec, pluginSecretKeys: readonly string[]): RenderContext {
+  const notify = notifyOfSpec(spec);
   const backups = spec.backupPassword !== undefined;
   const hasVhost = spec.dns.length > 0;
   const hookFiles = spec.plugins.flatMap((plugin, index) =>
@@ -221,6 +233,7 @@ function buildContext(spec: Spec, pluginSecretKeys: readonly string[]): RenderCo
     ...pluginSecretKeys,
     ...(backups ? [SECRET_BACKUP_PASSWORD] : []),
     ...(spec.lftp?.password === undefined ? [] : [SECRET_LFTP_PASSWORD]),
+    ...(notify === undefined ? [] : notifySecretEntries(notify.secrets).map((entry) => entry.key)),
   ];
   // setsid detaches the deploy from the caller's session; stat checks owners before root reads a file.
   const requiredTools = ["tar", "gzip", "sha256sum", "flock", "setsid", "stat", "docker", "systemctl", "curl"];
@@ -257,6 +270,7 @@ function buildContext(spec: Spec, pluginSecretKeys: readonly string[]): RenderCo
     dataDirs: [{ path: "log", owner: "image" as const, mode: "0755" }, ...spec.plugins.flatMap((plugin) => plugin.data)],
     mounts: [{ source: "log", target: spec.logMount }, ...spec.mounts],
     superusers: superusersOf(spec),
+    notify: notify === undefined ? undefined : hostNotify(spec.name, notify.config),
   };
 }
 
@@ -337,6 +351,7 @@ const LOCALS = [
   "dataDirs",
   "mounts",
   "superusers",
+  "notify",
   "plugin",
 ];
 

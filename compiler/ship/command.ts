@@ -13,6 +13,7 @@ import { verifyBundleFile } from "../verify.js";
 import { receiverScript } from "./receiver.js";
 import { formatSummary, shipAll, type ShipPlan } from "./runner.js";
 import { readShipment, shipmentOfPacked, type Shipment } from "./shipment.js";
+import type { ShipNotifications } from "../notify/ship.js";
 import {
   describeTarget,
   formatBytes,
@@ -127,7 +128,20 @@ async function ship(operands: string[], options: ShipOptions, helpers: ShipHelpe
   }
   const isSeveral = plans.length > 1;
   const reporter = makeReporter(isSeveral, process.stderr.isTTY && !isSeveral);
-  const results = await shipAll(plans, settings, mode, parallel, reporter);
+  // Deploys are announced; a --check changes nothing and says nothing.
+  const notifications = mode === "install" ? await deployNotifications(plans) : undefined;
+  const results = await shipAll(
+    plans,
+    settings,
+    mode,
+    parallel,
+    (event) => {
+      reporter(event);
+      notifications?.observe(event);
+    },
+    (result) => notifications?.finish(result),
+  );
+  await notifications?.flush();
   reporter.finish();
   if (isSeveral) process.stdout.write(formatSummary(results));
   const failed = results.filter((result) => !result.isOk);
@@ -144,6 +158,24 @@ async function ship(operands: string[], options: ShipOptions, helpers: ShipHelpe
     const what = mode === "install" ? `deployed ${shipment.root} release ${shipment.id.slice(0, 12)}` : `checked ${shipment.root} release ${shipment.id.slice(0, 12)}`;
     process.stderr.write(`plc ship: ${what} on ${result.label} in ${formatSeconds(result.durationMs)}\n`);
   }
+}
+
+/** The deploy's events for the bundles that name targets; a failed notification is a warning, never a failed ship. */
+async function deployNotifications(plans: readonly ShipPlan[]): Promise<ShipNotifications | undefined> {
+  if (plans.every((plan) => plan.shipment.notify === undefined)) return undefined;
+  const { readCiContext } = await import("../notify/ci.js");
+  const { shipNotifications } = await import("../notify/ship.js");
+  const ci = readCiContext(process.env, (path) => {
+    try {
+      return readFileSync(path, "utf8");
+    } catch {
+      return undefined;
+    }
+  });
+  const notifyPlans = plans.map(({ destination, shipment }) => ({ label: destination.label, release: shipment.id.slice(0, 12), notify: shipment.notify }));
+  return shipNotifications(notifyPlans, ci, (problem) => {
+    process.stderr.write(`plc ship: warning: notification ${problem}\n`);
+  });
 }
 
 /** Which bundle goes to which host: a given BUNDLE, or one built now (per host when the inventory has host_vars). */
@@ -265,6 +297,9 @@ function makeReporter(isSeveral: boolean, isLive: boolean): Reporter {
         if (isLive && event.phase === "sending") return;
         clear();
         process.stderr.write(`plc ship: ${event.label}: ${event.phase}${event.detail === "" ? "" : ` ${event.detail}`}\n`);
+        return;
+      case "event":
+        // For notifications: install.sh's own lines already say what happens.
         return;
     }
   };

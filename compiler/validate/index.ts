@@ -40,7 +40,7 @@ export function schemaFor(plugins: readonly PluginDefinition[], base: ProjectSch
 }
 
 /** Variables that are secrets whatever their origin; vault values are secret wherever they are. */
-const CORE_SECRET_VARIABLES = ["backup_password", "lftp_dsn", "htaccess", "users"];
+const CORE_SECRET_VARIABLES = ["backup_password", "lftp_dsn", "htaccess", "users", "slack_token", "notify_webhook"];
 
 /** Whether the value at a JSON pointer must be masked. */
 export function isSecretPointer(spec: Spec, pointer: string): boolean {
