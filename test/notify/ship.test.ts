@@ -2,7 +2,7 @@
 // webhook; a deploy whose pre-deploy backup fails sends exactly that path's events, in order, with
 // the CI job's fields; no token or URL ever reaches a command line; a dead target fails nothing.
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { CLI } from "../fixtures.js";
@@ -142,5 +142,21 @@ test("plc ship sends the deploy's events to Slack and a webhook", { timeout: 180
     assert.match(result.stderr, /plc ship: warning: notification notify_webhook: deploy\.started not sent: HTTP 500/);
     assert.match(result.stderr, /plc ship: warning: notification slack: deploy\.succeeded not sent: Slack answered not_in_channel/);
     assert.ok(!result.stderr.includes("/fail/hook") && !result.stderr.includes(TOKEN));
+  });
+
+  await t.test("a deploy whose checks fail: the backup, the failed checks, the rollback, the failed deploy", async () => {
+    // The docker shim's image that never answers its health check.
+    const registry = join(host.dir, "state", "registry", "nginx_1.29");
+    mkdirSync(registry, { recursive: true });
+    writeFileSync(join(registry, "health"), "down");
+    const unhealthy = await buildInto(join(client.dir, "dist4"), ["image=nginx:1.29", ...spec(`/hook/${HOOK_SECRET}`), "healthcheck_timeout=1"]);
+    const from = listener.received.length;
+    const { value: result, leaks } = await ship(unhealthy);
+    assert.equal(result.status, 1, result.stderr + result.stdout);
+    assert.deepEqual(leaks, []);
+    const events = webhookEvents(from);
+    assert.deepEqual(events.map((event) => event.event), ["deploy.started", "backup.started", "backup.succeeded", "checks.failed", "rollback", "deploy.failed"]);
+    assert.deepEqual(slackColours(from), ["warning", "warning", "good", "danger", "warning", "danger"]);
+    assert.equal(host.read("/home/ybs-hack/docker-image").trim(), "nginx:1.28");
   });
 });
