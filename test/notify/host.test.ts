@@ -41,7 +41,7 @@ async function listen(host: SandboxHost): Promise<() => Received[]> {
     child.stdout?.on("data", (chunk: Buffer) => {
       if (chunk.toString().includes("listening")) resolve();
     });
-    child.on("exit", (code) => reject(new Error(`listener exited ${String(code)}`)));
+    child.on("exit", (code) => { reject(new Error(`listener exited ${String(code)}`)); });
   });
   return () => (existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((line) => line !== "").map((line) => JSON.parse(line) as Received) : []);
 }

@@ -47,11 +47,11 @@ export async function startListener(): Promise<{ port: number; received: Receive
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
   const port = typeof address === "object" && address !== null ? address.port : 0;
-  return { port, received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return { port, received, close: () => new Promise<void>((resolve) => server.close(() => { resolve(); })) };
 }
 
 if (process.argv[1] === LISTENER_SCRIPT) {
   const [port = "0", file = ""] = process.argv.slice(2);
-  const server = serve((request) => appendFileSync(file, `${JSON.stringify(request)}\n`));
+  const server = serve((request) => { appendFileSync(file, `${JSON.stringify(request)}\n`); });
   server.listen(Number(port), "127.0.0.1", () => process.stdout.write("listening\n"));
 }
