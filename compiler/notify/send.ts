@@ -64,7 +64,7 @@ async function attempt(request: NotifyRequest, post: Post): Promise<string | und
 function parseAnswer(body: string): { ok?: unknown; error?: unknown } | undefined {
   try {
     const value = JSON.parse(body) as unknown;
-    return typeof value === "object" && value !== null ? (value) : undefined;
+    return typeof value === "object" && value !== null ? value : undefined;
   } catch {
     return undefined;
   }
