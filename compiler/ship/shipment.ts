@@ -72,7 +72,9 @@ export async function readShipment(path: string, secretsFile: string | undefined
       });
     }
   }
-  const kept = readBundleTarball(path, cwd, (file) => file === NOTIFY_CONFIG_FILE || file === "secrets.env").entries;
+  // One more pass over the tarball only for a bundle that sends notifications (an image archive makes passes long).
+  const hasNotify = manifest.files.some((file) => file.path === NOTIFY_CONFIG_FILE);
+  const kept = hasNotify ? readBundleTarball(path, cwd, (file) => file === NOTIFY_CONFIG_FILE || file === "secrets.env").entries : [];
   return {
     root,
     id,
