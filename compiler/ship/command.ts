@@ -261,10 +261,22 @@ function printDryRun(plans: readonly ShipPlan[], settings: SshSettings, mode: In
     if (shipment.secrets !== undefined) out.push(`    + secrets.env (${shipment.secretKeys.join(", ") || "keys not listed"}; values not shown)`);
     else if (shipment.secretKeys.length > 0) out.push(`    no secrets file: the host's current secrets are used (${shipment.secretKeys.join(", ")})`);
     out.push(`  then on the host: verify the sha256, unpack, install.sh${mode === "install" ? "" : ` ${mode}`} (through sudo -n unless root), remove the temporary files`);
+    const targets = notifyTargets(shipment);
+    if (mode === "install" && targets !== "") out.push(`  events of the deploy sent from here to ${targets} (URLs and tokens not shown)`);
   }
   out.push("PLC_RECEIVER, the script the host runs with the stream on stdin:");
   out.push(...receiverScript().trimEnd().split("\n").map((line) => `  ${line}`));
   process.stdout.write(out.join("\n") + "\n");
+}
+
+/** The targets a bundle's events go to, by variable name: `slack, notify_webhook (json)`. */
+function notifyTargets(shipment: Shipment): string {
+  const notify = shipment.notify;
+  if (notify === undefined) return "";
+  const targets: string[] = [];
+  if (notify.config.slack !== undefined && notify.secrets.slackToken !== undefined) targets.push("slack");
+  if (notify.config.webhook !== undefined && notify.secrets.webhookUrl !== undefined) targets.push(`notify_webhook (${notify.config.webhook.format})`);
+  return targets.join(", ");
 }
 
 interface Reporter {

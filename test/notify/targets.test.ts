@@ -167,6 +167,10 @@ describe("build", () => {
     const secrets = readFileSync(join(out, tarball.replace(/\.tar\.gz$/, ".secrets.env")), "utf8");
     assert.match(secrets, new RegExp(`^PLC_SLACK_TOKEN=${TOKEN}$`, "m"));
     assert.match(secrets, /^PLC_NOTIFY_WEBHOOK=/m);
+    const dryRun = plc(["ship", join(out, tarball), "@somewhere.invalid", "--dry-run"]);
+    assert.equal(dryRun.status, 0, dryRun.stderr);
+    assert.match(dryRun.stdout, /events of the deploy sent from here to slack, notify_webhook \(slack\)/);
+    assert.ok(!dryRun.stdout.includes(TOKEN) && !dryRun.stdout.includes("very-secret-path"));
     const check = plc(["check", ...SPEC]);
     assert.equal(check.status, 0, check.stderr);
     assert.ok(!check.stdout.includes(TOKEN) && !check.stdout.includes("very-secret-path"), check.stdout);
