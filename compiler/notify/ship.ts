@@ -1,7 +1,8 @@
 // plc ship's events: derived from the phases the receiver reports and the events install.sh marks,
 // one Notifier per bundle, sent from the deploying machine (it has the network and the CI variables).
+import { readFileSync } from "node:fs";
 import type { ShipEvent, ShipResult } from "../ship/transport.js";
-import type { CiContext } from "./ci.js";
+import { readCiContext, type CiContext } from "./ci.js";
 import { isEventName, type EventName } from "./events.js";
 import { Notifier, type Post } from "./send.js";
 import type { NotifyConfig, NotifySecrets } from "./targets.js";
@@ -68,4 +69,28 @@ export function shipNotifications(
       await Promise.all([...byLabel.values()].map((host) => host.notifier.flush()));
     },
   };
+}
+
+/** plc ship's notifications: CI context from this process's environment; a failed POST is a warning on stderr. */
+export function notifyShip(plans: readonly NotifyPlan[]): ShipNotifications | undefined {
+  const ci = readCiContext(process.env, (path) => {
+    try {
+      return readFileSync(path, "utf8");
+    } catch {
+      return undefined;
+    }
+  });
+  return shipNotifications(plans, ci, (problem) => {
+    // A notification never fails a deploy: said, and the exit status stays the deploy's.
+    process.stderr.write(`plc ship: warning: notification ${problem}\n`);
+  });
+}
+
+/** The targets a bundle's events go to, by variable name (`slack, notify_webhook (json)`); "" for none. */
+export function describeNotifyTargets(notify: NotifyPlan["notify"]): string {
+  if (notify === undefined) return "";
+  const targets: string[] = [];
+  if (notify.config.slack !== undefined && notify.secrets.slackToken !== undefined) targets.push("slack");
+  if (notify.config.webhook !== undefined && notify.secrets.webhookUrl !== undefined) targets.push(`notify_webhook (${notify.config.webhook.format})`);
+  return targets.join(", ");
 }

@@ -13,7 +13,7 @@ import { verifyBundleFile } from "../verify.js";
 import { receiverScript } from "./receiver.js";
 import { formatSummary, shipAll, type ShipPlan } from "./runner.js";
 import { readShipment, shipmentOfPacked, type Shipment } from "./shipment.js";
-import type { ShipNotifications } from "../notify/ship.js";
+import { describeNotifyTargets, notifyShip, type ShipNotifications } from "../notify/ship.js";
 import {
   describeTarget,
   formatBytes,
@@ -129,7 +129,7 @@ async function ship(operands: string[], options: ShipOptions, helpers: ShipHelpe
   const isSeveral = plans.length > 1;
   const reporter = makeReporter(isSeveral, process.stderr.isTTY && !isSeveral);
   // Deploys are announced; a --check changes nothing and says nothing.
-  const notifications = mode === "install" ? await deployNotifications(plans) : undefined;
+  const notifications = mode === "install" ? notifyDeploy(plans) : undefined;
   const results = await shipAll(
     plans,
     settings,
@@ -160,22 +160,9 @@ async function ship(operands: string[], options: ShipOptions, helpers: ShipHelpe
   }
 }
 
-/** The deploy's events for the bundles that name targets; a failed notification is a warning, never a failed ship. */
-async function deployNotifications(plans: readonly ShipPlan[]): Promise<ShipNotifications | undefined> {
-  if (plans.every((plan) => plan.shipment.notify === undefined)) return undefined;
-  const { readCiContext } = await import("../notify/ci.js");
-  const { shipNotifications } = await import("../notify/ship.js");
-  const ci = readCiContext(process.env, (path) => {
-    try {
-      return readFileSync(path, "utf8");
-    } catch {
-      return undefined;
-    }
-  });
-  const notifyPlans = plans.map(({ destination, shipment }) => ({ label: destination.label, release: shipment.id.slice(0, 12), notify: shipment.notify }));
-  return shipNotifications(notifyPlans, ci, (problem) => {
-    process.stderr.write(`plc ship: warning: notification ${problem}\n`);
-  });
+/** The deploy's events, when a bundle names targets. */
+function notifyDeploy(plans: readonly ShipPlan[]): ShipNotifications | undefined {
+  return notifyShip(plans.map(({ destination, shipment }) => ({ label: destination.label, release: shipment.id.slice(0, 12), notify: shipment.notify })));
 }
 
 /** Which bundle goes to which host: a given BUNDLE, or one built now (per host when the inventory has host_vars). */
@@ -261,22 +248,12 @@ function printDryRun(plans: readonly ShipPlan[], settings: SshSettings, mode: In
     if (shipment.secrets !== undefined) out.push(`    + secrets.env (${shipment.secretKeys.join(", ") || "keys not listed"}; values not shown)`);
     else if (shipment.secretKeys.length > 0) out.push(`    no secrets file: the host's current secrets are used (${shipment.secretKeys.join(", ")})`);
     out.push(`  then on the host: verify the sha256, unpack, install.sh${mode === "install" ? "" : ` ${mode}`} (through sudo -n unless root), remove the temporary files`);
-    const targets = notifyTargets(shipment);
+    const targets = describeNotifyTargets(shipment.notify);
     if (mode === "install" && targets !== "") out.push(`  events of the deploy sent from here to ${targets} (URLs and tokens not shown)`);
   }
   out.push("PLC_RECEIVER, the script the host runs with the stream on stdin:");
   out.push(...receiverScript().trimEnd().split("\n").map((line) => `  ${line}`));
   process.stdout.write(out.join("\n") + "\n");
-}
-
-/** The targets a bundle's events go to, by variable name: `slack, notify_webhook (json)`. */
-function notifyTargets(shipment: Shipment): string {
-  const notify = shipment.notify;
-  if (notify === undefined) return "";
-  const targets: string[] = [];
-  if (notify.config.slack !== undefined && notify.secrets.slackToken !== undefined) targets.push("slack");
-  if (notify.config.webhook !== undefined && notify.secrets.webhookUrl !== undefined) targets.push(`notify_webhook (${notify.config.webhook.format})`);
-  return targets.join(", ");
 }
 
 interface Reporter {
