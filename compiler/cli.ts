@@ -17,7 +17,7 @@ import { selfExtractingBundle, selfExtractingName } from "./ship/self-extracting
 import { readProjectSchema, schemaFor } from "./validate/index.js";
 import { explainSpec } from "./explain.js";
 import type { BundleFile } from "./types.js";
-import { collect, type SpecOptions } from "./options.js";
+import { collect, collectOptional, inventorySources, type SpecOptions } from "./options.js";
 import { registerShipCommand } from "./ship/command.js";
 import { registerDiffCommand } from "./ship/diff-command.js";
 import { registerInitCommand } from "./init.js";
@@ -30,7 +30,7 @@ const isColor = process.stderr.isTTY && process.env["NO_COLOR"] === undefined;
 function withSpecOptions(command: Command): Command {
   return command
     .argument("[vars...]", "name=value, env.KEY=value, '{\"json\":\"object\"}', a bare image, @host")
-    .option("-i, --inventory <dir>", "inventory directory in Ansible layout")
+    .option("-i, --inventory <source>", "inventory: a directory, a file (YAML or INI) or web1,web2, (repeatable, merged in order; default: playlabs' inventory.y(a)ml in the working directory)", collectOptional)
     .option("-p, --plugins <list>", "plugins in order, comma-separated (repeatable)", collect, [])
     .option("--plugins-dir <dir>", "extra plugins directory, searched before the built-in ones (repeatable)", collect, [])
     .option("--vault-password-file <file>", "Ansible Vault password file (default $ANSIBLE_VAULT_PASSWORD_FILE)", collect, [])
@@ -64,12 +64,13 @@ function loadOptions(operands: string[], options: SpecOptions): LoadOptions {
   const raw = process.argv.slice(2);
   const { words, plugins } = locateWords(raw, operands);
   const vaultFiles = [...(options.vaultPasswordFile ?? []), ...(options.vaultId ?? [])];
-  const fromEnv = process.env["ANSIBLE_VAULT_PASSWORD_FILE"];
-  if (vaultFiles.length === 0 && fromEnv !== undefined && fromEnv !== "") vaultFiles.push(fromEnv);
   return {
     words,
     plugins,
-    inventoryDir: options.inventory,
+    inventoryDir: undefined,
+    inventories: inventorySources(options.inventory),
+    discoverInventory: true,
+    environment: process.env,
     vaultPasswordFiles: vaultFiles,
     pluginsDirs: (options.pluginsDir ?? []).map((dir) => resolve(dir)),
     imageArchive: options.imageArchive === undefined ? undefined : resolve(options.imageArchive),
@@ -318,6 +319,10 @@ withSpecOptions(program.command("explain"))
         if (names.length > 0 && !names.some((name) => value.name === name || value.name.startsWith(`${name}.`))) continue;
         const overrode = value.overrode.length === 0 ? "" : ` (overrode ${value.overrode.map(formatOrigin).join(", ")})`;
         process.stdout.write(`${value.name} = ${JSON.stringify(value.value)}  <- ${formatOrigin(value.origin)}${overrode}\n`);
+        if (value.template !== undefined) {
+          const inputs = value.template.inputs.map((input) => `${input.name} <- ${formatOrigin(input.origin)}`).join(", ");
+          process.stdout.write(`    = ${value.template.expression}${inputs === "" ? "" : `  (${inputs})`}\n`);
+        }
       }
     });
   });

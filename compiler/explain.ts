@@ -1,6 +1,6 @@
 // What `plc check` and `plc explain` show: every resolved value, masked when secret, with its origin.
 import { pointerOf } from "./resolve/index.js";
-import type { Origin, Spec } from "./types.js";
+import type { Origin, Spec, TemplateSource } from "./types.js";
 import { isSecretPointer } from "./validate/index.js";
 
 export interface ExplainedValue {
@@ -9,6 +9,8 @@ export interface ExplainedValue {
   value: unknown;
   origin: Origin;
   overrode: Origin[];
+  /** A Jinja template evaluated at build time: what it was written as, and where its inputs came from. */
+  template?: TemplateSource | undefined;
 }
 
 const MASK = "********";
@@ -39,6 +41,7 @@ function describe(spec: Spec, path: string[], value: unknown): ExplainedValue {
     value: isSecretPointer(spec, pointer) && !isEmpty ? MASK : value,
     origin: resolved?.origin ?? fallback,
     overrode: resolved?.overrode ?? [],
+    ...(resolved?.template === undefined ? {} : { template: resolved.template }),
   };
 }
 

@@ -15,15 +15,58 @@ export interface Assignment {
   origin: Origin;
   /** Vault values and anything the user marked secret. */
   isSecret: boolean;
+  /** Set when the value was a Jinja template evaluated at build time. */
+  template?: TemplateSource | undefined;
+  /** Places an inventory layer of higher precedence replaced (Ansible's precedence, applied in load). */
+  overrode?: Origin[] | undefined;
+  /** `!unsafe`: never evaluated as a template (Ansible keeps it literal). */
+  unsafe?: boolean | undefined;
 }
 
-/** A parsed `-i DIR` inventory: hosts with their groups, and the variables of each group and host. */
+/** What a templated value was written as, and where the variables it read came from. */
+export interface TemplateSource {
+  expression: string;
+  inputs: { name: string; origin: Origin }[];
+}
+
+/** A group of an inventory: its place in the tree and its inline `vars:` (one layer per block). */
+export interface InventoryGroup {
+  name: string;
+  parents: string[];
+  children: string[];
+  /** Longest path from `all` (Ansible sorts a host's groups by depth, then priority, then name). */
+  depth: number;
+  /** `ansible_group_priority`, 1 unless set. */
+  priority: number;
+  vars: Assignment[][];
+}
+
+/** The inventory sources (`-i`, in order), read: hosts, groups and every layer of variables, located. */
 export interface Inventory {
+  /** The first source's directory: where `passwords/`, `secrets/`, `keys/` and `.vault` are. */
   dir: string;
-  /** host name -> groups it belongs to (always including `all`). */
+  /** Each source's directory, in -i order: group_vars/ and host_vars/ beside it. */
+  dirs: string[];
+  /** host name -> every group it is in, ancestors and `all` included, in inventory order. */
   hosts: Map<string, string[]>;
-  groupVars: Map<string, Assignment[]>;
-  hostVars: Map<string, Assignment[]>;
+  groups: Map<string, InventoryGroup>;
+  /** Variables written beside a host in the inventory files, one layer per place. */
+  hostInline: Map<string, Assignment[][]>;
+  /** Per source: group name -> one layer per vars file of group_vars/. */
+  groupVars: Map<string, Assignment[][]>[];
+  /** Per source: host name -> one layer per vars file of host_vars/. */
+  hostVars: Map<string, Assignment[][]>[];
+  /** The host the build is for (the `@host` named, or the deploy group's only host), if any. */
+  host?: string | undefined;
+  /** That host's variables after Ansible's precedence, templates evaluated: name -> its leaves. */
+  variables?: Map<string, InventoryVariable>;
+}
+
+/** One top-level inventory variable as Ansible sees it for the host: the winning layer's leaves. */
+export interface InventoryVariable {
+  assignments: Assignment[];
+  /** The places of the layers it replaced (dicts are replaced whole, Ansible's hash_behaviour=replace). */
+  overrode: Origin[];
 }
 
 /** What `load` returns: the spec as given, before precedence. */
@@ -67,6 +110,7 @@ export interface ResolvedValue {
   origin: Origin;
   overrode: Origin[];
   isSecret: boolean;
+  template?: TemplateSource | undefined;
 }
 
 /** What `resolve` returns: one merged object, still unvalidated, with provenance by JSON pointer. */

@@ -162,6 +162,8 @@ const STUBS: Record<string, string> = {
     'mkdir -p "$state"',
     "last=",
     'for arg; do last=$arg; done',
+    // `docker container inspect` is `docker inspect` for a container.
+    'if [ "$1" = container ]; then shift; fi',
     "case $1 in",
     "  inspect)",
     '    [ -f "$state/$last" ] || exit 1',

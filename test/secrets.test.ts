@@ -46,13 +46,16 @@ describe("secrets", () => {
         "app_production_image: registry.example.com/app:1.0",
         "app_production_env:",
         "  PUBLIC_URL: https://app.example.com",
+        // Read from the vault file of the group: Ansible replaces a dict whole across layers, so a
+        // second app_production_env there would drop these keys; a template reaches across instead.
+        "  API_TOKEN: '{{ vault_api_token }}'",
         `  SECRET_KEY: ${vaultString(SECRET_KEY, passwordFile).replace(/\n/g, "\n  ")}`,
         `app_production_backup_password: ${vaultString(BACKUP_PASSWORD, passwordFile, "prod")}`,
         "",
       ].join("\n"),
     );
     const plain = join(dir, "vault-file.yml");
-    writeFileSync(plain, `app_production_env:\n  API_TOKEN: ${FILE_SECRET}\n`);
+    writeFileSync(plain, `vault_api_token: ${FILE_SECRET}\n`);
     const encrypted = spawnSync("ansible-vault", ["encrypt", `--vault-password-file=${passwordFile}`, "--output", join(inventory, "group_vars", "app-production", "vault.yml"), plain], { encoding: "utf8" });
     assert.equal(encrypted.status, 0, encrypted.stderr);
   });
@@ -108,7 +111,7 @@ describe("secrets", () => {
     const result = plc(["build", "-i", inventory, "--vault-password-file", wrong, "prefix=app", "instance=production", "-o", "wrong-out"]);
     assert.equal(result.status, 2, result.stderr);
     assert.match(result.stderr, /error\[vault-error\]/);
-    assert.match(result.stderr, /group_vars\/all\/app\.yml:4:\d+/);
+    assert.match(result.stderr, /group_vars\/all\/app\.yml:5:\d+/);
     assert.match(result.stderr, /cannot decrypt app_production_env\.SECRET_KEY/);
     assert.match(result.stderr, /group_vars\/app-production\/vault\.yml:1:1/);
     assert.ok(!readdirSync(dir).includes("wrong-out"));

@@ -1,57 +1,77 @@
-// How ssh reaches the hosts of an inventory group: ansible_host, ansible_user, ansible_port,
-// from the inventory file's host entries and host_vars, as Ansible reads them.
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { isMap, isScalar, LineCounter, parseDocument, type Node } from "yaml";
-import { displayPath, fail } from "../diagnostics.js";
+// Which inventory hosts a deploy goes to, and how ssh reaches each: ansible_host, ansible_user,
+// ansible_port (and the legacy ansible_ssh_*) from any layer, as Ansible reads them.
+import { fail } from "../diagnostics.js";
 import type { Inventory, Origin, Target } from "../types.js";
+import { hostVariables } from "./hostvars.js";
+import { TemplateEvaluator, type ScopeValue } from "./jinja.js";
 
-const INVENTORY_FILES = ["inventory.yml", "inventory.yaml", "hosts.yml", "hosts.yaml"];
-
-/** A host variable and where it was written. */
-interface HostVar {
-  value: unknown;
-  origin: Origin;
+/**
+ * The hosts of a deploy, in inventory order: those of the group `<prefix>-<instance>` and those
+ * playlabs' play pattern `*<prefix>-<instance>*` matches (a group or a host name containing it).
+ */
+export function deployHosts(inventory: Inventory, group: string): string[] {
+  const groups = [...inventory.groups.keys()].filter((name) => name.includes(group));
+  return [...inventory.hosts].filter(([host, member]) => host.includes(group) || member.some((name) => groups.includes(name))).map(([host]) => host);
 }
 
 /**
- * The ship targets of the hosts in `group`, sorted by inventory order; label is the inventory name.
- * Addresses and users are checked as `@user@host` is: ssh reads a host starting with `-` as an option.
+ * The ship targets of a deploy's hosts; label is the inventory name. Addresses and users are
+ * checked as `@user@host` is: ssh reads a host starting with `-` as an option.
  */
 export function readGroupTargets(inventory: Inventory, group: string): { label: string; target: Target }[] {
-  const inline = readInlineHostVars(inventory.dir);
-  const targets: { label: string; target: Target }[] = [];
-  for (const [host, groups] of inventory.hosts) {
-    if (!groups.includes(group)) continue;
-    const vars = new Map<string, HostVar>(inline.get(host) ?? []);
-    for (const assignment of inventory.hostVars.get(host) ?? []) {
-      if (assignment.path.length === 1) vars.set(assignment.path[0] ?? "", { value: assignment.value, origin: assignment.origin });
+  return deployHosts(inventory, group).map((host) => ({ label: host, target: inventoryTarget(inventory, host, group) }));
+}
+
+/** `@web1` naming an inventory host: its connection variables; anything else is left as written. */
+export function namedTarget(inventory: Inventory | undefined, target: Target, group: string): { label: string; target: Target } {
+  const label = target.user === undefined && target.port === undefined ? target.host : `${target.user ?? ""}${target.user === undefined ? "" : "@"}${target.host}${target.port === undefined ? "" : `:${target.port}`}`;
+  if (inventory === undefined || !inventory.hosts.has(target.host)) return { label, target };
+  const found = inventoryTarget(inventory, target.host, group);
+  return { label: target.host, target: { ...found, user: target.user ?? found.user, port: target.port ?? found.port } };
+}
+
+/** Legacy names first: Ansible's MAGIC_VARIABLE_MAPPING tries ansible_ssh_host before ansible_host. */
+const CONNECTION = {
+  host: ["ansible_ssh_host", "ansible_host"],
+  user: ["ansible_ssh_user", "ansible_user"],
+  port: ["ansible_ssh_port", "ansible_port"],
+} as const;
+
+function inventoryTarget(inventory: Inventory, host: string, group: string): Target {
+  const variables = hostVariables(inventory, host, group);
+  const magic = new Map<string, ScopeValue>([["inventory_hostname", { value: host, origin: { kind: "default" }, isSecret: false }]]);
+  const evaluator = new TemplateEvaluator({ variables, extra: new Map(), magic, baseDir: inventory.dir, cwd: process.cwd(), secrets: [], environment: {} });
+  const pick = (names: readonly string[]): { value: unknown; origin: Origin; variable: string } | undefined => {
+    for (const name of names) {
+      const leaf = evaluator.variable(name)?.assignments[0];
+      if (leaf !== undefined && leaf.value !== null && leaf.value !== "") return { value: leaf.value, origin: leaf.origin, variable: name };
     }
-    const address = vars.get("ansible_host");
-    const user = vars.get("ansible_user");
-    const port = Number(vars.get("ansible_port")?.value);
-    const fallback: Origin = { kind: "file", file: join(inventory.dir, "inventory.yml"), line: 1, col: 1 };
-    const hostText = typeof address?.value === "string" && address.value !== "" ? address.value : host;
-    const userText = typeof user?.value === "string" && user.value !== "" ? user.value : undefined;
-    const bad = (what: string, variable: string, origin: Origin): never =>
-      fail("invalid-value", `host ${host}: '${what}' is not an ssh ${variable === "ansible_user" ? "login name" : "address"}`, {
-        origin,
-        variable,
-        hint: "ansible_host is a host name or an IP address, ansible_user a login name; ssh would read one starting with '-' as an option",
-      });
-    if (!isSshHost(hostText)) bad(hostText, address === undefined ? "the host name" : "ansible_host", address?.origin ?? fallback);
-    if (userText !== undefined && !isSshUser(userText)) bad(userText, "ansible_user", user?.origin ?? fallback);
-    targets.push({
-      label: host,
-      target: {
-        host: hostText.replace(/^\[|\]$/g, ""),
-        user: userText,
-        port: Number.isInteger(port) && port > 0 && port < 65536 ? port : undefined,
-        origin: address?.origin ?? fallback,
-      },
+    return undefined;
+  };
+  const address = pick(CONNECTION.host);
+  const user = pick(CONNECTION.user);
+  const port = pick(CONNECTION.port);
+  const fallback: Origin = { kind: "file", file: inventory.dir, line: 1, col: 1 };
+  const hostText = address === undefined ? host : textOf(address.value);
+  const userText = user === undefined ? undefined : textOf(user.value);
+  const bad = (what: string, variable: string, origin: Origin): never =>
+    fail("invalid-value", `host ${host}: '${what}' is not an ssh ${variable.endsWith("_user") ? "login name" : "address"}`, {
+      origin,
+      variable,
+      hint: "ansible_host is a host name or an IP address, ansible_user a login name; ssh would read one starting with '-' as an option",
     });
+  if (!isSshHost(hostText)) bad(hostText, address?.variable ?? "the host name", address?.origin ?? fallback);
+  if (userText !== undefined && !isSshUser(userText)) bad(userText, user?.variable ?? "ansible_user", user?.origin ?? fallback);
+  const portNumber = Number(port?.value);
+  if (port !== undefined && !(Number.isInteger(portNumber) && portNumber > 0 && portNumber < 65536)) {
+    fail("invalid-value", `host ${host}: ${port.variable} '${textOf(port.value)}' is not a port`, { origin: port.origin, variable: port.variable, hint: "a port is a number from 1 to 65535" });
   }
-  return targets;
+  return {
+    host: hostText.replace(/^\[|\]$/g, ""),
+    user: userText,
+    port: port === undefined ? undefined : portNumber,
+    origin: address?.origin ?? fallback,
+  };
 }
 
 /** A host name, an IPv4 address or an IPv6 one (bracketed or not): never an ssh option. */
@@ -64,41 +84,6 @@ export function isSshUser(text: string): boolean {
   return /^[A-Za-z_][A-Za-z0-9_.-]*$/.test(text);
 }
 
-/** host -> variables written beside it in the inventory file (`hosts: {web1: {ansible_host: …}}`), with positions. */
-function readInlineHostVars(dir: string): Map<string, [string, HostVar][]> {
-  const result = new Map<string, [string, HostVar][]>();
-  const file = INVENTORY_FILES.map((name) => join(dir, name)).find((path) => existsSync(path));
-  if (file === undefined) return result;
-  const lines = new LineCounter();
-  const doc = parseDocument(readFileSync(file, "utf8"), { lineCounter: lines });
-  // readInventory already reported a broken file.
-  if (doc.errors.length > 0) return result;
-  const display = displayPath(process.cwd(), file);
-  const originOf = (node: Node): Origin => {
-    const { line, col } = lines.linePos(node.range?.[0] ?? 0);
-    return { kind: "file", file: display, line, col };
-  };
-  const visit = (node: unknown): void => {
-    if (!isMap(node)) return;
-    for (const pair of node.items) {
-      const key = isScalar(pair.key) ? String(pair.key.value) : "";
-      if (key === "hosts" && isMap(pair.value)) {
-        for (const hostPair of pair.value.items) {
-          if (!isScalar(hostPair.key) || !isMap(hostPair.value)) continue;
-          const host = String(hostPair.key.value);
-          const vars: [string, HostVar][] = [];
-          for (const varPair of hostPair.value.items) {
-            if (!isScalar(varPair.key)) continue;
-            const value = varPair.value as Node | null;
-            vars.push([String(varPair.key.value), { value: isScalar(value) ? value.value : value?.toJSON(), origin: value === null ? originOf(varPair.key) : originOf(value) }]);
-          }
-          result.set(host, [...(result.get(host) ?? []), ...vars]);
-        }
-      } else if (key !== "vars") {
-        visit(pair.value);
-      }
-    }
-  };
-  visit(doc.contents);
-  return result;
+function textOf(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value);
 }

@@ -1,5 +1,6 @@
 // Phase 2, resolve: precedence, plugin selection and order. Pure: no I/O.
 import { diagnostic, nearest, PlcError, type Diagnostic } from "../diagnostics.js";
+import { BARE_VARIABLES } from "../load/bare.js";
 import type { Assignment, Origin, PluginDefinition, ResolvedSpec, ResolvedValue, WrittenSpec } from "../types.js";
 
 export const DEFAULT_PREFIX = "project";
@@ -46,7 +47,7 @@ export function resolveSpec(written: WrittenSpec): ResolvedSpec {
   const { plugins, notes } = orderPlugins(pluginValue, written.plugins);
   const given = new Set(values.map.keys());
   const isGiven = (pointer: string): boolean => given.has(pointer) || [...given].some((key) => key.startsWith(pointer + "/"));
-  for (const assignment of pluginDefaults(written, plugins, `${prefix}-${instance}`)) {
+  for (const assignment of pluginDefaults(written, plugins)) {
     if (!isGiven(pointerOf(assignment.path))) setValue(values, assignment);
   }
   if (written.imageNote !== undefined && pluginValue === undefined) notes.push(written.imageNote);
@@ -68,54 +69,43 @@ function splitList(text: string): string[] {
     .filter((item) => item !== "");
 }
 
-/** `yourproject_production_image` in group_vars/all, the group `<prefix>-<instance>`, then host_vars. */
+/**
+ * The inventory's variables for the host (load applied Ansible's precedence and evaluated the
+ * templates): `<prefix>_<instance>_<name>`, then the bare `<name>` playlabs also reads, which wins
+ * wherever it is written (playlabs reads `name|default(<prefix>_<instance>_name)`).
+ */
 function inventoryAssignments(written: WrittenSpec, prefix: string, instance: string): Assignment[] {
-  const inventory = written.inventory;
-  if (!inventory) return [];
-  const group = `${prefix}-${instance}`;
+  const variables = written.inventory?.variables;
+  if (variables === undefined) return [];
   // Ansible variable names cannot hold '-', so `feature-login` is also looked up as `feature_login`.
   const keyPrefixes = [...new Set([`${prefix}_${instance}_`, `${prefix}_${instance}_`.replace(/-/g, "_")])];
-  const host = targetHost(written, group);
-  const layers = [
-    inventory.groupVars.get("all") ?? [],
-    inventory.groupVars.get(group) ?? [],
-    host === undefined ? [] : (inventory.hostVars.get(host) ?? []),
-  ];
-  const result: Assignment[] = [];
-  for (const layer of layers) {
-    for (const assignment of layer) {
-      const head = assignment.path[0] ?? "";
-      const keyPrefix = keyPrefixes.find((candidate) => head.startsWith(candidate));
-      if (keyPrefix === undefined || head.length === keyPrefix.length) continue;
-      result.push({ ...assignment, path: [head.slice(keyPrefix.length), ...assignment.path.slice(1)] });
+  const prefixed: Assignment[] = [];
+  const bare: Assignment[] = [];
+  for (const [name, variable] of variables) {
+    const keyPrefix = keyPrefixes.find((candidate) => name.startsWith(candidate) && name.length > candidate.length);
+    const [first, ...rest] = variable.assignments;
+    if (first === undefined) continue;
+    const located = [{ ...first, overrode: variable.overrode }, ...rest];
+    if (keyPrefix !== undefined) {
+      for (const assignment of located) prefixed.push({ ...assignment, path: [name.slice(keyPrefix.length), ...assignment.path.slice(1)] });
+    } else if (BARE_VARIABLES.includes(name)) {
+      bare.push(...located);
     }
   }
-  return result;
+  return [...prefixed, ...bare];
 }
 
 /** Values plugins take when nothing else set them: playlabs' unprefixed globals (`users`), then the image's Env. */
-function pluginDefaults(written: WrittenSpec, plugins: readonly PluginDefinition[], group: string): Assignment[] {
+function pluginDefaults(written: WrittenSpec, plugins: readonly PluginDefinition[]): Assignment[] {
   const result: Assignment[] = [];
-  const layers = [written.inventory?.groupVars.get("all") ?? [], written.inventory?.groupVars.get(group) ?? []];
   for (const plugin of plugins) {
-    for (const name of plugin.globals) {
-      for (const assignment of layers.flat()) if (assignment.path[0] === name) result.push(assignment);
-    }
+    for (const name of plugin.globals) result.push(...(written.inventory?.variables?.get(name)?.assignments ?? []));
     for (const [variable, key] of Object.entries(plugin.imageEnv)) {
       const value = written.imageEnv?.get(key);
       if (value !== undefined) result.push({ path: [variable], value, origin: { kind: "image", ref: `ENV ${key}` }, isSecret: false });
     }
   }
   return result;
-}
-
-/** The host being built for: the first `@host` known to the inventory, else the group's only host. */
-export function targetHost(written: WrittenSpec, group: string): string | undefined {
-  const hosts = written.inventory?.hosts ?? new Map<string, string[]>();
-  const named = written.targets.find((target) => hosts.has(target.host));
-  if (named) return named.host;
-  const members = [...hosts].filter(([, groups]) => groups.includes(group)).map(([host]) => host);
-  return members.length === 1 ? members[0] : undefined;
 }
 
 /**
@@ -160,10 +150,11 @@ function setValue(values: ValueTable, assignment: Assignment): void {
   const overrode: Origin[] = [];
   const previous = values.map.get(pointer);
   if (previous !== undefined) overrode.push(...previous.overrode, previous.origin);
+  overrode.push(...(assignment.overrode ?? []));
   values.delete(pointer);
   for (const key of values.keysBelow(pointer)) values.delete(key);
   for (const key of ancestorsOf(pointer)) values.delete(key);
-  values.set(pointer, { value: assignment.value, origin: assignment.origin, overrode, isSecret: assignment.isSecret });
+  values.set(pointer, { value: assignment.value, origin: assignment.origin, overrode, isSecret: assignment.isSecret, template: assignment.template });
 }
 
 /** The merged object; null-prototype nodes, so a `__proto__` key is a key, never Object.prototype. */

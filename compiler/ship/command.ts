@@ -5,14 +5,14 @@ import type { Command } from "commander";
 import { compileBundle, type Compiled } from "../index.js";
 import { diagnostic, fail, PlcError } from "../diagnostics.js";
 import { parseArgv, parseTarget, type Word } from "../load/argv.js";
-import { readGroupTargets } from "../load/hosts.js";
+import { namedTarget, readGroupTargets } from "../load/hosts.js";
 import { loadSpec, type LoadOptions } from "../load/index.js";
 import type { PackOptions } from "../pack/index.js";
 import type { BundleFile } from "../types.js";
 import { verifyBundleFile } from "../verify.js";
 import { receiverScript } from "./receiver.js";
-import { isNotReached, JUMP_HOST_CONNECTIONS, parseBatch, planBatches, rollOut, type RolloutResult } from "./rollout.js";
-import { formatSummary, shipAll, type ShipPlan } from "./runner.js";
+import { JUMP_HOST_CONNECTIONS, parseBatch, planBatches, rollOut } from "./rollout.js";
+import { formatSummary, isNotReached, shipAll, type RolloutResult, type ShipPlan } from "./runner.js";
 import { readShipment, shipmentOfPacked, type Shipment } from "./shipment.js";
 import { describeNotifyTargets, notifyShip, type ShipNotifications } from "../notify/ship.js";
 import {
@@ -260,7 +260,8 @@ async function planShips(operands: string[], options: ShipOptions, helpers: Ship
   const { compiled } = first;
   for (const note of compiled.spec.notes) process.stderr.write(`note: ${note}\n`);
   const inventory = compiled.written.inventory;
-  const destinations: Destination[] = compiled.written.targets.map((target) => ({ label: describeTarget(target), target }));
+  // `@web1` naming an inventory host ships to its ansible_host/user/port.
+  const destinations: Destination[] = compiled.written.targets.map((target) => (inventory?.hosts.has(target.host) === true ? namedTarget(inventory, target, compiled.spec.name) : { label: describeTarget(target), target }));
   if (destinations.length === 0 && inventory !== undefined) destinations.push(...readGroupTargets(inventory, compiled.spec.name));
   if (destinations.length === 0) noHost(compiled.spec.name);
 

@@ -1,8 +1,8 @@
 // A fleet rollout: the first host alone (the canary), then batch after batch; a batch with more
 // failures than allowed stops the rollout, and the hosts it never reached are listed as such.
 // Planning is pure; rollOut ships with shipTo, one ssh connection per host.
-import { shipTo, type InstallMode, type ShipEvent, type ShipResult, type SshSettings } from "./transport.js";
-import type { ShipPlan } from "./runner.js";
+import { shipTo, type InstallMode, type ShipEvent, type SshSettings } from "./transport.js";
+import type { RolloutResult, ShipPlan } from "./runner.js";
 
 /** `--batch N` (hosts) or `--batch N%` (of the fleet, rounded up). */
 export type BatchSize = { hosts: number } | { percent: number };
@@ -38,18 +38,6 @@ export interface RolloutOptions {
   maxFailures: number;
   /** Connections open at once within a batch. */
   connections: number;
-}
-
-/** A host the rollout stopped before: listed, never contacted. */
-export interface NotReached {
-  label: string;
-  isReached: false;
-}
-
-export type RolloutResult = ShipResult | NotReached;
-
-export function isNotReached(result: RolloutResult): result is NotReached {
-  return "isReached" in result;
 }
 
 /** Ships batch after batch; results in the order the hosts were given. */

@@ -1,12 +1,23 @@
 // Several hosts: at most N ships at a time, results in the order the hosts were given, a summary table.
 import { formatSeconds, shipTo, type Destination, type InstallMode, type ShipEvent, type ShipResult, type SshSettings } from "./transport.js";
 import type { Shipment } from "./shipment.js";
-import { isNotReached, type RolloutResult } from "./rollout.js";
 
 /** One host and the bundle it gets (host_vars may give each host its own). */
 export interface ShipPlan {
   destination: Destination;
   shipment: Shipment;
+}
+
+/** A host the rollout stopped before: listed, never contacted. */
+export interface NotReached {
+  label: string;
+  isReached: false;
+}
+
+export type RolloutResult = ShipResult | NotReached;
+
+export function isNotReached(result: RolloutResult): result is NotReached {
+  return "isReached" in result;
 }
 
 /** Ships every plan, `parallel` at a time; one host's failure does not stop the others. */

@@ -69,8 +69,6 @@ set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.
     --publish "$7" \
     --mount type=bind,source=/home/yourproject-production/log,target=/app/log \
     --env REGION \
-    --env SECRET_KEY \
-    --env WORKERS \
     "$2" >/dev/null 8>&- 9>&-
 )
 say "started $container ($image)"
