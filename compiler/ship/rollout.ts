@@ -1,7 +1,7 @@
 // A fleet rollout: the first host alone (the canary), then batch after batch; a batch with more
 // failures than allowed stops the rollout, and the hosts it never reached are listed as such.
 // Planning is pure; rollOut ships with shipTo, one ssh connection per host.
-import { shipTo, type InstallMode, type ShipEvent, type SshSettings } from "./transport.js";
+import { shipTo, type InstallMode, type ShipEvent, type ShipResult, type SshSettings } from "./transport.js";
 import type { RolloutResult, ShipPlan } from "./runner.js";
 
 /** `--batch N` (hosts) or `--batch N%` (of the fleet, rounded up). */
