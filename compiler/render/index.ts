@@ -9,6 +9,8 @@ import type { Bundle, BundleFile, HookName, Origin, Spec } from "../types.js";
 import { hashHtpasswd } from "./htpasswd.js";
 import { planBlueGreen, planInstall, type BlueGreen, type HookFile, type InstallPlan } from "./install-plan.js";
 import { QUOTE_HELPERS, shAssign, unquoteSh } from "./quote.js";
+import { hostNotify, type HostNotify } from "../notify/host.js";
+import { notifyConfigText, notifyOfSpec, notifySecretEntries, NOTIFY_CONFIG_FILE } from "../notify/settings.js";
 
 export type { HookFile } from "./install-plan.js";
 
@@ -36,6 +38,8 @@ export interface RenderContext {
   mounts: { source: string; target: string }[];
   /** Inventory users who are superusers of this instance (superusersOf); password undefined: none given. */
   superusers: { name: string; email: string | undefined; password: string | undefined }[];
+  /** What notify.sh and its unit need; undefined when no target is set (no notify.sh then). */
+  notify: HostNotify | undefined;
   /** install.sh's steps and what they need. */
   install: InstallPlan;
   /** deploy_strategy blue-green (docker-run.sh, the vhost and install.sh read it); undefined: recreate. */
@@ -76,6 +80,12 @@ export function renderBundle(spec: Spec): Bundle {
     text(`systemd/${context.units.backupTimer}`, "backup.timer.ejs");
     text(`systemd/${context.units.pruneService}`, "prune.service.ejs");
     text(`systemd/${context.units.pruneTimer}`, "prune.timer.ejs");
+  }
+  const notify = notifyOfSpec(spec);
+  if (notify !== undefined && context.notify !== undefined) {
+    script("notify.sh", "notify.sh.ejs");
+    text(`systemd/${context.notify.unit}`, "notify.service.ejs");
+    files.push({ path: NOTIFY_CONFIG_FILE, mode: 0o644, content: notifyConfigText(notify.config) });
   }
   if (context.hasVhost) {
     text(`nginx/${context.vhostFile}`, "vhost.conf.ejs");
@@ -118,6 +128,7 @@ export function renderBundle(spec: Spec): Bundle {
     ...(spec.lftp?.password === undefined ? [] : [{ key: SECRET_LFTP_PASSWORD, value: spec.lftp.password }]),
     ...(spec.tls.certificate === undefined ? [] : [{ key: SECRET_TLS_CERTIFICATE, value: spec.tls.certificate }]),
     ...(spec.tls.key === undefined ? [] : [{ key: SECRET_TLS_KEY, value: spec.tls.key }]),
+    ...(notify === undefined ? [] : notifySecretEntries(notify.secrets)),
   ];
   return { root: spec.name, files: files.sort((a, b) => compare(a.path, b.path)), secrets };
 }
@@ -234,6 +245,7 @@ function compare(a: string, b: string): number {
 }
 
 function buildContext(spec: Spec, pluginSecretKeys: readonly string[]): RenderContext {
+  const notify = notifyOfSpec(spec);
   const backups = spec.backupPassword !== undefined;
   const hasVhost = spec.dns.length > 0;
   const hookFiles = spec.plugins.flatMap((plugin, index) =>
@@ -246,6 +258,7 @@ function buildContext(spec: Spec, pluginSecretKeys: readonly string[]): RenderCo
     ...(spec.lftp?.password === undefined ? [] : [SECRET_LFTP_PASSWORD]),
     ...(spec.tls.certificate === undefined ? [] : [SECRET_TLS_CERTIFICATE]),
     ...(spec.tls.key === undefined ? [] : [SECRET_TLS_KEY]),
+    ...(notify === undefined ? [] : notifySecretEntries(notify.secrets).map((entry) => entry.key)),
   ];
   // setsid detaches the deploy from the caller's session; stat checks owners before root reads a file.
   const requiredTools = ["tar", "gzip", "sha256sum", "flock", "setsid", "stat", "docker", "systemctl", "curl"];
@@ -293,6 +306,7 @@ function buildContext(spec: Spec, pluginSecretKeys: readonly string[]): RenderCo
     dataDirs,
     mounts: [{ source: "log", target: spec.logMount }, ...spec.mounts],
     superusers: superusersOf(spec),
+    notify: notify === undefined ? undefined : hostNotify(spec.name, notify.config),
     install: planInstall({ spec, backups, vhostFile: hasVhost ? vhostFile : undefined, dataDirs, hooks, blueGreen }),
     blueGreen,
     proxyPass: blueGreen === undefined ? `http://127.0.0.1:${spec.hostPort}` : `http://${blueGreen.upstream.name}`,
@@ -378,6 +392,7 @@ const LOCALS = [
   "superusers",
   "hasTls",
   "vhost",
+  "notify",
   "install",
   "blueGreen",
   "proxyPass",

@@ -15,7 +15,8 @@ import { JUMP_HOST_CONNECTIONS, parseBatch, planBatches, rollOut } from "./rollo
 import { formatSummary, isNotReached, shipAll, type RolloutResult, type ShipPlan } from "./runner.js";
 import { readShipment, shipmentOfPacked, type Shipment } from "./shipment.js";
 import { describeTarget, parseDestinations, readSshSettings, type Destination, type SshOptions, type SshSettings } from "./ssh.js";
-import { formatBytes, formatSeconds, formatSshCommand, streamSize, type InstallMode, type ShipEvent } from "./transport.js";
+import { formatBytes, formatSeconds, formatSshCommand, streamSize, type InstallMode, type ShipEvent, type ShipResult } from "./transport.js";
+import { describeNotifyTargets, notifyShip, type ShipNotifications } from "../notify/ship.js";
 
 export interface ShipOptions extends SshOptions {
   inventory?: string;
@@ -75,16 +76,25 @@ async function shipPlans(
   }
   const isSeveral = plans.length > 1;
   const reporter = makeReporter(isSeveral, process.stderr.isTTY && !isSeveral);
+  // Deploys are announced; a --check changes nothing and says nothing.
+  const notifications = mode === "install" ? notifyDeploy(plans) : undefined;
+  const onEvent = (event: ShipEvent): void => {
+    reporter(event);
+    notifications?.observe(event);
+  };
+  const onResult = (result: ShipResult): void => notifications?.finish(result);
   const results: RolloutResult[] =
     rollout === undefined
-      ? await shipAll(plans, settings, mode, parallel, reporter)
+      ? await shipAll(plans, settings, mode, parallel, onEvent, onResult)
       : await rollOut(
           plans,
           settings,
           mode,
           { batches: planBatches(plans.length, rollout.batch, rollout.canary), maxFailures: rollout.maxFailures, connections: JUMP_HOST_CONNECTIONS },
-          reporter,
+          onEvent,
+          onResult,
         );
+  await notifications?.flush();
   reporter.finish();
   if (isSeveral) process.stdout.write(formatSummary(results));
   const failed = results.flatMap((result) => (isNotReached(result) || result.isOk ? [] : [result]));
@@ -110,6 +120,11 @@ async function shipPlans(
     const site = result.httpsUrl === undefined ? "" : `, serving ${result.httpsUrl}`;
     process.stderr.write(`plc ship: ${what} on ${result.label} in ${formatSeconds(result.durationMs)}${site}\n`);
   }
+}
+
+/** The deploy's events, when a bundle names targets. */
+function notifyDeploy(plans: readonly ShipPlan[]): ShipNotifications | undefined {
+  return notifyShip(plans.map(({ destination, shipment }) => ({ label: destination.label, release: shipment.id.slice(0, 12), notify: shipment.notify })));
 }
 
 /** --batch, --no-canary and --max-failures: a rollout, or undefined for the plain --parallel ship. */
@@ -202,6 +217,8 @@ function printDryRun(plans: readonly ShipPlan[], settings: SshSettings, mode: In
     if (shipment.secrets !== undefined) out.push(`    + secrets.env (${shipment.secretKeys.join(", ") || "keys not listed"}; values not shown)`);
     else if (shipment.secretKeys.length > 0) out.push(`    no secrets file: the host's current secrets are used (${shipment.secretKeys.join(", ")})`);
     out.push(`  then on the host: verify the sha256, unpack, install.sh${mode === "install" ? "" : ` ${mode}`} (through sudo -n unless root), remove the temporary files`);
+    const targets = describeNotifyTargets(shipment.notify);
+    if (mode === "install" && targets !== "") out.push(`  events of the deploy sent from here to ${targets} (URLs and tokens not shown)`);
   }
   out.push("PLC_RECEIVER, the script the host runs with the stream on stdin:");
   out.push(...receiverScript().trimEnd().split("\n").map((line) => `  ${line}`));
@@ -238,6 +255,9 @@ function makeReporter(isSeveral: boolean, isLive: boolean): Reporter {
         if (isLive && event.phase === "sending") return;
         clear();
         process.stderr.write(`plc ship: ${event.label}: ${event.phase}${event.detail === "" ? "" : ` ${event.detail}`}\n`);
+        return;
+      case "event":
+        // For notifications: install.sh's own lines already say what happens.
         return;
     }
   };

@@ -67,7 +67,8 @@ rm -f "$dir/${STREAM.bundle}"
 [ -z "$(find "$dir/bundle/$root" -mindepth 2 -name SHA256SUMS)" ] || fail ${s.checksum} "the bundle holds a nested SHA256SUMS (nothing was changed)"
 [ -f "$dir/bundle/$root/install.sh" ] || fail ${s.host} "the bundle holds no $root/install.sh (nothing was changed)"
 phase verified
-set -- sh "$dir/bundle/$root/install.sh"
+# PLC_SHIP_EVENTS: install.sh marks its events (backup, checks, rollback) for plc ship's notifications.
+set -- env PLC_SHIP_EVENTS=1 sh "$dir/bundle/$root/install.sh"
 if [ -f "$dir/${STREAM.secrets}" ]; then set -- "$@" --secrets "$dir/${STREAM.secrets}"; fi
 if [ -n "$mode" ]; then set -- "$@" "$mode"; fi
 phase installing

@@ -1,7 +1,7 @@
 // A fleet rollout: the first host alone (the canary), then batch after batch; a batch with more
 // failures than allowed stops the rollout, and the hosts it never reached are listed as such.
 // Planning is pure; rollOut ships with shipTo, one ssh connection per host.
-import { shipTo, type InstallMode, type ShipEvent, type SshSettings } from "./transport.js";
+import { shipTo, type InstallMode, type ShipEvent, type ShipResult, type SshSettings } from "./transport.js";
 import type { RolloutResult, ShipPlan } from "./runner.js";
 
 /** `--batch N` (hosts) or `--batch N%` (of the fleet, rounded up). */
@@ -47,6 +47,7 @@ export async function rollOut(
   mode: InstallMode,
   options: RolloutOptions,
   onEvent: (event: ShipEvent) => void,
+  onResult: (result: ShipResult) => void = () => undefined,
 ): Promise<RolloutResult[]> {
   const results: RolloutResult[] = plans.map((plan) => ({ label: plan.destination.label, isReached: false }));
   let failures = 0;
@@ -59,6 +60,7 @@ export async function rollOut(
         if (index === undefined || plan === undefined) return;
         const result = await shipTo(plan.destination, plan.shipment, settings, mode, onEvent);
         results[index] = result;
+        onResult(result);
         if (!result.isOk) failures++;
       }
     };

@@ -24,6 +24,7 @@ export async function shipAll(
   mode: InstallMode,
   parallel: number,
   onEvent: (event: ShipEvent) => void,
+  onResult: (result: ShipResult) => void = () => undefined,
 ): Promise<ShipResult[]> {
   const results: ShipResult[] = new Array<ShipResult>(plans.length);
   let next = 0;
@@ -32,7 +33,9 @@ export async function shipAll(
       const index = next++;
       const plan = plans[index];
       if (plan === undefined) return;
-      results[index] = await shipTo(plan.destination, plan.shipment, settings, mode, onEvent);
+      const result = await shipTo(plan.destination, plan.shipment, settings, mode, onEvent);
+      results[index] = result;
+      onResult(result);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(parallel, plans.length)) }, worker));

@@ -2,7 +2,9 @@
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
 import { displayPath, fail } from "../diagnostics.js";
-import { readBundleManifest } from "../load/bundle.js";
+import { readBundleManifest, readBundleTarball } from "../load/bundle.js";
+import { NOTIFY_CONFIG_FILE, parseNotifyConfig, readNotifySecrets } from "../notify/settings.js";
+import type { NotifyConfig, NotifySecrets } from "../notify/targets.js";
 import type { PackedBundle } from "../types.js";
 import type { Destination } from "./ssh.js";
 
@@ -21,6 +23,20 @@ export interface Shipment {
   description: string;
   /** Secret names the bundle needs, from MANIFEST.json. */
   secretKeys: string[];
+  /** Where plc ship sends the deploy's events: the bundle's notify.json and the secrets file's tokens. */
+  notify: { config: NotifyConfig; secrets: NotifySecrets } | undefined;
+}
+
+/** notify.json of the bundle with the secrets that go with it (a secrets.env inside when embedded). */
+function notifyOf(configText: string | undefined, secrets: Buffer | undefined, embedded: string | undefined): Shipment["notify"] {
+  const config = configText === undefined ? undefined : parseNotifyConfig(configText);
+  if (config === undefined) return undefined;
+  return { config, secrets: readNotifySecrets(secrets?.toString("utf8") ?? embedded) };
+}
+
+function fileText(files: readonly { path: string; content: string | Buffer }[], path: string): string | undefined {
+  const content = files.find((file) => file.path === path)?.content;
+  return content === undefined ? undefined : content.toString();
 }
 
 /** One host and what it gets. */
@@ -40,6 +56,7 @@ export function shipmentOfPacked(packed: PackedBundle, root: string, secrets: st
     secrets: secrets === undefined || secrets === "" ? undefined : Buffer.from(secrets, "utf8"),
     description: `${packed.fileName} (built now)`,
     secretKeys: packed.manifest.secrets,
+    notify: notifyOf(fileText(packed.files, NOTIFY_CONFIG_FILE), secrets === undefined ? undefined : Buffer.from(secrets, "utf8"), fileText(packed.files, "secrets.env")),
   };
 }
 
@@ -62,6 +79,9 @@ export async function readShipment(path: string, secretsFile: string | undefined
       });
     }
   }
+  // One more pass over the tarball only for a bundle that sends notifications (an image archive makes passes long).
+  const hasNotify = manifest.files.some((file) => file.path === NOTIFY_CONFIG_FILE);
+  const kept = hasNotify ? readBundleTarball(path, cwd, (file) => file === NOTIFY_CONFIG_FILE || file === "secrets.env").entries : [];
   return {
     root,
     id,
@@ -71,6 +91,7 @@ export async function readShipment(path: string, secretsFile: string | undefined
     secrets,
     description: display,
     secretKeys,
+    notify: notifyOf(fileText(kept, NOTIFY_CONFIG_FILE), secrets, fileText(kept, "secrets.env")),
   };
 }
 

@@ -20,7 +20,9 @@ export type Phase = "connecting" | "sending" | "sent" | "ready" | "received" | "
 export type ShipEvent =
   | { kind: "phase"; label: string; phase: Phase; detail: string }
   | { kind: "progress"; label: string; sent: number; total: number; elapsedMs: number }
-  | { kind: "output"; label: string; line: string };
+  | { kind: "output"; label: string; line: string }
+  /** An event install.sh marked (backup.started, checks.failed…): what notifications are made of. */
+  | { kind: "event"; label: string; name: string; detail: string };
 
 export interface ShipResult {
   label: string;
@@ -196,6 +198,7 @@ export async function shipTo(
       isRemote = true;
       const [name = "", ...rest] = line.slice(PHASE_MARK.length).split(" ");
       if (name === "installed") installStatus = Number(rest[0]);
+      else if (name === "event") onEvent({ kind: "event", label, name: rest[0] ?? "", detail: rest.slice(1).join(" ") });
       else if (name === "ready" || name === "received" || name === "verified" || name === "installing") reach(name, rest.join(" "));
       return;
     }

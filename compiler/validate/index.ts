@@ -26,7 +26,7 @@ export function schemaFor(plugins: readonly PluginDefinition[], base: ProjectSch
 }
 
 /** Variables that are secrets whatever their origin; vault values are secret wherever they are. */
-const CORE_SECRET_VARIABLES = ["backup_password", "lftp_dsn", "htaccess", "users", "tls_certificate", "tls_key", "slack_token"];
+const CORE_SECRET_VARIABLES = ["backup_password", "lftp_dsn", "htaccess", "users", "tls_certificate", "tls_key", "slack_token", "notify_webhook"];
 
 const compiled = new Map<string, ValidateFunction>();
 

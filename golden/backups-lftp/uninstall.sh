@@ -39,7 +39,7 @@ case ${1:-} in
 esac
 [ "$(id -u)" = 0 ] || die "run as root"
 
-for unit in backup-mrs-production.service backup-mrs-production.timer prune-mrs-production.service prune-mrs-production.timer tls-mrs-production.service tls-mrs-production.timer; do
+for unit in backup-mrs-production.service backup-mrs-production.timer prune-mrs-production.service prune-mrs-production.timer tls-mrs-production.service tls-mrs-production.timer notify-mrs-production@.service; do
   if [ -f "/etc/systemd/system/$unit" ]; then
     systemctl disable --now "$unit" >/dev/null 2>&1 || true
     rm -f "/etc/systemd/system/$unit"

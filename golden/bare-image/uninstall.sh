@@ -39,7 +39,7 @@ case ${1:-} in
 esac
 [ "$(id -u)" = 0 ] || die "run as root"
 
-for unit in backup-project-staging.service backup-project-staging.timer prune-project-staging.service prune-project-staging.timer tls-project-staging.service tls-project-staging.timer; do
+for unit in backup-project-staging.service backup-project-staging.timer prune-project-staging.service prune-project-staging.timer tls-project-staging.service tls-project-staging.timer notify-project-staging@.service; do
   if [ -f "/etc/systemd/system/$unit" ]; then
     systemctl disable --now "$unit" >/dev/null 2>&1 || true
     rm -f "/etc/systemd/system/$unit"

@@ -39,7 +39,7 @@ case ${1:-} in
 esac
 [ "$(id -u)" = 0 ] || die "run as root"
 
-for unit in backup-app-production.service backup-app-production.timer prune-app-production.service prune-app-production.timer tls-app-production.service tls-app-production.timer; do
+for unit in backup-app-production.service backup-app-production.timer prune-app-production.service prune-app-production.timer tls-app-production.service tls-app-production.timer notify-app-production@.service; do
   if [ -f "/etc/systemd/system/$unit" ]; then
     systemctl disable --now "$unit" >/dev/null 2>&1 || true
     rm -f "/etc/systemd/system/$unit"

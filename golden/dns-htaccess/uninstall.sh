@@ -39,7 +39,7 @@ case ${1:-} in
 esac
 [ "$(id -u)" = 0 ] || die "run as root"
 
-for unit in backup-app-review-42.service backup-app-review-42.timer prune-app-review-42.service prune-app-review-42.timer tls-app-review-42.service tls-app-review-42.timer; do
+for unit in backup-app-review-42.service backup-app-review-42.timer prune-app-review-42.service prune-app-review-42.timer tls-app-review-42.service tls-app-review-42.timer notify-app-review-42@.service; do
   if [ -f "/etc/systemd/system/$unit" ]; then
     systemctl disable --now "$unit" >/dev/null 2>&1 || true
     rm -f "/etc/systemd/system/$unit"

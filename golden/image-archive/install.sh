@@ -40,6 +40,12 @@ previous_container=project-staging.plc-previous
 # Every deploy is a transaction recorded here: what ran before, and whether the switch was committed.
 journal=$home/.deploy
 
+# Marks an event for plc ship's notifications (ship/receiver.ts: "@@plc-ship " lines on stderr), only
+# when plc ship asked for them: a person running install.sh sees its own messages only.
+event() {
+  if [ -n "${PLC_SHIP_EVENTS:-}" ]; then printf '@@plc-ship event %s\n' "$*" >&2; fi
+}
+
 # Prints what a log file gained since byte $2 to file descriptor $3, then the file's size.
 relay_new() {
   size=$(($(wc -c <"$1")))
@@ -329,6 +335,8 @@ undo_deploy() {
     # No container to bring back (removed by hand): the current release starts one.
     "$home/current/docker-run.sh" && say "restarted the previous release $(basename "$(readlink "$home/current")")"
   fi
+  # What ran before was stopped for the new release and runs again: that is a rollback to announce.
+  if [ -f "$journal/aside" ]; then event rollback "release $what did not finish"; fi
   rm -rf "$journal"
   set -e
 }
@@ -343,14 +351,14 @@ restore_vhost() {
 # (disk full, a kill) is finished by the next install.sh.
 activate_release() {
   dir=$home/releases/$1
-  for file in docker-run.sh backup.sh restore.sh prune.sh uninstall.sh tls.sh; do
+  for file in docker-run.sh backup.sh restore.sh prune.sh uninstall.sh tls.sh notify.sh; do
     if [ -f "$dir/$file" ]; then ln -sfn "current/$file" "$home/$file"; else rm -f "$home/$file"; fi
   done
   install -m 0600 "$dir/env" "$home/.env"
   install -m 0644 "$dir/logrotate/$name" "/etc/logrotate.d/$name"
   units_changed=
   remove_playlabs_units
-  for unit in backup-"$name".service backup-"$name".timer prune-"$name".service prune-"$name".timer tls-"$name".service tls-"$name".timer; do
+  for unit in backup-"$name".service backup-"$name".timer prune-"$name".service prune-"$name".timer tls-"$name".service tls-"$name".timer notify-"$name"@.service; do
     if [ -f "$dir/systemd/$unit" ]; then
       mkdir -p /etc/systemd/system
       if ! cmp -s "$dir/systemd/$unit" "/etc/systemd/system/$unit"; then
@@ -610,7 +618,12 @@ healthy() {
   done
 }
 say waiting for "$health_url"
-healthy || die "no healthy answer from $health_url within ${health_timeout}s"
+if healthy; then
+  event checks.succeeded
+else
+  event checks.failed
+  die "no healthy answer from $health_url within ${health_timeout}s"
+fi
 
 # 12. Switch current atomically, then everything that follows from it.
 commit_deploy

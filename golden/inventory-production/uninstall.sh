@@ -39,7 +39,7 @@ case ${1:-} in
 esac
 [ "$(id -u)" = 0 ] || die "run as root"
 
-for unit in backup-yourproject-production.service backup-yourproject-production.timer prune-yourproject-production.service prune-yourproject-production.timer tls-yourproject-production.service tls-yourproject-production.timer; do
+for unit in backup-yourproject-production.service backup-yourproject-production.timer prune-yourproject-production.service prune-yourproject-production.timer tls-yourproject-production.service tls-yourproject-production.timer notify-yourproject-production@.service; do
   if [ -f "/etc/systemd/system/$unit" ]; then
     systemctl disable --now "$unit" >/dev/null 2>&1 || true
     rm -f "/etc/systemd/system/$unit"

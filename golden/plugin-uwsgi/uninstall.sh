@@ -39,7 +39,7 @@ case ${1:-} in
 esac
 [ "$(id -u)" = 0 ] || die "run as root"
 
-for unit in backup-ybs-hack.service backup-ybs-hack.timer prune-ybs-hack.service prune-ybs-hack.timer tls-ybs-hack.service tls-ybs-hack.timer; do
+for unit in backup-ybs-hack.service backup-ybs-hack.timer prune-ybs-hack.service prune-ybs-hack.timer tls-ybs-hack.service tls-ybs-hack.timer notify-ybs-hack@.service; do
   if [ -f "/etc/systemd/system/$unit" ]; then
     systemctl disable --now "$unit" >/dev/null 2>&1 || true
     rm -f "/etc/systemd/system/$unit"
