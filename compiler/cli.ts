@@ -20,7 +20,10 @@ import type { BundleFile } from "./types.js";
 import { collect, type SpecOptions } from "./options.js";
 import { registerShipCommand } from "./ship/command.js";
 import { registerDiffCommand } from "./ship/diff-command.js";
-import { registerInitCommand } from "./init.js";
+import { registerScaffoldCommands } from "./commands/scaffold.js";
+import { registerInstallCommand } from "./commands/install.js";
+import { registerSignCommand } from "./commands/sign.js";
+import { registerPrepBuild } from "./commands/prep-build.js";
 import { registerCompletionCommand } from "./completion.js";
 
 const VERSION = (JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }).version;
@@ -388,7 +391,10 @@ program
   });
 
 registerDiffCommand(program, { loadOptions, runAsync });
-registerInitCommand(program, { run });
+registerScaffoldCommands(program, { run, runAsync });
+registerInstallCommand(program, { runAsync });
+registerSignCommand(program, { runAsync });
+registerPrepBuild(program, { run });
 registerCompletionCommand(program, { run });
 registerShipCommand(program, { withSpecOptions, loadOptions, packOptions, secretsText, runAsync });
 

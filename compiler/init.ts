@@ -1,8 +1,7 @@
-// `plc init DIR`: a new inventory in playlabs layout, with commented examples of the main variables
+// `plc scaffold DIR` (and `plc init DIR`, its old name): a new inventory in playlabs layout, with commented examples of the main variables
 // and a JSON Schema beside it so YAML editors complete the prefixed names.
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import type { Command } from "commander";
 import { displayPath, fail } from "./diagnostics.js";
 import { readPlugins } from "./load/plugins.js";
 import { readProjectSchema, schemaFor } from "./validate/index.js";
@@ -156,30 +155,4 @@ export function initInventory(dir: string, options: InitOptions, cwd: string): s
     written.push(displayPath(cwd, path));
   }
   return written;
-}
-
-export function registerInitCommand(program: Command, helpers: { run(action: () => void): void }): void {
-  program
-    .command("init")
-    .description("scaffold an inventory in playlabs layout: inventory.yaml, group_vars/all/project.yml with commented examples, .gitignore")
-    .argument("<dir>", "a new or empty directory")
-    .option("--prefix <name>", "project name, first half of <prefix>-<instance>", "project")
-    .option("--instance <name>", "instance name (staging, production, a branch)", "staging")
-    .addHelpText(
-      "after",
-      `
-Example:
-  plc init inventory --prefix yourproject --instance production
-  plc check -i inventory prefix=yourproject instance=production`,
-    )
-    .action((dir: string, options: InitOptions) => {
-      helpers.run(() => {
-        const written = initInventory(dir, options, process.cwd());
-        for (const path of written) process.stdout.write(`${path}\n`);
-        const shown = displayPath(process.cwd(), resolve(dir));
-        process.stderr.write(
-          `next: set the image in ${join(shown, "group_vars/all/project.yml")} and the hosts in ${join(shown, "inventory.yaml")}, then plc check -i ${shown} prefix=${options.prefix} instance=${options.instance}\n`,
-        );
-      });
-    });
 }
