@@ -81,7 +81,7 @@ function bad(origin: Origin, variable: string, hint: string): never {
 
 function loginName(value: unknown, origin: Origin, variable: string): string {
   if (typeof value !== "string" || !LOGIN_NAME.test(value)) {
-    fail("invalid-name", `${variable}: ${String(JSON.stringify(value))} is not a login or group name`, {
+    fail("invalid-name", `${variable}: ${JSON.stringify(value) as string | undefined ?? "nothing"} is not a login or group name`, {
       origin,
       variable,
       hint: "lowercase letters, digits, '_' and '-', starting with a letter or '_', at most 32",
@@ -93,7 +93,7 @@ function loginName(value: unknown, origin: Origin, variable: string): string {
 /** A sudoers command: an absolute path and its arguments; sudoers' own separators are escaped. */
 function sudoCommand(value: unknown, origin: Origin, user: string): string {
   if (typeof value !== "string" || !value.startsWith("/") || /[\0\n\r\\]/.test(value)) {
-    fail("invalid-value", `users[${user}].sudo: ${String(JSON.stringify(value))} is not a command`, {
+    fail("invalid-value", `users[${user}].sudo: ${JSON.stringify(value) as string | undefined ?? "nothing"} is not a command`, {
       origin,
       variable: "sudo",
       hint: "each entry is an absolute command path, with arguments or sudoers wildcards: /home/*/backup.sh",

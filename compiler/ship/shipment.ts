@@ -20,6 +20,8 @@ export interface Shipment {
   description: string;
   /** Secret names the bundle needs, from MANIFEST.json. */
   secretKeys: string[];
+  /** BUNDLE.sig (plc sign): a host whose deploy user may only run plc-install checks it. */
+  signature: Buffer | undefined;
 }
 
 /** A shipment of a bundle plc just built, held in memory. */
@@ -33,6 +35,7 @@ export function shipmentOfPacked(packed: PackedBundle, root: string, secrets: st
     secrets: secrets === undefined || secrets === "" ? undefined : Buffer.from(secrets, "utf8"),
     description: `${packed.fileName} (built now)`,
     secretKeys: packed.manifest.secrets,
+    signature: undefined,
   };
 }
 
@@ -64,6 +67,7 @@ export async function readShipment(path: string, secretsFile: string | undefined
     secrets,
     description: display,
     secretKeys,
+    signature: existsSync(`${path}.sig`) ? readFileSync(`${path}.sig`) : undefined,
   };
 }
 
