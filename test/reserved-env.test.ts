@@ -29,7 +29,8 @@ function shellVariables(source: string): Set<string> {
 
 function scriptTemplates(): string[] {
   const templates = join(ROOT, "compiler", "render", "templates");
-  const files = readdirSync(templates)
+  // install.sh's partials (install/*.sh.ejs) included.
+  const files = readdirSync(templates, { recursive: true, encoding: "utf8" })
     .filter((file) => file.endsWith(".sh.ejs") || file === "env.ejs" || file === "secrets.keys.ejs")
     .map((file) => join(templates, file));
   const plugins = join(ROOT, "plugins");

@@ -12,7 +12,9 @@ function templates(): string[] {
   const plugins = join(ROOT, "plugins");
   if (existsSync(plugins)) for (const name of readdirSync(plugins)) dirs.push(join(plugins, name));
   return dirs.flatMap((dir) =>
-    existsSync(dir) ? readdirSync(dir).filter((file) => file.endsWith(".ejs")).map((file) => relative(ROOT, join(dir, file))) : [],
+    existsSync(dir)
+      ? readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((file) => file.endsWith(".ejs")).map((file) => relative(ROOT, join(dir, file)))
+      : [],
   );
 }
 
@@ -38,6 +40,7 @@ describe("each lint rule fires", () => {
     assert.deepEqual(
       lint(`name=<%- sh(spec.name) %>
 <%- include('_header.sh.ejs') -%>
+<%- include('install/1-prerequisites.sh.ejs') -%>
 docker run --name <%- sh(spec.name) %> \\
   <%- sh(\`type=bind,source=\${spec.home}/log\`) %> >/dev/null
 for tool in <%- requiredTools.map(sh).join(" ") %>; do :; done
@@ -59,7 +62,10 @@ PY
     ["an unclosed helper call", `echo <%- sh(spec.name %>\n`, /does not close/],
     ["a list joined by something else than a space", `echo <%- requiredTools.map(sh).join(";") %>\n`, /a raw value/],
     ["a scriptlet that writes output itself", `<% __append(spec.name) %>\n`, /writes output itself/],
-    ["an include with a computed or foreign name", `<%- include(spec.name) %>\n<%- include('../x.ejs') %>\n`, /literal name/],
+    ["an include with a computed name", `<%- include(spec.name) %>\n`, /literal name/],
+    ["an include of the parent folder", `<%- include('../x.ejs') %>\n`, /literal name/],
+    ["an include that climbs out of a subfolder", `<%- include('install/../../x.ejs') %>\n`, /literal name/],
+    ["an include of an absolute path", `<%- include('/etc/x.ejs') %>\n`, /literal name/],
     ["an include inside a line", `echo <%- include('_lock.sh.ejs') %>\n`, /stands alone/],
     ["C29: inside double quotes", `say "waiting for <%- sh(healthUrl) %>"\n`, /inside "…"/],
     ["inside $(…) inside double quotes", `if [ -n "$(ls -A <%- sh(spec.home) %>)" ]; then :; fi\n`, /inside "…"/],

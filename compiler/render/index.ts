@@ -7,14 +7,10 @@ import { diagnostic, fail, PlcError } from "../diagnostics.js";
 import { TEMPLATES_DIR } from "../paths.js";
 import type { Bundle, BundleFile, HookName, Origin, Spec } from "../types.js";
 import { hashHtpasswd } from "./htpasswd.js";
+import { planInstall, type HookFile, type InstallPlan } from "./install-plan.js";
 import { QUOTE_HELPERS, shAssign, unquoteSh } from "./quote.js";
 
-/** A rendered plugin hook: where it lives in the bundle and which plugin it belongs to. */
-export interface HookFile {
-  plugin: string;
-  hook: HookName;
-  path: string;
-}
+export type { HookFile } from "./install-plan.js";
 
 /** Everything a template may read. Values still need a quote helper to reach output. */
 export interface RenderContext {
@@ -36,6 +32,8 @@ export interface RenderContext {
   mounts: { source: string; target: string }[];
   /** Inventory users who are superusers of this instance (superusersOf); password undefined: none given. */
   superusers: { name: string; email: string | undefined; password: string | undefined }[];
+  /** install.sh's steps and what they need. */
+  install: InstallPlan;
 }
 
 const SECRET_BACKUP_PASSWORD = "PLC_BACKUP_PASSWORD";
@@ -228,6 +226,15 @@ function buildContext(spec: Spec, pluginSecretKeys: readonly string[]): RenderCo
   if (spec.lftp) requiredTools.push("lftp");
   if (hasVhost) requiredTools.push("nginx");
   for (const tool of spec.plugins.flatMap((plugin) => plugin.hostTools)) if (!requiredTools.includes(tool)) requiredTools.push(tool);
+  // Post hooks run in reverse plugin order: teardown mirrors setup.
+  const hooks = (hook: HookName): HookFile[] => {
+    const found = hookFiles.filter((file) => file.hook === hook);
+    return hook.endsWith(".post") ? found.reverse() : found;
+  };
+  // A file name for any valid first name (`*.example.com`, `::1`): the characters a bundle path may not hold
+  // become `_`. No host name has one, so `_.example.com.conf` cannot meet another vhost's file.
+  const vhostFile = `${(spec.dns[0] ?? spec.name).replace(/[^A-Za-z0-9._-]/g, "_")}.conf`;
+  const dataDirs = [{ path: "log", owner: "image" as const, mode: "0755" }, ...spec.plugins.flatMap((plugin) => plugin.data)];
   return {
     spec,
     backups,
@@ -236,11 +243,7 @@ function buildContext(spec: Spec, pluginSecretKeys: readonly string[]): RenderCo
     envKeys: [...spec.env.map((entry) => entry.key), ...spec.hostSecretKeys],
     publicEnv: spec.env.filter((entry) => !entry.isSecret).map(({ key, value }) => ({ key, value })),
     secretKeys,
-    // Post hooks run in reverse plugin order: teardown mirrors setup.
-    hooks: (hook) => {
-      const found = hookFiles.filter((file) => file.hook === hook);
-      return hook.endsWith(".post") ? found.reverse() : found;
-    },
+    hooks,
     lftpCommands: spec.lftp === undefined ? undefined : lftpCommands(spec, spec.lftp),
     healthUrl: `http://127.0.0.1:${spec.hostPort}${spec.healthcheckPath}`,
     units: {
@@ -249,14 +252,12 @@ function buildContext(spec: Spec, pluginSecretKeys: readonly string[]): RenderCo
       pruneService: `prune-${spec.name}.service`,
       pruneTimer: `prune-${spec.name}.timer`,
     },
-    // A wildcard's `*` would be a glob in every path of it (and pack refuses it): `_` stands for it, and no
-    // host name has one, so `_.example.com.conf` cannot meet another vhost's file.
-    // A file name for any valid first name (`*.example.com`, `::1`): the characters a bundle path may not hold become `_`.
-    vhostFile: `${(spec.dns[0] ?? spec.name).replace(/[^A-Za-z0-9._-]/g, "_")}.conf`,
+    vhostFile,
     requiredTools,
-    dataDirs: [{ path: "log", owner: "image" as const, mode: "0755" }, ...spec.plugins.flatMap((plugin) => plugin.data)],
+    dataDirs,
     mounts: [{ source: "log", target: spec.logMount }, ...spec.mounts],
     superusers: superusersOf(spec),
+    install: planInstall({ spec, backups, vhostFile: hasVhost ? vhostFile : undefined, dataDirs, hooks }),
   };
 }
 
@@ -337,6 +338,7 @@ const LOCALS = [
   "dataDirs",
   "mounts",
   "superusers",
+  "install",
   "plugin",
 ];
 

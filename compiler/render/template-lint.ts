@@ -142,9 +142,10 @@ type Helper = keyof typeof QUOTE_HELPERS | "include";
 export function helperOf(expression: string): { helper: Helper } | { error: string } {
   const helpers = Object.keys(QUOTE_HELPERS);
   const isHelper = (name: string): name is keyof typeof QUOTE_HELPERS => helpers.includes(name);
-  const include = /^\s*include\(\s*(['"])([^'"/\\]+)\1\s*\)\s*$/.exec(expression);
+  // A file in the template's own folder or below it: no absolute path, no `..`.
+  const include = /^\s*include\(\s*(['"])((?:[^'"/\\.][^'"/\\]*\/)*[^'"/\\]+)\1\s*\)\s*$/.exec(expression);
   if (include) return { helper: "include" };
-  if (/^\s*include\(/.test(expression)) return { error: "include() takes the literal name of a file in the template's own folder" };
+  if (/^\s*include\(/.test(expression)) return { error: "include() takes the literal name of a file in the template's own folder or below it" };
   const list = /^\s*[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*(?:\([\w$.]*\))?\.map\(([A-Za-z]+)\)\.join\(\s*(["'])\s\2\s*\)\s*$/.exec(expression);
   if (list?.[1] !== undefined && isHelper(list[1])) return { helper: list[1] };
   const call = /^\s*([A-Za-z]+)\s*\(/.exec(expression);

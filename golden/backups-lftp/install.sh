@@ -340,6 +340,35 @@ commit_deploy() {
   mv -f "$journal/state.new" "$journal/state"
 }
 
+# Opens a transaction: what runs now is recorded, so any failure can bring it back exactly.
+begin_deploy() {
+  rm -rf "$journal.new"
+  mkdir -m 0700 "$journal.new" "$journal.new/before"
+  printf '%s\n' "$1" >"$journal.new/release"
+  for file in docker-image .secrets.env .backup_password .env; do
+    if [ -f "$home/$file" ]; then cp -p "$home/$file" "$journal.new/before/$file"; else : >"$journal.new/before/$file.absent"; fi
+  done
+  printf 'started\n' >"$journal.new/state"
+  mv "$journal.new" "$journal"
+}
+
+# The running container steps aside, stopped with its stop signal and kept until the switch.
+set_aside_container() {
+  if docker inspect "$previous_container" >/dev/null 2>&1; then
+    if docker inspect "$name" >/dev/null 2>&1; then
+      docker rm --force "$previous_container" >/dev/null
+    else
+      docker rename "$previous_container" "$name"
+    fi
+  fi
+  if docker inspect "$name" >/dev/null 2>&1; then
+    docker inspect --format '{{.State.Running}}' "$name" >"$journal/before/container.running"
+    docker stop --time "$stop_timeout" "$name" >/dev/null
+    docker rename "$name" "$previous_container"
+  fi
+  : >"$journal/aside"
+}
+
 # A failure brings back what ran before; a failure after the switch leaves the new release live and says so.
 on_exit() {
   status=$?
@@ -393,36 +422,6 @@ if [ "$mode" = repair ]; then
   say "no interrupted deploy is left"
   exit 0
 fi
-
-# Opens a transaction: what runs now is recorded, so any failure can bring it back exactly.
-begin_deploy() {
-  rm -rf "$journal.new"
-  mkdir -m 0700 "$journal.new" "$journal.new/before"
-  printf '%s\n' "$1" >"$journal.new/release"
-  for file in docker-image .secrets.env .backup_password .env; do
-    if [ -f "$home/$file" ]; then cp -p "$home/$file" "$journal.new/before/$file"; else : >"$journal.new/before/$file.absent"; fi
-  done
-  printf 'started\n' >"$journal.new/state"
-  mv "$journal.new" "$journal"
-}
-
-# The running container steps aside, stopped with its stop signal and kept until the switch.
-set_aside_container() {
-  if docker inspect "$previous_container" >/dev/null 2>&1; then
-    if docker inspect "$name" >/dev/null 2>&1; then
-      docker rm --force "$previous_container" >/dev/null
-    else
-      docker rename "$previous_container" "$name"
-    fi
-  fi
-  if docker inspect "$name" >/dev/null 2>&1; then
-    docker inspect --format '{{.State.Running}}' "$name" >"$journal/before/container.running"
-    docker stop --time "$stop_timeout" "$name" >/dev/null
-    docker rename "$name" "$previous_container"
-  fi
-  : >"$journal/aside"
-}
-
 
 previous_release=
 if [ -L "$home/current" ]; then previous_release=$(readlink "$home/current"); fi

@@ -74,6 +74,22 @@ write_backup_password() {
   mv -f "$home/.backup_password.new" "$home/.backup_password"
 }
 
+# Runs a plugin hook (a bundle folder, the hook's path in it) in a subshell with errexit on, so its first failing command stops it (in
+# `(. hook) || die` errexit would be off: POSIX ignores it left of ||), then says which one failed.
+run_hook() {
+  hook=$1/$2
+  shift 2
+  set +e
+  (
+    set -e
+    # shellcheck source=/dev/null
+    . "$hook"
+  )
+  hook_status=$?
+  set -e
+  [ "$hook_status" -eq 0 ] || die "$@"
+}
+
 usage() {
   cat <<'USAGE'
 usage: install.sh [--secrets FILE] [--check | --rollback | --repair]
@@ -340,6 +356,35 @@ commit_deploy() {
   mv -f "$journal/state.new" "$journal/state"
 }
 
+# Opens a transaction: what runs now is recorded, so any failure can bring it back exactly.
+begin_deploy() {
+  rm -rf "$journal.new"
+  mkdir -m 0700 "$journal.new" "$journal.new/before"
+  printf '%s\n' "$1" >"$journal.new/release"
+  for file in docker-image .secrets.env .backup_password .env; do
+    if [ -f "$home/$file" ]; then cp -p "$home/$file" "$journal.new/before/$file"; else : >"$journal.new/before/$file.absent"; fi
+  done
+  printf 'started\n' >"$journal.new/state"
+  mv "$journal.new" "$journal"
+}
+
+# The running container steps aside, stopped with its stop signal and kept until the switch.
+set_aside_container() {
+  if docker inspect "$previous_container" >/dev/null 2>&1; then
+    if docker inspect "$name" >/dev/null 2>&1; then
+      docker rm --force "$previous_container" >/dev/null
+    else
+      docker rename "$previous_container" "$name"
+    fi
+  fi
+  if docker inspect "$name" >/dev/null 2>&1; then
+    docker inspect --format '{{.State.Running}}' "$name" >"$journal/before/container.running"
+    docker stop --time "$stop_timeout" "$name" >/dev/null
+    docker rename "$name" "$previous_container"
+  fi
+  : >"$journal/aside"
+}
+
 # A failure brings back what ran before; a failure after the switch leaves the new release live and says so.
 on_exit() {
   status=$?
@@ -393,36 +438,6 @@ if [ "$mode" = repair ]; then
   say "no interrupted deploy is left"
   exit 0
 fi
-
-# Opens a transaction: what runs now is recorded, so any failure can bring it back exactly.
-begin_deploy() {
-  rm -rf "$journal.new"
-  mkdir -m 0700 "$journal.new" "$journal.new/before"
-  printf '%s\n' "$1" >"$journal.new/release"
-  for file in docker-image .secrets.env .backup_password .env; do
-    if [ -f "$home/$file" ]; then cp -p "$home/$file" "$journal.new/before/$file"; else : >"$journal.new/before/$file.absent"; fi
-  done
-  printf 'started\n' >"$journal.new/state"
-  mv "$journal.new" "$journal"
-}
-
-# The running container steps aside, stopped with its stop signal and kept until the switch.
-set_aside_container() {
-  if docker inspect "$previous_container" >/dev/null 2>&1; then
-    if docker inspect "$name" >/dev/null 2>&1; then
-      docker rm --force "$previous_container" >/dev/null
-    else
-      docker rename "$previous_container" "$name"
-    fi
-  fi
-  if docker inspect "$name" >/dev/null 2>&1; then
-    docker inspect --format '{{.State.Running}}' "$name" >"$journal/before/container.running"
-    docker stop --time "$stop_timeout" "$name" >/dev/null
-    docker rename "$name" "$previous_container"
-  fi
-  : >"$journal/aside"
-}
-
 
 previous_release=
 if [ -L "$home/current" ]; then previous_release=$(readlink "$home/current"); fi
@@ -556,21 +571,6 @@ chmod 0644 "$home/docker-image.new"
 mv -f "$home/docker-image.new" "$home/docker-image"
 
 # 9. The container, with plugin steps around its start, in plugin order.
-# Runs a plugin hook (a bundle folder, the hook's path in it) in a subshell with errexit on, so its first failing command stops it (in
-# `(. hook) || die` errexit would be off: POSIX ignores it left of ||), then says which one failed.
-run_hook() {
-  hook=$1/$2
-  shift 2
-  set +e
-  (
-    set -e
-    # shellcheck source=/dev/null
-    . "$hook"
-  )
-  hook_status=$?
-  set -e
-  [ "$hook_status" -eq 0 ] || die "$@"
-}
 set_aside_container
 say deploy.pre: postgres
 run_hook "$release" hooks/01-postgres/deploy.pre.sh 'deploy.pre of postgres failed'

@@ -8,7 +8,7 @@ import { test } from "node:test";
 import { sh } from "../../compiler/render/quote.js";
 import { CLI } from "../fixtures.js";
 import { requireTool } from "../tools.js";
-import { freeNetworks, requireShipTools, runAsync, runPlc, SshClient, type RunResult, type SshHost } from "./sandbox.js";
+import { freeNetworks, requireShipTools, SshClient, type RunResult, type SshHost } from "./sandbox.js";
 
 const WATCHED = ["/home", "/tmp", "/etc/systemd/system", "/etc/logrotate.d", "/run/lock"];
 
@@ -50,13 +50,13 @@ test("plc ship through a jump host", { timeout: 60_000 }, async (t) => {
   const target = await client.startHost({ network: targetNetwork });
   const viaBastion = bastion.routeTo(target, linkNetwork, { isOnlyWay: true });
   const dist = join(client.dir, "dist");
-  const built = await runPlc(["build", "-o", dist, "prefix=ybs", "instance=hack", "healthcheck_timeout=5", "host_port=18080", "image=nginx:1.27"]);
+  const built = await client.plc(["build", "-o", dist, "prefix=ybs", "instance=hack", "healthcheck_timeout=5", "host_port=18080", "image=nginx:1.27"]);
   assert.equal(built.status, 0, built.stderr);
   const bundle = built.stdout.split("\n").find((line) => line.endsWith(".tar.gz")) ?? "";
   const bastionBefore = bastion.listing(WATCHED);
 
   await t.test("-J root@bastion:port: deployed on the target through the bastion, one connection each, nothing on the bastion", async () => {
-    const result = await runPlc(["ship", bundle, `@${target.address}`, "-J", `root@${bastion.address}:${bastion.port}`, "-F", client.config]);
+    const result = await client.plc(["ship", bundle, `@${target.address}`, "-J", `root@${bastion.address}:${bastion.port}`, "-F", client.config]);
     assert.equal(result.status, 0, result.stderr + result.stdout);
     assert.match(result.stdout, /install\.sh: deployed release/);
     assert.equal(bastion.connections(), 1, bastion.log());
@@ -72,7 +72,7 @@ test("plc ship through a jump host", { timeout: 60_000 }, async (t) => {
 
   await t.test("-F with ProxyJump in the target's Host block: the same path, from ssh config alone", async () => {
     const config = jumpConfig(client, "ssh_config.jump", bastion, target, client.knownHosts);
-    const result = await runPlc(["ship", bundle, "@plc-target", "-F", config]);
+    const result = await client.plc(["ship", bundle, "@plc-target", "-F", config]);
     assert.equal(result.status, 0, result.stderr + result.stdout);
     assert.match(result.stderr, /plc ship: plc-target: done/);
     assert.equal(bastion.connections(), 2, bastion.log());
@@ -93,7 +93,7 @@ test("plc ship through a jump host", { timeout: 60_000 }, async (t) => {
       "-o", `UserKnownHostsFile=${onlyTarget}`, "-o", "GlobalKnownHostsFile=/dev/null", "-o", `IdentityFile=${client.identityFile}`, "-o", "IdentitiesOnly=yes",
     ].map((word) => sh(word)).join(" ");
     // util-linux script gives plc a terminal, where ssh would ask "Are you sure…" if the hop were not strict.
-    const result = await runAsync("timeout", ["30", "script", "-qec", command, "/dev/null"]);
+    const result = await client.run("timeout", ["30", "script", "-qec", command, "/dev/null"]);
     assert.equal(result.status, 1, result.stdout + result.stderr);
     assert.ok(result.stdout.includes(`host key of ${bastion.keyName} is unknown`), result.stdout);
     assert.doesNotMatch(result.stdout, /Are you sure you want to continue connecting/);
@@ -105,7 +105,7 @@ test("plc ship through a jump host", { timeout: 60_000 }, async (t) => {
     const targetBefore = target.listing(WATCHED);
     const [bastionConnections, targetConnections] = [bastion.connections(), target.connections()];
     const config = jumpConfig(client, "ssh_config.wrong-bastion", bastion, target, client.wrongKnownHosts());
-    const result = await runPlc(["ship", bundle, "@plc-target", "-F", config]);
+    const result = await client.plc(["ship", bundle, "@plc-target", "-F", config]);
     refused = result;
     assert.equal(result.status, 1, result.stderr + result.stdout);
     assert.match(result.stderr, /host key .* is not the one known_hosts holds; nothing was sent/);

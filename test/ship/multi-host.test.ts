@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { freeNetworks, requireShipTools, runPlc, SshClient, type SshHost } from "./sandbox.js";
+import { freeNetworks, requireShipTools, SshClient, type SshHost } from "./sandbox.js";
 
 test("plc ship to three hosts in network namespaces", { timeout: 120_000 }, async (t) => {
   if (!requireShipTools(t)) return;
@@ -18,7 +18,7 @@ test("plc ship to three hosts in network namespaces", { timeout: 120_000 }, asyn
   assert.ok(h1 !== undefined && h2 !== undefined && h3 !== undefined);
   const spec = ["prefix=ybs", "instance=hack", "healthcheck_timeout=5", "host_port=18080", "image=nginx:1.27"];
   const dist = join(client.dir, "dist");
-  const built = await runPlc(["build", "-o", dist, ...spec]);
+  const built = await client.plc(["build", "-o", dist, ...spec]);
   assert.equal(built.status, 0, built.stderr);
   const bundle = built.stdout.split("\n").find((line) => line.endsWith(".tar.gz")) ?? "";
 
@@ -26,7 +26,7 @@ test("plc ship to three hosts in network namespaces", { timeout: 120_000 }, asyn
     // h3's known key is another one: that host must fail alone.
     const knownHosts = join(client.dir, "known_hosts.mixed");
     writeFileSync(knownHosts, `${h1.keyName} ${h1.hostKey}\n${h2.keyName} ${h2.hostKey}\n${h3.keyName} ${h1.hostKey}\n`);
-    const result = await runPlc(["ship", bundle, `@${h1.address}`, `@${h2.address}`, `@${h3.address}`, "-F", client.config, "-o", `UserKnownHostsFile=${knownHosts}`, "--parallel", "2"]);
+    const result = await client.plc(["ship", bundle, `@${h1.address}`, `@${h2.address}`, `@${h3.address}`, "-F", client.config, "-o", `UserKnownHostsFile=${knownHosts}`, "--parallel", "2"]);
     assert.equal(result.status, 1, result.stderr + result.stdout);
     assert.match(result.stdout, /^host\s+result\s+duration$/m);
     assert.match(result.stdout, new RegExp(`^${h1.address.replace(/\./g, "\\.")}\\s+ok\\s+\\d+\\.\\ds$`, "m"));
@@ -46,7 +46,7 @@ test("plc ship to three hosts in network namespaces", { timeout: 120_000 }, asyn
       join(inventory, "inventory.yml"),
       `all:\n  children:\n    ybs-hack:\n      hosts:\n        web1:\n          ansible_host: ${h1.address}\n          ansible_user: root\n        web2:\n          ansible_host: ${h2.address}\n          ansible_port: 22\n`,
     );
-    const result = await runPlc(["ship", "-i", inventory, ...spec, "-F", client.config, "--parallel", "2"]);
+    const result = await client.plc(["ship", "-i", inventory, ...spec, "-F", client.config, "--parallel", "2"]);
     assert.equal(result.status, 0, result.stderr + result.stdout);
     assert.match(result.stdout, /^web1\s+ok\s+/m);
     assert.match(result.stdout, /^web2\s+ok\s+/m);

@@ -1,6 +1,8 @@
 // Hosts reached over real ssh: OpenSSH's sshd in a private mount and pid namespace (tmpfs over every
 // place install.sh writes, the sandbox's docker and systemctl shims first on PATH), on 127.0.0.1 or
-// in its own network namespace behind a veth pair. Killing the namespace's pid 1 ends everything.
+// in its own network namespace behind a veth pair. The other end of each pair is in the client's own
+// network namespace, never the machine's: commands that reach such hosts run there (`client.run`).
+// Killing the namespace's pid 1 ends everything.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -66,14 +68,17 @@ function must(command: string, args: readonly string[]): string {
   return result.stdout;
 }
 
-/** Free 10.231.N.0/30 networks: none of this machine's addresses may be in them. */
+let lastNetwork = 0;
+
+/**
+ * Distinct 10.231.N.0/30 networks. They exist only inside namespaces this process makes (the client's
+ * and its hosts'), so they need not be free on the machine: only distinct within one run.
+ */
 export function freeNetworks(count: number): number[] {
-  const used = spawnSync("ip", ["-o", "addr"], { encoding: "utf8" }).stdout;
-  const start = 10 + (process.pid % 200);
   const networks: number[] = [];
-  for (let n = start; networks.length < count && n < start + 250; n++) {
-    const network = (n % 250) + 1;
-    if (!used.includes(`10.231.${network}.`)) networks.push(network);
+  for (let i = 0; i < count; i++) {
+    lastNetwork = (lastNetwork % 250) + 1;
+    networks.push(lastNetwork);
   }
   return networks;
 }
@@ -101,6 +106,8 @@ export class SshClient {
   readonly identityFile: string;
   readonly publicKey: string;
   private readonly hosts: SshHost[] = [];
+  /** The client's network namespace, made with its first host in a namespace of its own. */
+  private netns: string | undefined;
 
   constructor() {
     // Not under /tmp: the hosts put their own tmpfs over /tmp and must still read this directory.
@@ -139,6 +146,30 @@ export class SshClient {
     return file;
   }
 
+  /**
+   * The client's own network namespace (loopback up), where the outer ends of the hosts' links live.
+   * Commands that reach hosts started with a network run in it (see run).
+   */
+  clientNamespace(): string {
+    if (this.netns === undefined) {
+      const netns = `plcclient-${randomBytes(3).toString("hex")}`;
+      must("ip", ["netns", "add", netns]);
+      this.netns = netns;
+      must("ip", ["-n", netns, "link", "set", "lo", "up"]);
+    }
+    return this.netns;
+  }
+
+  /** Runs a program where the hosts are reachable: in the client's namespace once it has one. */
+  run(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<RunResult> {
+    return this.netns === undefined ? runAsync(command, args, env) : runAsync("ip", ["netns", "exec", this.netns, command, ...args], env);
+  }
+
+  /** `plc ARGS…` from the built CLI, where the hosts are reachable. */
+  plc(args: readonly string[]): Promise<RunResult> {
+    return this.run(process.execPath, [CLI, ...args]);
+  }
+
   /** Starts a host; with `network`, in its own network namespace at 10.231.<network>.2. */
   async startHost(options: { network?: number } = {}): Promise<SshHost> {
     const host = await SshHost.start(this, options.network);
@@ -150,6 +181,11 @@ export class SshClient {
   /** Stops every host and removes every file; safe to call twice. */
   close(): void {
     for (const host of this.hosts.splice(0)) host.stop();
+    if (this.netns !== undefined) {
+      // Deleting the namespace deletes the outer ends of the hosts' links with it.
+      spawnSync("ip", ["netns", "del", this.netns]);
+      this.netns = undefined;
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -242,14 +278,15 @@ export class SshHost {
     if (network === undefined) {
       port = await freePort();
     } else {
-      // Addresses private to this run: 10.231.<network>.0/30, host side .1, the namespace .2.
+      // 10.231.<network>.0/30 between the client's namespace (.1) and the host's (.2).
+      const clientNetns = client.clientNamespace();
       netns = `plcship-${randomBytes(3).toString("hex")}`;
-      const outside = `${netns.slice(-6)}o${network}`;
+      const outside = `host${network}`;
       address = `10.231.${network}.2`;
       must("ip", ["netns", "add", netns]);
-      must("ip", ["link", "add", outside, "type", "veth", "peer", "name", "eth0", "netns", netns]);
-      must("ip", ["addr", "add", `10.231.${network}.1/30`, "dev", outside]);
-      must("ip", ["link", "set", outside, "up"]);
+      must("ip", ["-n", clientNetns, "link", "add", outside, "type", "veth", "peer", "name", "eth0", "netns", netns]);
+      must("ip", ["-n", clientNetns, "addr", "add", `10.231.${network}.1/30`, "dev", outside]);
+      must("ip", ["-n", clientNetns, "link", "set", outside, "up"]);
       must("ip", ["-n", netns, "addr", "add", `${address}/30`, "dev", "eth0"]);
       must("ip", ["-n", netns, "link", "set", "eth0", "up"]);
       must("ip", ["-n", netns, "link", "set", "lo", "up"]);
@@ -302,7 +339,7 @@ export class SshHost {
   /**
    * A bastion's path: a veth pair from this host's network namespace to `other`'s on 10.231.<network>.0/30
    * (this side .1, theirs .2) and a route over it to `other`'s address. With `isOnlyWay`, `other` loses its
-   * route back to this machine, so only what comes through this host reaches it. Returns this host's
+   * route back to the client, so only what comes through this host reaches it. Returns this host's
    * address on the link: where `other`'s sshd sees such connections come from.
    */
   routeTo(other: SshHost, network: number, options: { isOnlyWay?: boolean } = {}): string {
