@@ -191,5 +191,7 @@ export function packPrep(bundle: PrepBundle, mtime: number): PackedPrep {
   entries.sort((a, b) => compare(a.path, b.path));
   const tar = Buffer.concat([...entries.flatMap((entry) => entry.bytes), Buffer.alloc(1024)]);
   const id = createHash("sha256").update(sums.content).digest("hex");
-  return { id, tgz: gzipSync(tar, { level: 6 }), fileName: `${bundle.root}-${id.slice(0, 12)}.tar.gz` };
+  // .debs are compressed already: level 1 packs an offline bundle in a fraction of level 6's time for the same size.
+  const isOffline = bundle.files.some((file) => file.path.startsWith("apt/"));
+  return { id, tgz: gzipSync(tar, { level: isOffline ? 1 : 6 }), fileName: `${bundle.root}-${id.slice(0, 12)}.tar.gz` };
 }

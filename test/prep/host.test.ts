@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { CLI } from "../fixtures.js";
+import { CLI, ROOT } from "../fixtures.js";
 import { ENGINE_CACHE } from "../engine/engine.js";
 import { PrepHost, requirePrepHost } from "./host.js";
 
@@ -150,6 +150,28 @@ describe("plc init and plc install on a fresh Debian 12", () => {
       // Past the signature: install.sh --check itself runs (and finds this bare host lacks docker).
       assert.doesNotMatch(good.stderr, /signature/);
       assert.match(good.stderr, /^install\.sh: error: missing on this host: docker/m);
+    });
+
+    await t.test("plc ship as the deploy user: an unsigned bundle is refused, a signed one deploys through plc-install", async () => {
+      // The sandbox's docker shim (test/host/shims) stands in for the engine; busybox httpd for the app.
+      mkdirSync(join(host.root, "opt/plc-shims"), { recursive: true });
+      copyFileSync(join(ROOT, "test/host/shims/docker"), join(host.root, "opt/plc-shims/docker"));
+      writeFileSync(join(host.root, "usr/local/sbin/docker"), "#!/bin/sh\nPLC_SHIM_STATE=/var/lib/plc-shim\nexport PLC_SHIM_STATE\nexec sh /opt/plc-shims/docker \"$@\"\n", { mode: 0o755 });
+      const dist = join(host.dir, "ship");
+      const built = spawnSync(process.execPath, [CLI, "build", "-o", dist, "image=registry.example.com/app:v1", "prefix=ybs", "instance=ship", "healthcheck_timeout=10"], { encoding: "utf8" });
+      assert.equal(built.status, 0, built.stderr);
+      const bundle = built.stdout.trim().split("\n").find((line) => line.endsWith(".tar.gz")) ?? "";
+      const ship = ["ship", bundle, "deploy@127.0.0.1", "-F", host.config, "-o", `IdentityFile=${join(inventory, "deploy")}`];
+      const unsigned = await host.plc(ship);
+      assert.equal(unsigned.status, 1, unsigned.stderr);
+      assert.match(unsigned.stderr, /may install signed bundles only: plc sign BUNDLE --key KEY/);
+      assert.equal(host.exists("home/ybs-ship"), false);
+      const signed = spawnSync(process.execPath, [CLI, "sign", bundle, "--key", signer], { encoding: "utf8" });
+      assert.equal(signed.status, 0, signed.stderr);
+      const shipped = await host.plc(ship);
+      assert.equal(shipped.status, 0, shipped.stderr + shipped.stdout);
+      assert.ok(host.exists("home/ybs-ship/current/MANIFEST.json"), shipped.stderr);
+      assert.match(host.read("var/lib/plc-shim/calls.log"), /docker 'run' .*'registry\.example\.com\/app:v1'/);
     });
   });
 });

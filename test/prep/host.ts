@@ -13,7 +13,8 @@ import { ENGINE_CACHE } from "../engine/engine.js";
 import { isRoot, requireTool } from "../tools.js";
 
 const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-const PACKAGES = "openssh-server,sudo";
+// curl and busybox: install.sh needs curl, the docker shim busybox (httpd stands in for a container).
+const PACKAGES = "openssh-server,sudo,curl,busybox";
 
 /** Root and the tools; in CI a missing one fails the test. */
 export function requirePrepHost(t: TestContext): boolean {
@@ -127,6 +128,8 @@ export class PrepHost {
     writeFileSync(join(root, "usr/sbin/policy-rc.d"), "#!/bin/sh\nexit 101\n", { mode: 0o755 });
     writeFileSync(join(root, "usr/local/sbin/systemctl"), SYSTEMCTL, { mode: 0o755 });
     writeFileSync(join(root, "etc/hosts"), "127.0.0.1 localhost plc-prep-host\n");
+    // A throwaway host: dpkg need not fsync every file it unpacks (minutes under load).
+    writeFileSync(join(root, "etc/dpkg/dpkg.cfg.d/plc-test-unsafe-io"), "force-unsafe-io\n");
     const key = join(dir, "client_ed25519");
     run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "plc-prep-test", "-f", key]);
     mkdirSync(join(root, "root/.ssh"), { recursive: true, mode: 0o700 });
