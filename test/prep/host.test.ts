@@ -122,7 +122,7 @@ describe("plc init and plc install on a fresh Debian 12", () => {
       assert.equal(host.exists("etc/sudoers.d/plc-user-bob"), true);
     });
 
-    await t.test("plc-install verifies the bundle's signature before installing; a bad one is refused", async () => {
+    await t.test("plc-install verifies the bundle's signature before installing; a bad one is refused", () => {
       const dist = join(host.dir, "dist");
       const built = spawnSync(process.execPath, [CLI, "build", "-o", dist, "image=registry.example.com/app:v1", "prefix=ybs", "instance=hack"], { encoding: "utf8" });
       assert.equal(built.status, 0, built.stderr);
