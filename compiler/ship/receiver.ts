@@ -47,7 +47,7 @@ if [ "$(id -u)" != 0 ]; then
   user=$(id -un)
   command -v sudo >/dev/null 2>&1 || fail ${s.sudo} "user $user is not root and sudo is not installed: ship as root@host or install sudo (nothing was changed)"
   # plc's restricted deploy user (plc install deploy) may run only plc-install, which checks the signature.
-  if ! sudo -n true 2>/dev/null </dev/null && [ -x /usr/local/sbin/plc-install ] && sudo -n -l /usr/local/sbin/plc-install >/dev/null 2>&1 </dev/null; then
+  if ! sudo -n true 2>/dev/null </dev/null && [ -x /usr/local/sbin/plc-install ] && sudo -n --list /usr/local/sbin/plc-install >/dev/null 2>&1 </dev/null; then
     installer=/usr/local/sbin/plc-install
     phase ready plc-install "$user"
   else
