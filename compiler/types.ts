@@ -169,6 +169,9 @@ export interface Spec {
   healthcheckTimeout: number;
   /** Seconds `docker stop` waits after the stop signal. */
   stopTimeout: number;
+  /** How a deploy replaces the running container; blue-green needs a vhost (dns). */
+  deployStrategy: "recreate" | "blue-green";
+  drainSeconds: number;
   /** json-file max-size and max-file of the container's stdout log. */
   logMaxSize: string;
   logMaxFile: number;

@@ -136,6 +136,18 @@ const CASES: BadCase[] = [
     code: "template-error",
     mentions: ["env.DB_USER cannot be secret: the postgres hooks name it", "postgres/_db.sh.ejs:"],
   },
+  {
+    name: "blue-green without a vhost: it switches nginx's upstream",
+    args: ["image=nginx:1", "deploy_strategy=blue-green"],
+    code: "missing-value",
+    mentions: ["deploy_strategy blue-green", "needs a vhost (dns)", "argv[2] 'deploy_strategy=…'", "set dns=example.com, or deploy_strategy=recreate"],
+  },
+  {
+    name: "blue-green whose second slot would be port 65536",
+    args: ["image=nginx:1", "dns=app.example.com", "deploy_strategy=blue-green", "host_port=65535"],
+    code: "invalid-value",
+    mentions: ["host_port + 1", "argv[4] 'host_port=…'"],
+  },
 ];
 
 describe("bad input", () => {

@@ -7,7 +7,7 @@ import { diagnostic, fail, PlcError } from "../diagnostics.js";
 import { TEMPLATES_DIR } from "../paths.js";
 import type { Bundle, BundleFile, HookName, Origin, Spec } from "../types.js";
 import { hashHtpasswd } from "./htpasswd.js";
-import { planInstall, type HookFile, type InstallPlan } from "./install-plan.js";
+import { planBlueGreen, planInstall, type BlueGreen, type HookFile, type InstallPlan } from "./install-plan.js";
 import { QUOTE_HELPERS, shAssign, unquoteSh } from "./quote.js";
 
 export type { HookFile } from "./install-plan.js";
@@ -34,6 +34,10 @@ export interface RenderContext {
   superusers: { name: string; email: string | undefined; password: string | undefined }[];
   /** install.sh's steps and what they need. */
   install: InstallPlan;
+  /** deploy_strategy blue-green (docker-run.sh, the vhost and install.sh read it); undefined: recreate. */
+  blueGreen: BlueGreen | undefined;
+  /** What the vhost's proxy_pass names: the container's port, or blue-green's upstream. */
+  proxyPass: string;
 }
 
 const SECRET_BACKUP_PASSWORD = "PLC_BACKUP_PASSWORD";
@@ -235,6 +239,7 @@ function buildContext(spec: Spec, pluginSecretKeys: readonly string[]): RenderCo
   // become `_`. No host name has one, so `_.example.com.conf` cannot meet another vhost's file.
   const vhostFile = `${(spec.dns[0] ?? spec.name).replace(/[^A-Za-z0-9._-]/g, "_")}.conf`;
   const dataDirs = [{ path: "log", owner: "image" as const, mode: "0755" }, ...spec.plugins.flatMap((plugin) => plugin.data)];
+  const blueGreen = planBlueGreen(spec);
   return {
     spec,
     backups,
@@ -257,7 +262,9 @@ function buildContext(spec: Spec, pluginSecretKeys: readonly string[]): RenderCo
     dataDirs,
     mounts: [{ source: "log", target: spec.logMount }, ...spec.mounts],
     superusers: superusersOf(spec),
-    install: planInstall({ spec, backups, vhostFile: hasVhost ? vhostFile : undefined, dataDirs, hooks }),
+    install: planInstall({ spec, backups, vhostFile: hasVhost ? vhostFile : undefined, dataDirs, hooks, blueGreen }),
+    blueGreen,
+    proxyPass: blueGreen === undefined ? `http://127.0.0.1:${spec.hostPort}` : `http://${blueGreen.upstream.name}`,
   };
 }
 
@@ -339,6 +346,8 @@ const LOCALS = [
   "mounts",
   "superusers",
   "install",
+  "blueGreen",
+  "proxyPass",
   "plugin",
 ];
 

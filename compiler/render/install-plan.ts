@@ -9,6 +9,43 @@ export interface HookFile {
   path: string;
 }
 
+/** A slot of a blue-green deploy: the loopback port its container publishes. */
+export interface Slot {
+  /** docker run --publish's value. */
+  publish: string;
+  /** nginx's upstream server while this slot is live. */
+  server: string;
+  healthUrl: string;
+}
+
+/**
+ * deploy_strategy blue-green: two slots on host_port and host_port + 1. The live container keeps the
+ * instance's name (backups, hooks and docker-run.sh find it as always); the next one starts as
+ * `<name>.plc-next` in the other slot and takes the name once it runs. nginx reaches the live slot
+ * through an upstream include that install.sh rewrites at the switch.
+ */
+export interface BlueGreen {
+  slots: { a: Slot; b: Slot };
+  nextContainer: string;
+  drainSeconds: number;
+  upstream: { name: string; file: string };
+}
+
+export function planBlueGreen(spec: Spec): BlueGreen | undefined {
+  if (spec.deployStrategy !== "blue-green") return undefined;
+  const slot = (port: number): Slot => ({
+    publish: `127.0.0.1:${port}:${spec.port}`,
+    server: `127.0.0.1:${port}`,
+    healthUrl: `http://127.0.0.1:${port}${spec.healthcheckPath}`,
+  });
+  return {
+    slots: { a: slot(spec.hostPort), b: slot(spec.hostPort + 1) },
+    nextContainer: `${spec.name}.plc-next`,
+    drainSeconds: spec.drainSeconds,
+    upstream: { name: `plc-${spec.name}`, file: `/etc/nginx/plc/${spec.name}.upstream.conf` },
+  };
+}
+
 export interface InstallPlan {
   /** Backups are on: the site is backed up before a deploy changes it, and the restic password is kept. */
   backup: boolean;
@@ -26,6 +63,8 @@ export interface InstallPlan {
   healthHeader: string | undefined;
   /** Step 11, with a dns name: the vhost's path, its file name in the release, and the htpasswd's path. */
   vhost: { path: string; file: string; htpasswd: string | undefined } | undefined;
+  /** deploy_strategy blue-green: the slots, the upstream and the drain; undefined: recreate. */
+  blueGreen: BlueGreen | undefined;
 }
 
 /** A hook install.sh runs, and what it says when the hook fails. */
@@ -39,9 +78,10 @@ export interface InstallInputs {
   vhostFile: string | undefined;
   dataDirs: readonly { path: string; owner: "root" | "image"; mode: string }[];
   hooks: (hook: HookName) => HookFile[];
+  blueGreen: BlueGreen | undefined;
 }
 
-export function planInstall({ spec, backups, vhostFile, dataDirs, hooks }: InstallInputs): InstallPlan {
+export function planInstall({ spec, backups, vhostFile, dataDirs, hooks, blueGreen }: InstallInputs): InstallPlan {
   const deployHooks = (hook: HookName): DeployHook[] => hooks(hook).map((file) => ({ ...file, failure: `${file.hook} of ${file.plugin} failed` }));
   const pre = deployHooks("deploy.pre");
   const post = deployHooks("deploy.post");
@@ -61,5 +101,6 @@ export function planInstall({ spec, backups, vhostFile, dataDirs, hooks }: Insta
             file: vhostFile,
             htpasswd: spec.htaccess.length > 0 ? `/etc/nginx/plc/${spec.name}.htpasswd` : undefined,
           },
+    blueGreen,
   };
 }

@@ -11,6 +11,7 @@ import type { PackOptions } from "../pack/index.js";
 import type { BundleFile } from "../types.js";
 import { verifyBundleFile } from "../verify.js";
 import { receiverScript } from "./receiver.js";
+import { isNotReached, JUMP_HOST_CONNECTIONS, parseBatch, planBatches, rollOut, type RolloutResult } from "./rollout.js";
 import { formatSummary, shipAll, type ShipPlan } from "./runner.js";
 import { readShipment, shipmentOfPacked, type Shipment } from "./shipment.js";
 import {
@@ -29,6 +30,9 @@ import { collect, type SpecOptions } from "../options.js";
 
 interface ShipOptions extends SpecOptions, SshOptions {
   parallel: string;
+  batch?: string;
+  canary: boolean;
+  maxFailures: string;
   dryRun?: boolean;
   secrets?: string;
   check?: boolean;
@@ -50,7 +54,10 @@ export function registerShipCommand(program: Command, helpers: ShipHelpers): voi
       .withSpecOptions(program.command("ship"))
       .description("deploy to hosts, one ssh connection each: BUNDLE @host…, or @host vars… to build first, or -i DIR for the group's hosts"),
   )
-    .option("--parallel <n>", "hosts shipped to at once", "1")
+    .option("--parallel <n>", "hosts shipped to at once (without --batch)", "1")
+    .option("--batch <n|n%>", "roll out batch after batch of this many hosts (or percent of them), the first host alone before them")
+    .option("--no-canary", "with --batch: no first host alone")
+    .option("--max-failures <k>", "with --batch: failed hosts tolerated; one more stops the rollout after its batch", "0")
     .option("--secrets <file>", "secrets file to send (default: the *.secrets.env beside BUNDLE)")
     .option("--check", "run install.sh --check on the hosts: prerequisites, checksums, secrets; change nothing")
     .option("--dry-run", "print what would run on each host; connect to none")
@@ -62,6 +69,9 @@ Examples:
   plc ship dist/ybs-hack-0123456789ab.tar.gz deploy@10.0.0.5:2222 -J bastion
   plc ship @staging image=registry/app:sha prefix=ybs instance=hack
   plc ship -i inventory prefix=mrs instance=production --parallel 2
+  plc ship -i inventory prefix=mrs instance=production --batch 25% --max-failures 1
+A rollout opens at most ${String(JUMP_HOST_CONNECTIONS)} connections at once: sshd's MaxStartups default, which a jump host
+applies to all of them. ssh's own ControlMaster settings, when your config has them, are used as they are.
 Host keys are checked against known_hosts; a user that is not root needs sudo without a password.`,
     )
     .action((operands: string[], options: ShipOptions) => helpers.runAsync(async () => {
@@ -114,12 +124,13 @@ async function ship(operands: string[], options: ShipOptions, helpers: ShipHelpe
   if (!Number.isInteger(parallel) || parallel < 1) {
     fail("invalid-argument", `--parallel ${options.parallel} is not a number of hosts`, { variable: "--parallel", hint: "give a whole number, 1 or more" });
   }
+  const rollout = readRollout(options);
   // Checked before planning, so a bad -o or -F costs no build.
   readSshSettings(options, true);
   const plans = await planShips(operands, options, helpers);
   const mode: InstallMode = options.check === true ? "--check" : "install";
   // Prompts need a terminal, and several at once cannot share one.
-  const settings = readSshSettings(options, !process.stdin.isTTY || (plans.length > 1 && parallel > 1));
+  const settings = readSshSettings(options, !process.stdin.isTTY || (plans.length > 1 && (parallel > 1 || rollout !== undefined)));
 
   if (options.dryRun === true) {
     printDryRun(plans, settings, mode);
@@ -127,23 +138,59 @@ async function ship(operands: string[], options: ShipOptions, helpers: ShipHelpe
   }
   const isSeveral = plans.length > 1;
   const reporter = makeReporter(isSeveral, process.stderr.isTTY && !isSeveral);
-  const results = await shipAll(plans, settings, mode, parallel, reporter);
+  const results: RolloutResult[] =
+    rollout === undefined
+      ? await shipAll(plans, settings, mode, parallel, reporter)
+      : await rollOut(
+          plans,
+          settings,
+          mode,
+          { batches: planBatches(plans.length, rollout.batch, rollout.canary), maxFailures: rollout.maxFailures, connections: JUMP_HOST_CONNECTIONS },
+          reporter,
+        );
   reporter.finish();
   if (isSeveral) process.stdout.write(formatSummary(results));
-  const failed = results.filter((result) => !result.isOk);
-  if (failed.length > 0) {
+  const failed = results.flatMap((result) => (isNotReached(result) || result.isOk ? [] : [result]));
+  const notReached = results.filter(isNotReached);
+  if (failed.length > 0 || notReached.length > 0) {
     const diagnostics = failed.flatMap((result) => (result.diagnostic === undefined ? [] : [result.diagnostic]));
     if (isSeveral) {
       diagnostics.push(diagnostic("ship-failed", `${failed.length} of ${results.length} hosts failed: ${failed.map((result) => result.label).join(", ")}`));
+    }
+    if (notReached.length > 0) {
+      diagnostics.push(
+        diagnostic("ship-failed", `the rollout stopped: ${notReached.length} hosts not reached: ${notReached.map((result) => result.label).join(", ")}`, {
+          hint: "the hosts that failed brought back what ran before; fix the release, then ship again (or raise --max-failures)",
+        }),
+      );
     }
     throw new PlcError(diagnostics);
   }
   for (const [index, result] of results.entries()) {
     const shipment = plans[index]?.shipment;
-    if (shipment === undefined) continue;
+    if (shipment === undefined || isNotReached(result)) continue;
     const what = mode === "install" ? `deployed ${shipment.root} release ${shipment.id.slice(0, 12)}` : `checked ${shipment.root} release ${shipment.id.slice(0, 12)}`;
     process.stderr.write(`plc ship: ${what} on ${result.label} in ${formatSeconds(result.durationMs)}\n`);
   }
+}
+
+/** --batch, --no-canary and --max-failures: a rollout, or undefined for the plain --parallel ship. */
+function readRollout(options: ShipOptions): { batch: NonNullable<ReturnType<typeof parseBatch>>; canary: boolean; maxFailures: number } | undefined {
+  const maxFailures = Number(options.maxFailures);
+  if (!/^[0-9]+$/.test(options.maxFailures) || !Number.isSafeInteger(maxFailures)) {
+    fail("invalid-argument", `--max-failures ${options.maxFailures} is not a number of hosts`, { variable: "--max-failures", hint: "give a whole number, 0 or more" });
+  }
+  if (options.batch === undefined) {
+    if (options.maxFailures !== "0" || !options.canary) {
+      fail("invalid-argument", "--max-failures and --no-canary belong to a rollout, which --batch starts", { variable: "--batch", hint: "add --batch N (or N%)" });
+    }
+    return undefined;
+  }
+  const batch = parseBatch(options.batch);
+  if (batch === undefined) {
+    fail("invalid-argument", `--batch ${options.batch} is neither a number of hosts nor a percentage`, { variable: "--batch", hint: "write --batch 5 or --batch 25%" });
+  }
+  return { batch, canary: options.canary, maxFailures };
 }
 
 /** Which bundle goes to which host: a given BUNDLE, or one built now (per host when the inventory has host_vars). */

@@ -1,6 +1,7 @@
 // Several hosts: at most N ships at a time, results in the order the hosts were given, a summary table.
 import { formatSeconds, shipTo, type Destination, type InstallMode, type ShipEvent, type ShipResult, type SshSettings } from "./transport.js";
 import type { Shipment } from "./shipment.js";
+import { isNotReached, type RolloutResult } from "./rollout.js";
 
 /** One host and the bundle it gets (host_vars may give each host its own). */
 export interface ShipPlan {
@@ -31,10 +32,14 @@ export async function shipAll(
 }
 
 /** host, result, duration: one row per host, columns aligned. */
-export function formatSummary(results: readonly ShipResult[]): string {
+export function formatSummary(results: readonly RolloutResult[]): string {
   const rows = [
     ["host", "result", "duration"],
-    ...results.map((result) => [result.label, result.isOk ? "ok" : `failed (${result.phase})`, formatSeconds(result.durationMs)]),
+    ...results.map((result) =>
+      isNotReached(result)
+        ? [result.label, "not reached", "-"]
+        : [result.label, result.isOk ? "ok" : `failed (${result.phase})`, formatSeconds(result.durationMs)],
+    ),
   ];
   const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => (row[column] ?? "").length)));
   return rows.map((row) => row.map((cell, column) => (column === 2 ? cell : cell.padEnd(widths[column] ?? 0))).join("  ")).join("\n") + "\n";

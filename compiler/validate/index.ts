@@ -420,6 +420,25 @@ function toSpec(vars: Record<string, unknown>, resolved: ResolvedSpec, problems:
       }),
     );
   }
+  const deployStrategy = vars["deploy_strategy"] as Spec["deployStrategy"];
+  if (deployStrategy === "blue-green" && dns.length === 0) {
+    problems.push(
+      diagnostic("missing-value", "deploy_strategy blue-green switches nginx's upstream from one container to the other, which needs a vhost (dns)", {
+        origin: originAt("/deploy_strategy", resolved),
+        variable: "deploy_strategy",
+        hint: "set dns=example.com, or deploy_strategy=recreate",
+      }),
+    );
+  }
+  if (deployStrategy === "blue-green" && (vars["host_port"] as number) >= 65535) {
+    problems.push(
+      diagnostic("invalid-value", "deploy_strategy blue-green publishes its second slot on host_port + 1, which must be a port (at most 65535)", {
+        origin: originAt("/host_port", resolved),
+        variable: "host_port",
+        hint: "set host_port to 65534 or less",
+      }),
+    );
+  }
   if (problems.length > 0) throw new PlcError(problems);
   return {
     prefix,
@@ -437,6 +456,8 @@ function toSpec(vars: Record<string, unknown>, resolved: ResolvedSpec, problems:
     healthcheckPath: vars["healthcheck_path"] as string,
     healthcheckTimeout: vars["healthcheck_timeout"] as number,
     stopTimeout: vars["stop_timeout"] as number,
+    deployStrategy,
+    drainSeconds: vars["drain_seconds"] as number,
     logMaxSize: vars["log_max_size"] as string,
     logMaxFile: vars["log_max_file"] as number,
     logMount: vars["log_mount"] as string,

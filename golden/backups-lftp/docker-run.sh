@@ -35,11 +35,12 @@ here=$(dirname "$(readlink -f "$0")")
 image=$(cat "$home/docker-image") || die "no image reference in $home/docker-image"
 docker=$(command -v docker) || die "docker is not installed"
 network=mrs-production
+container=$name
 
 "$docker" network inspect "$network" >/dev/null 2>&1 || "$docker" network create "$network" >/dev/null
 # rm -f alone is a SIGKILL: stop first, with the image's stop signal and a grace period.
-"$docker" stop --time 30 "$name" >/dev/null 2>&1 || true
-"$docker" rm -f "$name" >/dev/null 2>&1 || true
+"$docker" stop --time 30 "$container" >/dev/null 2>&1 || true
+"$docker" rm -f "$container" >/dev/null 2>&1 || true
 
 # Docker's --env-file keeps quotes and cannot hold newlines, so values are sourced in a subshell and
 # passed by name (--env KEY): they never appear on a command line. The container's env is its own
@@ -48,7 +49,7 @@ network=mrs-production
 for file in "$home/.host-secrets.env" "$home/.secrets.env"; do
   if [ -e "$file" ] || [ -L "$file" ]; then check_root_file "$file"; fi
 done
-set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.env"
+set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.env" "$container" 127.0.0.1:21949:8000
 (
   set -a
   # shellcheck source=/dev/null
@@ -59,14 +60,14 @@ set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.
   if [ -f "$5" ]; then . "$5"; fi
   set +a
   # 8>&- 9>&-: a CLI that forks the container's monitor itself (podman's conmon) would keep plc's locks.
-  exec "$1" run --detach --name mrs-production \
+  exec "$1" run --detach --name "$6" \
     --restart unless-stopped \
     --log-opt max-size=10m \
     --log-opt max-file=3 \
     --network mrs-production \
     --label plc.instance=mrs-production \
-    --publish 127.0.0.1:21949:8000 \
+    --publish "$7" \
     --mount type=bind,source=/home/mrs-production/log,target=/app/log \
     "$2" >/dev/null 8>&- 9>&-
 )
-say "started $name ($image)"
+say "started $container ($image)"

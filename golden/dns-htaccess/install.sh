@@ -250,13 +250,13 @@ undo_deploy() {
   what=$(cat "$journal/release" 2>/dev/null)
   say "bringing back what ran before release $what"
   # Once the running container stepped aside, a container of this name is the new one.
-  if [ -f "$journal/aside" ] && docker inspect "$name" >/dev/null 2>&1; then
+  if [ -f "$journal/aside" ] && docker container inspect "$name" >/dev/null 2>&1; then
     docker stop --time "$stop_timeout" "$name" >/dev/null 2>&1
     docker rm --force "$name" >/dev/null 2>&1
   fi
   # A failed first deploy leaves no network behind (docker has addresses for ~30); in use, it stays.
   if [ ! -L "$home/current" ]; then docker network rm app-review-42 >/dev/null 2>&1; fi
-  for file in docker-image .secrets.env .backup_password .env; do
+  for file in docker-image .secrets.env .backup_password .env .slot; do
     if [ -f "$journal/before/$file" ]; then
       cp -p "$journal/before/$file" "$home/$file.undo" && mv -f "$home/$file.undo" "$home/$file"
     elif [ -f "$journal/before/$file.absent" ]; then
@@ -266,16 +266,16 @@ undo_deploy() {
   if [ -f "$journal/before/vhost.file" ]; then
     restore_vhost "$(cat "$journal/before/vhost.file")"
   fi
-  if docker inspect "$previous_container" >/dev/null 2>&1; then docker rename "$previous_container" "$name"; fi
+  if docker container inspect "$previous_container" >/dev/null 2>&1; then docker rename "$previous_container" "$name"; fi
   if [ "$(cat "$journal/before/container.running" 2>/dev/null)" = true ] &&
-    [ "$(docker inspect --format '{{.State.Running}}' "$name" 2>/dev/null)" = false ]; then
+    [ "$(docker container inspect --format '{{.State.Running}}' "$name" 2>/dev/null)" = false ]; then
     docker start "$name" >/dev/null || printf '%s: error: could not start the previous container %s\n' "$script" "$name" >&2
     if [ -L "$home/current" ]; then
       say "restarted the previous release $(basename "$(readlink "$home/current")")"
     else
       say "restarted the container $name that ran before"
     fi
-  elif ! docker inspect "$name" >/dev/null 2>&1 && [ -L "$home/current" ] && [ -x "$home/current/docker-run.sh" ]; then
+  elif ! docker container inspect "$name" >/dev/null 2>&1 && [ -L "$home/current" ] && [ -x "$home/current/docker-run.sh" ]; then
     # No container to bring back (removed by hand): the current release starts one.
     "$home/current/docker-run.sh" && say "restarted the previous release $(basename "$(readlink "$home/current")")"
   fi
@@ -324,7 +324,9 @@ activate_release() {
     [ -d "$old" ] || continue
     case " $keep " in *" ${old##*/} "*) ;; *) rm -rf "$old" ;; esac
   done
-  if docker inspect "$previous_container" >/dev/null 2>&1; then docker rm --force "$previous_container" >/dev/null; fi
+  if docker container inspect "$previous_container" >/dev/null 2>&1; then docker rm --force "$previous_container" >/dev/null; fi
+  # The slot of a blue-green deploy means nothing to a release that recreates its container.
+  rm -f "$home/.slot"
   rm -rf "$journal"
 }
 
@@ -345,7 +347,7 @@ begin_deploy() {
   rm -rf "$journal.new"
   mkdir -m 0700 "$journal.new" "$journal.new/before"
   printf '%s\n' "$1" >"$journal.new/release"
-  for file in docker-image .secrets.env .backup_password .env; do
+  for file in docker-image .secrets.env .backup_password .env .slot; do
     if [ -f "$home/$file" ]; then cp -p "$home/$file" "$journal.new/before/$file"; else : >"$journal.new/before/$file.absent"; fi
   done
   printf 'started\n' >"$journal.new/state"
@@ -354,15 +356,15 @@ begin_deploy() {
 
 # The running container steps aside, stopped with its stop signal and kept until the switch.
 set_aside_container() {
-  if docker inspect "$previous_container" >/dev/null 2>&1; then
-    if docker inspect "$name" >/dev/null 2>&1; then
+  if docker container inspect "$previous_container" >/dev/null 2>&1; then
+    if docker container inspect "$name" >/dev/null 2>&1; then
       docker rm --force "$previous_container" >/dev/null
     else
       docker rename "$previous_container" "$name"
     fi
   fi
-  if docker inspect "$name" >/dev/null 2>&1; then
-    docker inspect --format '{{.State.Running}}' "$name" >"$journal/before/container.running"
+  if docker container inspect "$name" >/dev/null 2>&1; then
+    docker container inspect --format '{{.State.Running}}' "$name" >"$journal/before/container.running"
     docker stop --time "$stop_timeout" "$name" >/dev/null
     docker rename "$name" "$previous_container"
   fi
@@ -525,7 +527,7 @@ set_aside_container
 healthy() {
   deadline=$(($(date +%s) + health_timeout))
   while :; do
-    if [ "$(docker inspect --format '{{.State.Running}}' "$name" 2>/dev/null)" = true ]; then
+    if [ "$(docker container inspect --format '{{.State.Running}}' "$name" 2>/dev/null)" = true ]; then
       code=$(curl --silent --output /dev/null --max-time 5 --write-out '%{http_code}' --header 'Host: app.example.com' "$health_url" || true)
       case $code in [234]??) return 0 ;; esac
     fi

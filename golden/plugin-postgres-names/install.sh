@@ -266,13 +266,13 @@ undo_deploy() {
   what=$(cat "$journal/release" 2>/dev/null)
   say "bringing back what ran before release $what"
   # Once the running container stepped aside, a container of this name is the new one.
-  if [ -f "$journal/aside" ] && docker inspect "$name" >/dev/null 2>&1; then
+  if [ -f "$journal/aside" ] && docker container inspect "$name" >/dev/null 2>&1; then
     docker stop --time "$stop_timeout" "$name" >/dev/null 2>&1
     docker rm --force "$name" >/dev/null 2>&1
   fi
   # A failed first deploy leaves no network behind (docker has addresses for ~30); in use, it stays.
   if [ ! -L "$home/current" ]; then docker network rm ybs-hack >/dev/null 2>&1; fi
-  for file in docker-image .secrets.env .backup_password .env; do
+  for file in docker-image .secrets.env .backup_password .env .slot; do
     if [ -f "$journal/before/$file" ]; then
       cp -p "$journal/before/$file" "$home/$file.undo" && mv -f "$home/$file.undo" "$home/$file"
     elif [ -f "$journal/before/$file.absent" ]; then
@@ -282,16 +282,16 @@ undo_deploy() {
   if [ -f "$journal/before/vhost.file" ]; then
     restore_vhost "$(cat "$journal/before/vhost.file")"
   fi
-  if docker inspect "$previous_container" >/dev/null 2>&1; then docker rename "$previous_container" "$name"; fi
+  if docker container inspect "$previous_container" >/dev/null 2>&1; then docker rename "$previous_container" "$name"; fi
   if [ "$(cat "$journal/before/container.running" 2>/dev/null)" = true ] &&
-    [ "$(docker inspect --format '{{.State.Running}}' "$name" 2>/dev/null)" = false ]; then
+    [ "$(docker container inspect --format '{{.State.Running}}' "$name" 2>/dev/null)" = false ]; then
     docker start "$name" >/dev/null || printf '%s: error: could not start the previous container %s\n' "$script" "$name" >&2
     if [ -L "$home/current" ]; then
       say "restarted the previous release $(basename "$(readlink "$home/current")")"
     else
       say "restarted the container $name that ran before"
     fi
-  elif ! docker inspect "$name" >/dev/null 2>&1 && [ -L "$home/current" ] && [ -x "$home/current/docker-run.sh" ]; then
+  elif ! docker container inspect "$name" >/dev/null 2>&1 && [ -L "$home/current" ] && [ -x "$home/current/docker-run.sh" ]; then
     # No container to bring back (removed by hand): the current release starts one.
     "$home/current/docker-run.sh" && say "restarted the previous release $(basename "$(readlink "$home/current")")"
   fi
@@ -340,7 +340,9 @@ activate_release() {
     [ -d "$old" ] || continue
     case " $keep " in *" ${old##*/} "*) ;; *) rm -rf "$old" ;; esac
   done
-  if docker inspect "$previous_container" >/dev/null 2>&1; then docker rm --force "$previous_container" >/dev/null; fi
+  if docker container inspect "$previous_container" >/dev/null 2>&1; then docker rm --force "$previous_container" >/dev/null; fi
+  # The slot of a blue-green deploy means nothing to a release that recreates its container.
+  rm -f "$home/.slot"
   rm -rf "$journal"
 }
 
@@ -361,7 +363,7 @@ begin_deploy() {
   rm -rf "$journal.new"
   mkdir -m 0700 "$journal.new" "$journal.new/before"
   printf '%s\n' "$1" >"$journal.new/release"
-  for file in docker-image .secrets.env .backup_password .env; do
+  for file in docker-image .secrets.env .backup_password .env .slot; do
     if [ -f "$home/$file" ]; then cp -p "$home/$file" "$journal.new/before/$file"; else : >"$journal.new/before/$file.absent"; fi
   done
   printf 'started\n' >"$journal.new/state"
@@ -370,15 +372,15 @@ begin_deploy() {
 
 # The running container steps aside, stopped with its stop signal and kept until the switch.
 set_aside_container() {
-  if docker inspect "$previous_container" >/dev/null 2>&1; then
-    if docker inspect "$name" >/dev/null 2>&1; then
+  if docker container inspect "$previous_container" >/dev/null 2>&1; then
+    if docker container inspect "$name" >/dev/null 2>&1; then
       docker rm --force "$previous_container" >/dev/null
     else
       docker rename "$previous_container" "$name"
     fi
   fi
-  if docker inspect "$name" >/dev/null 2>&1; then
-    docker inspect --format '{{.State.Running}}' "$name" >"$journal/before/container.running"
+  if docker container inspect "$name" >/dev/null 2>&1; then
+    docker container inspect --format '{{.State.Running}}' "$name" >"$journal/before/container.running"
     docker stop --time "$stop_timeout" "$name" >/dev/null
     docker rename "$name" "$previous_container"
   fi
@@ -465,7 +467,7 @@ fi
 # What was here before plc's first deploy (a container of this name, data, a repository) is a site:
 # it is backed up and can come back like any release.
 existing_site=
-if [ -n "$previous_release" ] || docker inspect "$name" >/dev/null 2>&1 || [ -e "$home/restic/config" ]; then existing_site=1; fi
+if [ -n "$previous_release" ] || docker container inspect "$name" >/dev/null 2>&1 || [ -e "$home/restic/config" ]; then existing_site=1; fi
 data_path=/home/ybs-hack/log
 if [ -n "$(ls -A "$data_path" 2>/dev/null)" ]; then existing_site=1; fi
 data_path=/home/ybs-hack/postgres
@@ -483,8 +485,8 @@ begin_deploy "$short"
 if [ ! -f "$home/.backup_password" ]; then write_backup_password "${secrets_source:-/dev/null}"; fi
 if [ -n "$existing_site" ]; then
   # The first deploy over a site plc did not make is the riskiest: it is backed up like any other.
-  if [ ! -f "$home/docker-image" ] && docker inspect "$name" >/dev/null 2>&1; then
-    docker inspect --format '{{.Config.Image}}' "$name" >"$home/docker-image"
+  if [ ! -f "$home/docker-image" ] && docker container inspect "$name" >/dev/null 2>&1; then
+    docker container inspect --format '{{.Config.Image}}' "$name" >"$home/docker-image"
   fi
   [ -f "$home/docker-image" ] || printf '%s\n' "$image" >"$home/docker-image"
   chmod 0644 "$home/docker-image"
@@ -580,7 +582,7 @@ run_hook "$release" hooks/01-postgres/deploy.pre.sh 'deploy.pre of postgres fail
 healthy() {
   deadline=$(($(date +%s) + health_timeout))
   while :; do
-    if [ "$(docker inspect --format '{{.State.Running}}' "$name" 2>/dev/null)" = true ]; then
+    if [ "$(docker container inspect --format '{{.State.Running}}' "$name" 2>/dev/null)" = true ]; then
       code=$(curl --silent --output /dev/null --max-time 5 --write-out '%{http_code}' "$health_url" || true)
       case $code in [234]??) return 0 ;; esac
     fi

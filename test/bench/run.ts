@@ -105,6 +105,16 @@ async function main(): Promise<void> {
   } catch (error) {
     rows.push(["plc ship to a sandbox host", `not measured: ${(error as Error).message.split("\n")[0] ?? ""}`]);
   }
+  try {
+    const { benchRollout } = await import("./rollout.js");
+    const rollout = await benchRollout(20);
+    rows.push([
+      "rollout to 20 hosts, --batch 5 vs one by one",
+      `${String(rollout.batchedMs)} ms vs ${String(rollout.sequentialMs)} ms (${(rollout.sequentialMs / rollout.batchedMs).toFixed(1)}x faster)`,
+    ]);
+  } catch (error) {
+    rows.push(["rollout to 20 hosts", `not measured: ${(error as Error).message.split("\n")[0] ?? ""}`]);
+  }
   for (const [name, value] of rows) process.stdout.write(`${name.padEnd(48)} ${value}\n`);
 }
 

@@ -275,6 +275,21 @@ describe("idempotence", () => {
   });
 });
 
+describe("a container removed by hand", () => {
+  it("its network keeps the instance's name, which docker inspect also answers to: the next deploy still starts one", async (t) => {
+    if (!requireSandbox(t, "restic", "nginx")) return;
+    const host = await SandboxHost.start(t);
+    host.image(IMAGE, { user: "1000" });
+    const bundle = buildBundle(BASE);
+    mustInstall(host, bundle);
+    host.must(`docker rm -f ${NAME}`);
+    assert.equal(host.sh(`docker inspect ${NAME} >/dev/null 2>&1`).status, 0, "the shim answers for the network, as docker does");
+    const result = install(host, bundle);
+    assert.equal(result.status, 0, result.stderr);
+    assert.deepEqual(host.container(NAME), { image: IMAGE, running: true });
+  });
+});
+
 describe("uninstall.sh", () => {
   it("removes units, vhost, logrotate file and containers, keeps data unless --purge", async (t) => {
     if (!requireSandbox(t, "restic", "nginx")) return;

@@ -13,7 +13,7 @@ const HOME = `/home/${NAME}`;
 const V1 = "betagouv/mrs:v1";
 const V2 = "betagouv/mrs:v2";
 /** The health check's first question to docker: where a deploy is paused to be interrupted mid-way. */
-const HEALTH_CHECK_CALL = `docker 'inspect' '--format' '{{.State.Running}}' '${NAME}'`;
+const HEALTH_CHECK_CALL = `docker 'container' 'inspect' '--format' '{{.State.Running}}' '${NAME}'`;
 
 function args(image: string, ...extra: string[]): string[] {
   return [`image=${image}`, "prefix=ybs", "instance=hack", "healthcheck_timeout=3", `env.RELEASE=${image}`, "env.TOKEN=t-" + image, "secret_env=TOKEN", ...extra];

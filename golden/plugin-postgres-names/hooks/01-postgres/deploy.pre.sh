@@ -7,7 +7,7 @@ ready_timeout=120
 # shellcheck disable=SC2034 # not every hook needs both
 db_name=ybs-hack
 db_user=ybs-hack
-if [ "$(docker inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/dev/null)" != "$pg_image true" ]; then
+if [ "$(docker container inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/dev/null)" != "$pg_image true" ]; then
   docker image inspect "$pg_image" >/dev/null 2>&1 || docker pull --quiet "$pg_image" >/dev/null || die "cannot pull $pg_image"
   # A server never opens a data directory of another major version (a playlabs host ran postgres:10):
   # the image itself says which major it runs (its tag may be latest or a custom name).
@@ -28,7 +28,7 @@ if [ "$(docker inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/
     dump=$home/postgres/upgrade-$upgrade_from.sql
     [ ! -e "$kept" ] || die "$kept exists (an earlier upgrade?): move it away, then deploy again; nothing was changed"
     say "upgrading PostgreSQL $upgrade_from to $image_major: dumping with $pg"
-    [ "$(docker inspect --format '{{.State.Running}}' "$pg" 2>/dev/null)" = true ] || docker start "$pg" >/dev/null 2>&1 || die "no container $pg to dump the PostgreSQL $upgrade_from data with; nothing was changed. Start one on $home/postgres/data, or keep postgres_image=postgres:$upgrade_from"
+    [ "$(docker container inspect --format '{{.State.Running}}' "$pg" 2>/dev/null)" = true ] || docker start "$pg" >/dev/null 2>&1 || die "no container $pg to dump the PostgreSQL $upgrade_from data with; nothing was changed. Start one on $home/postgres/data, or keep postgres_image=postgres:$upgrade_from"
     deadline=$(($(date +%s) + ready_timeout))
     until docker exec "$pg" pg_isready --quiet --username "$db_user" --dbname "$db_name"; do
       [ "$(date +%s)" -lt "$deadline" ] || die "$pg (PostgreSQL $upgrade_from) does not accept connections; nothing was changed"

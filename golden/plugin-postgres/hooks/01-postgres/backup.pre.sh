@@ -8,7 +8,7 @@ pg=ybs-hack-postgres
 db_name=ybs_hack
 db_user=ybs_hack
 dump=$PLC_BACKUP_DIR/postgres.sql
-if docker inspect "$pg" >/dev/null 2>&1 || [ ! -f "$home/postgres/data/PG_VERSION" ]; then
+if docker container inspect "$pg" >/dev/null 2>&1 || [ ! -f "$home/postgres/data/PG_VERSION" ]; then
   docker exec "$pg" pg_dumpall --clean --if-exists --username "$db_user" >"$dump.partial" || die "pg_dumpall failed"
   tail -n 3 "$dump.partial" | grep -q 'PostgreSQL database cluster dump complete' || die "the postgres dump is incomplete"
   mv "$dump.partial" "$dump"

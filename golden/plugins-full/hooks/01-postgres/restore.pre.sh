@@ -20,7 +20,7 @@ ready_timeout=120
 # shellcheck disable=SC2034 # not every hook needs both
 db_name=ybs_hack
 db_user=ybs_hack
-if [ "$(docker inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/dev/null)" != "$pg_image true" ]; then
+if [ "$(docker container inspect --format '{{.Config.Image}} {{.State.Running}}' "$pg" 2>/dev/null)" != "$pg_image true" ]; then
   docker image inspect "$pg_image" >/dev/null 2>&1 || docker pull --quiet "$pg_image" >/dev/null || die "cannot pull $pg_image"
   # A server never opens a data directory of another major version (a playlabs host ran postgres:10):
   # the image itself says which major it runs (its tag may be latest or a custom name).
