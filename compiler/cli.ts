@@ -9,11 +9,15 @@ import { register as completion } from "./commands/completion.js";
 import { register as diff } from "./commands/diff.js";
 import { register as explain } from "./commands/explain.js";
 import { register as init } from "./commands/init.js";
+import { register as install } from "./commands/install.js";
 import { setTypedArgv, VERSION, type Register, type Run } from "./commands/options.js";
 import { rewritePlaylabsArgv } from "./commands/playlabs-argv.js";
+import { register as prepBuild } from "./commands/prep-build.js";
 import { register as reference } from "./commands/reference.js";
 import { register as render } from "./commands/render.js";
+import { register as scaffold } from "./commands/scaffold.js";
 import { register as ship } from "./commands/ship.js";
+import { register as sign } from "./commands/sign.js";
 import { register as verify } from "./commands/verify.js";
 
 /** Runs a command's action: a returned number is the exit status; a thrown PlcError is reported. */
@@ -65,7 +69,8 @@ Exit status: 0 done, 2 bad input (nothing written), 1 a failure while doing the 
   );
 
 // In the order `plc --help` lists them.
-const commands: Register[] = [build, check, explain, render, verify, reference, diff, init, completion, ship];
+// prepBuild adds --prep to build, so it comes after it.
+const commands: Register[] = [build, prepBuild, check, explain, render, verify, reference, diff, scaffold, init, install, sign, completion, ship];
 for (const register of commands) register(program, run);
 
 /** The command line with playlabs' forms turned into plc's (a bad one is reported like any input). */

@@ -29,6 +29,7 @@ export const CATALOGUE = {
   "ship-failed": "failure",
   "diff-failed": "failure",
   "io-error": "failure",
+  "prep-failed": "failure",
 } as const;
 
 export type DiagnosticCode = keyof typeof CATALOGUE;

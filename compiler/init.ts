@@ -1,4 +1,4 @@
-// `plc init DIR`: a new inventory in playlabs layout, with commented examples of the main variables
+// `plc scaffold DIR` (and `plc init DIR`, its old name): a new inventory in playlabs layout, with commented examples of the main variables
 // and a JSON Schema beside it so YAML editors complete the prefixed names.
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";

@@ -82,9 +82,12 @@ describe("test_parser_func.py", () => {
     fails(["check", IMAGE, "test.very.deep.var=deep"], "unknown-variable", /unknown variable 'test'/);
   });
 
-  it("test_role_uniq, test_role_multi: install ROLES is playlabs' provisioning, which plc does not do", () => {
-    fails(["install", "rolename"], "invalid-argument", /'install' is a playlabs action plc does not have/, /plc does not install host roles/);
-    fails(["install", "nginx,docker,firewall"], "invalid-argument", /argv\[0\] 'install'/);
+  it("test_role_uniq, test_role_multi: install ROLES is plc install ROLES @host (host preparation), which needs its hosts", () => {
+    for (const roles of ["rolename", "nginx,docker,firewall"]) {
+      const result = plc(["install", roles]);
+      assert.equal(result.status, 2, result.stderr);
+      assert.match(result.stderr, /missing required argument 'hosts'/);
+    }
   });
 
   it("test_plugin_uniq, test_plugin_multi: -p django, -p django,postgres,sentry", () => {

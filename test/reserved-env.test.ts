@@ -51,7 +51,9 @@ describe("reserved env keys", () => {
         // A subshell opens with a line ending in "(" (or "( set -a"), and closes with a line starting ")".
         if (/^\s*\)/.test(line)) depth--;
         const sources = /(^|[;&|]|\bthen)\s*\.\s+"/.test(line) && !/\(\s*\.\s/.test(line);
-        if (sources && depth <= 0 && !/run_hook|\$hook"/.test(line) && !line.includes('. "$hook"')) outside.push(`${file}:${String(index + 1)}: ${raw.trim()}`);
+        // Hooks and the prep bundle's own scripts ("$bundle/…", checked against its SHA256SUMS) are code, not env files.
+        const isCode = /run_hook|\$hook"/.test(line) || line.includes('. "$hook"') || line.includes('. "$bundle/');
+        if (sources && depth <= 0 && !isCode) outside.push(`${file}:${String(index + 1)}: ${raw.trim()}`);
         if (/\(\s*$/.test(line)) depth++;
       }
     }

@@ -22,13 +22,10 @@ const WITH_VALUE = new Set([
 
 /** playlabs actions other than deploy, and what plc has instead. */
 const ACTIONS = new Map<string, string>(Object.entries({
-  init: "plc does not provision hosts (playlabs init made users, ssh keys and docker): prepare the host with your own tooling; plc needs docker and root or passwordless sudo",
-  install: "plc does not install host roles (nginx, docker, firewall…): install them with your own tooling; plc ship checks what a deploy needs",
   backup: "backups run on the host: <home>/backup.sh (a systemd timer runs it daily; docs/host.md)",
   restore: "restores run on the host: <home>/restore.sh [SNAPSHOT] (docs/host.md)",
   log: "on the host: journalctl CONTAINER_NAME=<prefix>-<instance> (log_driver journald), and <home>/log",
   git: "plc has no git action: commit the inventory with git yourself",
-  scaffold: "plc init DIR writes a new inventory",
 }));
 
 /** ansible-playbook options (playlabs passed them through) and what plc does instead. */
@@ -47,6 +44,12 @@ const ANSIBLE_OPTIONS: [RegExp, string][] = [
   [/^(--start-at-task|--step|--syntax-check|--list-hosts|--list-tasks|--list-tags|--flush-cache|--force-handlers|-M|--module-path)$/, "plc has no tasks: plc check validates, plc ship --dry-run shows what would run on each host"],
 ];
 
+/** playlabs' host preparation, which plc has as commands of their own (first word). */
+const PREP_ACTIONS = new Map<string, string>(Object.entries({
+  init: "plc init user@host (a sudo user with your key, then password login off)",
+  install: "plc install ROLES @host -i inventory (ssh, deploy, docker, firewall, nginx)",
+}));
+
 /** Rewrites playlabs' forms; throws located diagnostics (argv[N]) for options plc has no use for. */
 export function rewritePlaylabsArgv(raw: readonly string[]): RewrittenArgv {
   const words = raw.map((text, index) => ({ text, index }));
@@ -57,7 +60,7 @@ export function rewritePlaylabsArgv(raw: readonly string[]): RewrittenArgv {
   if (first === "deploy" || (isTarget(first) && !SPEC_COMMANDS.has(first))) {
     command = "ship";
     if (first === "deploy") words.shift();
-  } else if (first !== "init" && ACTIONS.has(first)) {
+  } else if (ACTIONS.has(first)) {
     throw new PlcError([diagnostic("invalid-argument", `'${first}' is a playlabs action plc does not have`, { origin: { kind: "argv", index: 0, text: first }, hint: ACTIONS.get(first) })]);
   } else if (!SPEC_COMMANDS.has(first)) {
     return { argv: [...raw], typedIndex: raw.map((_, index) => index) };
@@ -136,7 +139,8 @@ export function rewritePlaylabsArgv(raw: readonly string[]): RewrittenArgv {
       continue;
     }
     if (command === "ship" && text === "deploy") continue;
-    const action = ACTIONS.get(text);
+    // plc's own host preparation, in its own word order.
+    const action = ACTIONS.get(text) ?? PREP_ACTIONS.get(text);
     if (command === "ship" && action !== undefined) {
       problems.push(diagnostic("invalid-argument", `'${text}' is a playlabs action plc does not have`, { origin: origin(word.index, text), hint: action }));
       continue;

@@ -1,6 +1,5 @@
 // The receiver: a POSIX sh text the host runs from `sh -c`, reading plc's one stream on stdin.
 // It holds no value of the project; its arguments are the bundle's sha256 and root folder name.
-import { sudoPreflight } from "./ssh.js";
 
 /** Exit statuses the receiver keeps for itself; any other status is install.sh's. */
 export const RECEIVER_STATUS = {
@@ -14,7 +13,7 @@ export const RECEIVER_STATUS = {
 export const PHASE_MARK = "@@plc-ship ";
 
 /** Names of the stream's entries, in the order they travel. `END` comes last, so a cut stream lacks it. */
-export const STREAM = { bundle: "bundle.tar.gz", secrets: "secrets.env", end: "END" } as const;
+export const STREAM = { bundle: "bundle.tar.gz", secrets: "secrets.env", signature: "bundle.tar.gz.sig", end: "END" } as const;
 
 /** The receiver script. Arguments: $1 the bundle's sha256, $2 its root folder, $3 install.sh's mode option or empty. */
 export function receiverScript(): string {
@@ -26,6 +25,7 @@ root=$2
 mode=\${3:-}
 dir=
 sudo=
+installer=
 phase() { printf '${PHASE_MARK}%s\\n' "$*" >&2; }
 fail() { status=$1; shift; printf 'plc-ship: error: %s\\n' "$*" >&2; exit "$status"; }
 # shellcheck disable=SC2317 # called by the EXIT trap
@@ -43,8 +43,24 @@ for tool in tar gzip sha256sum mktemp; do
   command -v "$tool" >/dev/null 2>&1 || fail ${s.host} "$tool is missing on this host (nothing was changed)"
 done
 # Checked before the stream is read, so a refusal costs no transfer.
-${sudoPreflight(s.sudo, "ship", " (nothing was changed)")}
-  phase ready sudo "$user"
+if [ "$(id -u)" != 0 ]; then
+  user=$(id -un)
+  command -v sudo >/dev/null 2>&1 || fail ${s.sudo} "user $user is not root and sudo is not installed: ship as root@host or install sudo (nothing was changed)"
+  # plc's restricted deploy user (plc install deploy) may run only plc-install, which checks the signature.
+  if ! sudo -n true 2>/dev/null </dev/null && [ -x /usr/local/sbin/plc-install ] && sudo -n --list /usr/local/sbin/plc-install >/dev/null 2>&1 </dev/null; then
+    installer=/usr/local/sbin/plc-install
+    phase ready plc-install "$user"
+  else
+    if ! sudo -n true 2>/dev/null </dev/null; then
+      # playlabs' deploy user may run only a few commands without a password (backup.sh, docker-run.sh, docker pull…).
+      if sudo -n -l 2>/dev/null </dev/null | grep -q 'NOPASSWD'; then
+        fail ${s.sudo} "user $user may run only some commands through sudo without a password (playlabs' deploy user: /home/*/backup.sh, /home/*/docker-run.sh, docker pull…); plc ship runs as root, which needs the sudoers rule: $user ALL=(root) NOPASSWD: ALL, or plc install deploy for signed bundles, or ship as root@host (nothing was changed)"
+      fi
+      fail ${s.sudo} "sudo asks user $user for a password, which plc cannot type: allow it without one (sudoers: $user ALL=(root) NOPASSWD: ALL) or ship as root@host (nothing was changed)"
+    fi
+    phase ready sudo "$user"
+  fi
+  sudo='sudo -n'
 else
   phase ready root
 fi
@@ -60,7 +76,11 @@ listing=$(tar -tvzf "$dir/${STREAM.bundle}" 2>/dev/null) || fail ${s.host} "cann
 if printf '%s\n' "$listing" | grep -q '^[^-d]'; then fail ${s.checksum} "the bundle holds a link, a device node or a FIFO (nothing was changed)"; fi
 # Owner 0 and plain modes whatever the tar headers say; install.sh then applies MANIFEST.json's modes.
 { mkdir "$dir/bundle" && tar -xzf "$dir/${STREAM.bundle}" -C "$dir/bundle" --no-same-owner --no-same-permissions 2>/dev/null; } || fail ${s.host} "cannot unpack the bundle (nothing was changed)"
-rm -f "$dir/${STREAM.bundle}"
+if [ -n "$installer" ]; then
+  [ -f "$dir/${STREAM.signature}" ] || fail ${s.sudo} "user $user may install signed bundles only: plc sign BUNDLE --key KEY writes BUNDLE.sig, which plc ship sends (nothing was changed)"
+else
+  rm -f "$dir/${STREAM.bundle}"
+fi
 [ "$(ls -A "$dir/bundle")" = "$root" ] || fail ${s.checksum} "the bundle holds a path outside $root/ (nothing was changed)"
 [ -z "$(find "$dir/bundle" ! -type f ! -type d)" ] || fail ${s.checksum} "the bundle holds a link, a device node or a FIFO (nothing was changed)"
 [ -z "$(find "$dir/bundle" -type f -links +1)" ] || fail ${s.checksum} "the bundle holds a hard link (nothing was changed)"
@@ -69,6 +89,7 @@ rm -f "$dir/${STREAM.bundle}"
 phase verified
 # PLC_SHIP_EVENTS: install.sh marks its events (backup, checks, rollback) for plc ship's notifications.
 set -- env PLC_SHIP_EVENTS=1 sh "$dir/bundle/$root/install.sh"
+if [ -n "$installer" ]; then set -- "$installer" "$dir/${STREAM.bundle}" "$dir/${STREAM.signature}"; fi
 if [ -f "$dir/${STREAM.secrets}" ]; then set -- "$@" --secrets "$dir/${STREAM.secrets}"; fi
 if [ -n "$mode" ]; then set -- "$@" "$mode"; fi
 phase installing

@@ -25,6 +25,8 @@ export interface Shipment {
   secretKeys: string[];
   /** Where plc ship sends the deploy's events: the bundle's notify.json and the secrets file's tokens. */
   notify: { config: NotifyConfig; secrets: NotifySecrets } | undefined;
+  /** BUNDLE.sig (plc sign): a host whose deploy user may only run plc-install checks it. */
+  signature: Buffer | undefined;
 }
 
 /** notify.json of the bundle with the secrets that go with it (a secrets.env inside when embedded). */
@@ -57,6 +59,7 @@ export function shipmentOfPacked(packed: PackedBundle, root: string, secrets: st
     description: `${packed.fileName} (built now)`,
     secretKeys: packed.manifest.secrets,
     notify: notifyOf(fileText(packed.files, NOTIFY_CONFIG_FILE), secrets === undefined ? undefined : Buffer.from(secrets, "utf8"), fileText(packed.files, "secrets.env")),
+    signature: undefined,
   };
 }
 
@@ -92,6 +95,7 @@ export async function readShipment(path: string, secretsFile: string | undefined
     description: display,
     secretKeys,
     notify: notifyOf(fileText(kept, NOTIFY_CONFIG_FILE), secrets, fileText(kept, "secrets.env")),
+    signature: existsSync(`${path}.sig`) ? readFileSync(`${path}.sig`) : undefined,
   };
 }
 

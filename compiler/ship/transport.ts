@@ -102,6 +102,7 @@ export function streamSize(shipment: Shipment): number {
   const entry = (size: number): number => BLOCK + size + padding(size).length;
   let total = entry(shipment.size) + entry(endText(shipment).length) + 2 * BLOCK;
   if (shipment.secrets !== undefined) total += entry(shipment.secrets.length);
+  if (shipment.signature !== undefined) total += entry(shipment.signature.length);
   return total + ((RECORD - (total % RECORD)) % RECORD);
 }
 
@@ -109,6 +110,7 @@ export function streamSize(shipment: Shipment): number {
 function endText(shipment: Shipment): Buffer {
   let text = `${shipment.sha256}  ${STREAM.bundle}\n`;
   if (shipment.secrets !== undefined) text += `${createHash("sha256").update(shipment.secrets).digest("hex")}  ${STREAM.secrets}\n`;
+  if (shipment.signature !== undefined) text += `${createHash("sha256").update(shipment.signature).digest("hex")}  ${STREAM.signature}\n`;
   return Buffer.from(text, "utf8");
 }
 
@@ -127,6 +129,11 @@ export async function* streamChunks(shipment: Shipment): AsyncGenerator<Buffer> 
     yield shipment.secrets;
     yield padding(shipment.secrets.length);
   }
+  if (shipment.signature !== undefined) {
+    yield tarHeader(STREAM.signature, shipment.signature.length);
+    yield shipment.signature;
+    yield padding(shipment.signature.length);
+  }
   const end = endText(shipment);
   yield tarHeader(STREAM.end, end.length);
   yield end;
@@ -139,6 +146,7 @@ function bytesBeforeTrailer(shipment: Shipment): number {
   const entry = (size: number): number => BLOCK + size + padding(size).length;
   let total = entry(shipment.size) + entry(endText(shipment).length);
   if (shipment.secrets !== undefined) total += entry(shipment.secrets.length);
+  if (shipment.signature !== undefined) total += entry(shipment.signature.length);
   return total;
 }
 

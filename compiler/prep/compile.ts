@@ -1,0 +1,91 @@
+// Gathers a prep bundle's inputs (inventory users, keys, signers, the offline repository) and
+// chains render and pack. The commands (install, init, build --prep) call this.
+import { existsSync, readFileSync } from "node:fs";
+import { homedir, userInfo } from "node:os";
+import { join, resolve } from "node:path";
+import { displayPath, fail } from "../diagnostics.js";
+import { downloadAptRepository } from "./offline.js";
+import { packPrep, renderPrep, type PackedPrep, type PrepBundle } from "./index.js";
+import { packagesOf, type Role } from "./roles.js";
+import { readSigners } from "./sign.js";
+import { LOGIN_NAME, parseKeys, readPrepUsers } from "./users.js";
+
+export interface PrepOptions {
+  roles: Role[];
+  inventory: string | undefined;
+  /** The inventory host being prepared: its host_vars apply. */
+  host: string | undefined;
+  /** init: the login user (-u), else $USER. */
+  user: string | undefined;
+  /** init: the caller's public key file (--key), else ~/.ssh/id_ed25519.pub, id_ecdsa.pub, id_rsa.pub. */
+  key: string | undefined;
+  /** deploy: allowed signer public key files (--signer). */
+  signers: string[];
+  /** deploy: the deploy user's public key file (--deploy-key), else the inventory's keys/<deploy_user>.pub. */
+  deployKey: string | undefined;
+  sshPort: number;
+  offline: boolean;
+  aptCache: string | undefined;
+  mtime: number;
+  cwd: string;
+}
+
+export interface CompiledPrep {
+  bundle: PrepBundle;
+  packed: PackedPrep;
+  /** init: the login user. */
+  user: string | undefined;
+  /** init: the private key beside --key, when there is one (the second connection uses it). */
+  identityFile: string | undefined;
+}
+
+export function compilePrep(options: PrepOptions): CompiledPrep {
+  const users = readPrepUsers(options.inventory === undefined ? undefined : resolve(options.cwd, options.inventory), options.host, options.cwd);
+  let init: { user: string; keys: string[] } | undefined;
+  let identityFile: string | undefined;
+  if (options.roles.includes("init")) {
+    const user = options.user ?? process.env["USER"] ?? userInfo().username;
+    if (!LOGIN_NAME.test(user) || user === "root") {
+      fail("invalid-name", `${user} cannot be the login user`, { variable: "--user", hint: "give -u NAME: lowercase letters, digits, '_' and '-', not root" });
+    }
+    const keyFile = options.key ?? ["id_ed25519.pub", "id_ecdsa.pub", "id_rsa.pub"].map((name) => join(homedir(), ".ssh", name)).find((path) => existsSync(path));
+    if (keyFile === undefined || !existsSync(keyFile)) {
+      fail("missing-value", keyFile === undefined ? "no public key found in ~/.ssh" : `${displayPath(options.cwd, keyFile)} does not exist`, {
+        variable: "--key",
+        hint: "give --key FILE.pub: the key you will log in with (ssh-keygen -t ed25519 makes one)",
+      });
+    }
+    init = { user, keys: parseKeys(readFileSync(keyFile, "utf8"), displayPath(options.cwd, keyFile)) };
+    if (init.keys.length === 0) fail("missing-value", `${displayPath(options.cwd, keyFile)} holds no key`, { variable: "--key" });
+    const privateKey = keyFile.replace(/\.pub$/, "");
+    identityFile = privateKey !== keyFile && existsSync(privateKey) ? privateKey : undefined;
+  }
+  const signers = readSigners(options.signers, options.cwd);
+  if (options.roles.includes("deploy")) {
+    if (signers.length === 0) {
+      fail("missing-value", "the deploy role needs the public key that signs bundles", {
+        variable: "--signer",
+        hint: "give --signer FILE.pub (the .pub of the key plc sign --key uses)",
+      });
+    }
+    if (options.deployKey !== undefined) {
+      if (!existsSync(options.deployKey)) fail("invalid-argument", `${displayPath(options.cwd, options.deployKey)} does not exist`, { variable: "--deploy-key" });
+      users.deployKeys = parseKeys(readFileSync(options.deployKey, "utf8"), displayPath(options.cwd, options.deployKey));
+    }
+    if (users.deployKeys.length === 0) {
+      fail("missing-value", `no key for the deploy user ${users.deployUser}`, {
+        variable: "--deploy-key",
+        hint: `put it in the inventory's keys/${users.deployUser}.pub (playlabs' layout) or give --deploy-key FILE.pub`,
+      });
+    }
+  }
+  const bundle = renderPrep({
+    roles: options.roles,
+    users,
+    init,
+    signers,
+    sshPort: options.sshPort,
+    offline: options.offline ? downloadAptRepository(packagesOf(options.roles), options.aptCache) : undefined,
+  });
+  return { bundle, packed: packPrep(bundle, options.mtime), user: init?.user, identityFile };
+}

@@ -1,0 +1,76 @@
+// Runs a prep bundle on a host over one ssh connection: the tarball on stdin, checked against its
+// sha256, unpacked in a temporary folder, prep.sh run as root (through sudo -n when not root).
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { diagnostic, type Diagnostic } from "../diagnostics.js";
+import { sh } from "../render/quote.js";
+import { sshArguments, type Destination, type SshSettings } from "../ship/ssh.js";
+import { PREP_ROOT } from "./index.js";
+
+/** Exit statuses the runner keeps for itself; any other is prep.sh's. */
+export const RUNNER_STATUS = { incomplete: 90, checksum: 91, sudo: 92, host: 93 } as const;
+
+/** The runner: $1 the bundle's sha256, then prep.sh's arguments. Holds no value of the bundle. */
+export function runnerScript(): string {
+  const s = RUNNER_STATUS;
+  return `set -u
+umask 077
+expected=$1
+shift
+dir=
+sudo=
+fail() { status=$1; shift; printf 'plc-prep: error: %s\\n' "$*" >&2; exit "$status"; }
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup() { [ -z "$dir" ] || rm -rf "$dir" 2>/dev/null || $sudo rm -rf "$dir" 2>/dev/null || true; }
+trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+for tool in tar gzip sha256sum mktemp; do
+  command -v "$tool" >/dev/null 2>&1 || fail ${s.host} "$tool is missing on this host (nothing was changed)"
+done
+if [ "$(id -u)" != 0 ]; then
+  user=$(id -un)
+  command -v sudo >/dev/null 2>&1 || fail ${s.sudo} "user $user is not root and sudo is not installed: connect as root@host (nothing was changed)"
+  sudo -n true 2>/dev/null </dev/null || fail ${s.sudo} "sudo asks user $user for a password, which plc cannot type: connect as root@host, or run plc init first (nothing was changed)"
+  sudo='sudo -n'
+fi
+dir=$(mktemp -d "\${TMPDIR:-/tmp}/plc-prep.XXXXXXXX") || fail ${s.host} "cannot create a temporary directory (nothing was changed)"
+cat >"$dir/prep.tar.gz" || fail ${s.incomplete} "the transfer was cut before its end (nothing was changed)"
+printf '%s  %s\\n' "$expected" "$dir/prep.tar.gz" | sha256sum -c --strict --quiet >/dev/null 2>&1 || fail ${s.checksum} "the bundle's sha256 is not the one plc computed (nothing was changed)"
+tar -xzf "$dir/prep.tar.gz" -C "$dir" --no-same-owner 2>/dev/null || fail ${s.host} "cannot unpack the bundle (nothing was changed)"
+rm -f "$dir/prep.tar.gz"
+$sudo sh "$dir/${PREP_ROOT}/prep.sh" "$@" </dev/null
+`;
+}
+
+/** The login shell's command: `sh -c RUNNER plc-prep SHA256 ARGS…`. */
+export function runnerCommand(sha256: string, args: readonly string[]): string {
+  return ["sh", "-c", sh(runnerScript()), "plc-prep", sha256, ...args.map((arg) => sh(arg))].join(" ");
+}
+
+/** Sends the bundle and runs prep.sh with args; its output goes to plc's; a diagnostic when it failed. */
+export function runPrep(destination: Destination, settings: SshSettings, tgz: Buffer, args: readonly string[]): Promise<Diagnostic | undefined> {
+  const sha256 = createHash("sha256").update(tgz).digest("hex");
+  const child = spawn("ssh", sshArguments(destination, settings, runnerCommand(sha256, args)), { stdio: ["pipe", "inherit", "inherit"] });
+  child.stdin.on("error", () => undefined);
+  child.stdin.end(tgz);
+  return new Promise((resolve) => {
+    child.on("error", (error) => {
+      resolve(diagnostic("prep-failed", `cannot run ssh: ${error.message}`, { hint: "install an OpenSSH client" }));
+    });
+    child.on("close", (code, signal) => {
+      if (code === 0) {
+        resolve(undefined);
+        return;
+      }
+      const why =
+        code === 255
+          ? "ssh could not connect or log in (its message is above)"
+          : code === RUNNER_STATUS.sudo
+            ? "the login user cannot use sudo without a password"
+            : `the host's preparation stopped (status ${String(code ?? signal)}; its message is above)`;
+      resolve(diagnostic("prep-failed", `${destination.label}: ${why}`, { hint: code === 255 ? "a first contact needs the host key: -o StrictHostKeyChecking=accept-new, or ssh-keyscan into known_hosts" : undefined }));
+    });
+  });
+}
