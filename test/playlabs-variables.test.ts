@@ -206,7 +206,7 @@ describe("the container's environment, as playlabs gave it (E1-E6, E12)", () => 
     const bundle = render(["image=reg.example.com/app:1"]);
     // journald when the host has it; docker's bounded json-file (said) when it has not.
     assert.match(bundle.read("docker-run.sh"), /if \[ -S \/run\/systemd\/journal\/socket \]; then\n {2}set -- "\$@" journald tag=project-staging mode=blocking\nelse\n.*json-file.*\n {2}set -- "\$@" json-file max-size=10m max-file=3\nfi/);
-    assert.match(bundle.read("docker-run.sh"), /--log-driver "\$8" --log-opt "\$9" --log-opt "\$\{10\}"/);
+    assert.match(bundle.read("docker-run.sh"), /--log-driver "\$9" --log-opt "\$\{10\}" --log-opt "\$\{11\}"/);
     assert.match(bundle.read("logrotate/project-staging"), /^ {4}rotate 36$/m);
     const json = render(["image=reg.example.com/app:1", "log_driver=json-file", "log_rotate=5"]);
     assert.match(json.read("docker-run.sh"), /^set -- "\$@" json-file max-size=10m max-file=3$/m);

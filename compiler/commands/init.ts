@@ -43,7 +43,8 @@ Password login goes off only after plc has logged in again as the new user with 
       run(async () => {
         if (isHost(target)) {
           const [{ initHost }, { readSshSettings }] = await Promise.all([import("../prep/install.js"), import("../ship/ssh.js")]);
-          await initHost(target, flags, readSshSettings(flags, !process.stdin.isTTY));
+          // -u here is the user to create; the ssh user is the target's.
+          await initHost(target, flags, readSshSettings({ ...flags, user: undefined }, !process.stdin.isTTY));
           return;
         }
         process.stderr.write("note: plc init DIR is plc scaffold DIR now (playlabs' name); plc init user@host prepares a host\n");

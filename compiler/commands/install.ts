@@ -28,7 +28,8 @@ The login user is root or has sudo without a password (plc init user@host makes 
     .action((roles: string, hosts: string[], options: InstallOptions) =>
       run(async () => {
         const [{ installRoles }, { readSshSettings }] = await Promise.all([import("../prep/install.js"), import("../ship/ssh.js")]);
-        await installRoles(roles, hosts, options, readSshSettings(options, !process.stdin.isTTY || hosts.length > 1));
+        // -u here is the user plc init creates; the ssh user is each target's.
+        await installRoles(roles, hosts, options, readSshSettings({ ...options, user: undefined }, !process.stdin.isTTY || hosts.length > 1));
       }),
     );
 }

@@ -72,7 +72,7 @@ fi
   exec "$1" run --detach --name "$6" \
     --restart unless-stopped \
     --pull never \
-    --log-driver "$8" --log-opt "$9" --log-opt "${10}" \
+    --log-driver "$9" --log-opt "${10}" --log-opt "${11}" \
     --network project-staging \
     --label plc.instance=project-staging \
     --publish "$7" \

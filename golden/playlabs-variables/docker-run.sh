@@ -78,7 +78,7 @@ set -- "$@" json-file max-size=10m max-file=3
   # 8>&- 9>&-: a CLI that forks the container's monitor itself (podman's conmon) would keep plc's locks.
   exec "$1" run --detach --name "$6" \
     --restart unless-stopped \
-    --log-driver "$8" --log-opt "$9" --log-opt "${10}" \
+    --log-driver "$9" --log-opt "${10}" --log-opt "${11}" \
     --network ybs-hack \
     --label plc.instance=ybs-hack \
     --publish "$7" \

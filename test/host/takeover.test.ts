@@ -183,7 +183,7 @@ describe("taking over a playlabs host", () => {
     const before = host.snapshot([HOME, "/etc/systemd/system"]);
     const run = host.sh(`setpriv --reuid=${String(PLAYLABS.deployUid)} --regid=${String(PLAYLABS.deployUid)} --clear-groups sh -c "$(cat /root/receiver.sh)" plc-ship 0000 ybs-hack </dev/null`);
     assert.equal(run.status, 92, run.stderr);
-    assert.match(run.stderr, /user deploy may run only some commands through sudo without a password \(playlabs' deploy user: .*\); plc ship runs install\.sh as root, which needs the sudoers rule: deploy ALL=\(root\) NOPASSWD: ALL/);
+    assert.match(run.stderr, /user deploy may run only some commands through sudo without a password \(playlabs' deploy user: .*\); plc ship runs as root, which needs the sudoers rule: deploy ALL=\(root\) NOPASSWD: ALL/);
     assert.equal(host.snapshot([HOME, "/etc/systemd/system"]), before);
   });
 

@@ -22,10 +22,19 @@ case $running in
     if [ -f "$home/postgres/data/PG_VERSION" ]; then
       data_major=$(cat "$home/postgres/data/PG_VERSION")
       case $data_major in
-        [1-9] | [1-9][0-9] | [1-9].[0-9]) pg_image=postgres:$data_major ;;
+        [1-9] | [1-9][0-9] | [1-9].[0-9]) ;;
         *) die "$home/postgres/data/PG_VERSION says '$data_major', not a PostgreSQL major; nothing was changed" ;;
       esac
-      say "$home/postgres/data holds PostgreSQL $data_major data: $pg runs $pg_image"
+      # The default image when it runs that major already (asked only when this host has it), else
+      # the image of the data's own major.
+      image_major=
+      if docker image inspect "$pg_image" >/dev/null 2>&1; then
+        image_major=$(docker run --rm --entrypoint postgres "$pg_image" --version 2>/dev/null | sed -n 's/^postgres (PostgreSQL) \([0-9][0-9]*\).*/\1/p') || image_major=
+      fi
+      if [ "$image_major" != "$data_major" ]; then
+        pg_image=postgres:$data_major
+        say "$home/postgres/data holds PostgreSQL $data_major data: $pg runs $pg_image"
+      fi
     elif [ -n "${pg_image_before:-}" ]; then
       pg_image=$pg_image_before
     fi
