@@ -53,7 +53,7 @@ if [ "$(id -u)" != 0 ]; then
   else
     if ! sudo -n true 2>/dev/null </dev/null; then
       # playlabs' deploy user may run only a few commands without a password (backup.sh, docker-run.sh, docker pull…).
-      if sudo -n -l 2>/dev/null </dev/null | grep -q 'NOPASSWD'; then
+      if sudo -n --list 2>/dev/null </dev/null | grep -q 'NOPASSWD'; then
         fail ${s.sudo} "user $user may run only some commands through sudo without a password (playlabs' deploy user: /home/*/backup.sh, /home/*/docker-run.sh, docker pull…); plc ship runs as root, which needs the sudoers rule: $user ALL=(root) NOPASSWD: ALL, or plc install deploy for signed bundles, or ship as root@host (nothing was changed)"
       fi
       fail ${s.sudo} "sudo asks user $user for a password, which plc cannot type: allow it without one (sudoers: $user ALL=(root) NOPASSWD: ALL) or ship as root@host (nothing was changed)"

@@ -158,7 +158,7 @@ export function sudoPreflight(status: number, connect: string, after = ""): stri
   command -v sudo >/dev/null 2>&1 || fail ${status} "user $user is not root and sudo is not installed: ${connect} as root@host or install sudo${after}"
   if ! sudo -n true 2>/dev/null </dev/null; then
     # playlabs' deploy user may run only a few commands without a password (backup.sh, docker-run.sh, docker pull…).
-    if sudo -n -l 2>/dev/null </dev/null | grep -q 'NOPASSWD'; then
+    if sudo -n --list 2>/dev/null </dev/null | grep -q 'NOPASSWD'; then
       fail ${status} "user $user may run only some commands through sudo without a password (playlabs' deploy user: /home/*/backup.sh, /home/*/docker-run.sh, docker pull…); plc ${connect} runs as root, which needs the sudoers rule: $user ALL=(root) NOPASSWD: ALL, or ${connect} as root@host${after}"
     fi
     fail ${status} "sudo asks user $user for a password, which plc cannot type: allow it without one (sudoers: $user ALL=(root) NOPASSWD: ALL) or ${connect} as root@host${after}"
