@@ -1,7 +1,7 @@
 // OpenSSH, as every command that connects uses it (ship, diff): the user's -F/-o/-J checked and turned
 // into ssh's arguments, host operands parsed, one way to run ssh, the sudo preflight the remote side
 // runs, and what ssh's own failures mean.
-import { spawn, type ChildProcessByStdio } from "node:child_process";
+import { spawn, type ChildProcess, type ChildProcessByStdio } from "node:child_process";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
@@ -130,7 +130,12 @@ export interface SshRun {
 export function runSsh(destination: Destination, settings: SshSettings, command: string, hasInput: boolean): SshRun {
   const args = sshArguments(destination, settings, command);
   const child = hasInput ? spawn("ssh", args, { stdio: ["pipe", "pipe", "pipe"] }) : spawn("ssh", args, { stdio: ["ignore", "pipe", "pipe"] });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError: Error | undefined }>((settle) => {
+  return { child, exited: exitOf(child) };
+}
+
+/** How a child ended: its status or signal, or the error that kept it from starting. */
+export function exitOf(child: ChildProcess): SshRun["exited"] {
+  return new Promise((settle) => {
     let spawnError: Error | undefined;
     child.on("error", (error) => {
       spawnError = error;
@@ -139,7 +144,6 @@ export function runSsh(destination: Destination, settings: SshSettings, command:
       settle({ code, signal, spawnError });
     });
   });
-  return { child, exited };
 }
 
 /** The diagnostic for ssh that could not even start. */

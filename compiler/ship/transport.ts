@@ -11,7 +11,7 @@ import { sh } from "../render/quote.js";
 import { PHASE_MARK, RECEIVER_STATUS, STREAM, receiverScript } from "./receiver.js";
 import type { Shipment } from "./shipment.js";
 import type { Target } from "../types.js";
-import { describeTarget, explainConnectFailure, lastLine, noSsh, runSsh, sshArguments, type Destination, type SshSettings } from "./ssh.js";
+import { describeTarget, exitOf, explainConnectFailure, lastLine, noSsh, runSsh, sshArguments, type Destination, type SshSettings } from "./ssh.js";
 
 export type { Destination, SshSettings } from "./ssh.js";
 
@@ -63,16 +63,7 @@ export function isLocalTarget(target: Target): boolean {
 /** /bin/sh with these arguments, settled like runSsh's child. */
 function runLocal(args: string[]): ReturnType<typeof runSsh> {
   const child = spawn("/bin/sh", args, { stdio: ["pipe", "pipe", "pipe"] });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError: Error | undefined }>((settle) => {
-    let spawnError: Error | undefined;
-    child.on("error", (error) => {
-      spawnError = error;
-    });
-    child.on("close", (code, signal) => {
-      settle({ code, signal, spawnError });
-    });
-  });
-  return { child, exited };
+  return { child, exited: exitOf(child) };
 }
 
 /** The receiver run here, as ssh would run it on a host (it takes sudo -n itself when not root). */
