@@ -1,72 +1,52 @@
-// Diagnostics are values: a code from the catalogue, a message, where, and a hint.
-// Only cli.ts turns them into text and an exit code.
+// Diagnostics are values: a code from the catalogue (messages.ts), its args, where, and the variable.
+// Only the report (report.ts, called by cli.ts) turns them into text and an exit code.
 import { isAbsolute, relative } from "node:path";
+import { exitClassOf, wordingOf, type ArgsOf, type DiagnosticCode } from "./messages.js";
 import type { Origin } from "./types.js";
 
-export const CATALOGUE = {
-  // bad input: exit 2
-  "unknown-variable": "input",
-  "invalid-value": "input",
-  "invalid-name": "input",
-  "invalid-yaml": "input",
-  "invalid-json": "input",
-  "invalid-argument": "input",
-  "missing-inventory": "input",
-  "missing-value": "input",
-  "invalid-image": "input",
-  "invalid-text": "input",
-  "vault-error": "input",
-  "vault-in-clear": "input",
-  "unreadable-file": "input",
-  "unknown-plugin": "input",
-  "plugin-cycle": "input",
-  "plugin-requires": "input",
-  "invalid-plugin": "input",
-  "template-error": "input",
-  "invalid-image-archive": "input",
-  // failures while doing the job: exit 1
-  "bundle-invalid": "failure",
-  "ship-failed": "failure",
-  "diff-failed": "failure",
-  "io-error": "failure",
-  "prep-failed": "failure",
-} as const;
+export type { DiagnosticCode } from "./messages.js";
 
-export type DiagnosticCode = keyof typeof CATALOGUE;
+/** One finding: a code of the catalogue (messages.ts), its arguments, where, and the variable concerned. */
+export type Diagnostic = {
+  [C in DiagnosticCode]: {
+    code: C;
+    args: ArgsOf<C>;
+    origin: Origin | undefined;
+    /** The variable concerned, as a dotted path (`env.SECRET_KEY`). */
+    variable: string | undefined;
+  };
+}[DiagnosticCode];
 
-export interface Diagnostic {
-  code: DiagnosticCode;
-  message: string;
-  origin: Origin | undefined;
-  /** The variable concerned, as a dotted path (`env.SECRET_KEY`). */
-  variable: string | undefined;
-  hint: string | undefined;
+export interface Where {
+  origin?: Origin | undefined;
+  variable?: string | undefined;
 }
 
-export function diagnostic(
-  code: DiagnosticCode,
-  message: string,
-  details: { origin?: Origin | undefined; variable?: string | undefined; hint?: string | undefined } = {},
-): Diagnostic {
-  return { code, message, origin: details.origin, variable: details.variable, hint: details.hint };
+export function diagnostic<C extends DiagnosticCode>(code: C, args: ArgsOf<C>, where: Where = {}): Diagnostic {
+  return { code, args, origin: where.origin, variable: where.variable } as Diagnostic;
+}
+
+/** The words of a diagnostic (its message and hint), made by the catalogue. */
+export function textOf(d: Diagnostic): { message: string; hint: string | undefined } {
+  return wordingOf(d.code, d.args);
 }
 
 /** Thrown by a phase that cannot go on; carries every diagnostic found so far. */
 export class PlcError extends Error {
   readonly diagnostics: Diagnostic[];
   constructor(diagnostics: Diagnostic[]) {
-    super(diagnostics.map((d) => d.message).join("\n"));
+    super(diagnostics.map((d) => textOf(d).message).join("\n"));
     this.name = "PlcError";
     this.diagnostics = diagnostics;
   }
 }
 
-export function fail(code: DiagnosticCode, message: string, details?: Parameters<typeof diagnostic>[2]): never {
-  throw new PlcError([diagnostic(code, message, details)]);
+export function fail<C extends DiagnosticCode>(code: C, args: ArgsOf<C>, where?: Where): never {
+  throw new PlcError([diagnostic(code, args, where)]);
 }
 
 export function exitCodeOf(diagnostics: readonly Diagnostic[]): number {
-  return diagnostics.some((d) => CATALOGUE[d.code] === "input") ? 2 : 1;
+  return diagnostics.some((d) => exitClassOf(d.code) === "input") ? 2 : 1;
 }
 
 export function formatOrigin(origin: Origin): string {

@@ -134,19 +134,13 @@ export function initInventory(dir: string, options: InitOptions, cwd: string): s
     const suggestion = suggestName(value);
     const index = options.words?.[name];
     const spelled = (text: string): string => (index === undefined ? `--${name} ${text}` : `${name}=${text}`);
-    fail("invalid-name", `${spelled(value)} is not a valid name`, {
-      ...(index === undefined ? { variable: `--${name}` } : { origin: { kind: "argv" as const, index, text: `${name}=${value}` } }),
-      hint: `use lowercase letters, digits and '-' (at most 63)${suggestion === "" ? "" : `: try ${spelled(suggestion)}`}`,
-    });
+    fail("init-invalid-name", { shown: spelled(value), suggestion: suggestion === "" ? undefined : spelled(suggestion) }, index === undefined ? { variable: `--${name}` } : { origin: { kind: "argv" as const, index, text: `${name}=${value}` } });
   }
   const root = resolve(cwd, dir);
   if (existsSync(root)) {
-    if (!statSync(root).isDirectory()) fail("invalid-argument", `${displayPath(cwd, root)} is a file, not a directory`, { variable: "DIR" });
+    if (!statSync(root).isDirectory()) fail("init-dir-is-file", { dir: displayPath(cwd, root) }, { variable: "DIR" });
     if (readdirSync(root).length > 0) {
-      fail("invalid-argument", `${displayPath(cwd, root)} is not empty; plc init writes only into a new or empty directory`, {
-        variable: "DIR",
-        hint: "give a new directory name; an existing inventory needs no init: plc check -i DIR prefix=… instance=…",
-      });
+      fail("init-dir-not-empty", { dir: displayPath(cwd, root) }, { variable: "DIR" });
     }
   }
   const schema = schemaFor(readPlugins([], cwd), readProjectSchema());

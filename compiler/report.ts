@@ -1,5 +1,5 @@
 // The one place diagnostics become text: a code, a location, the offending line with a caret, a hint.
-import { formatOrigin, type Diagnostic } from "./diagnostics.js";
+import { formatOrigin, textOf, type Diagnostic } from "./diagnostics.js";
 
 export interface ReportStyle {
   isColor: boolean;
@@ -21,8 +21,9 @@ function withoutSecretValue(line: string): string {
  */
 export function formatDiagnostic(d: Diagnostic, style: ReportStyle, source?: string): string {
   // What is wrong, then what to do, then where: the fix is read before the code frame.
-  const lines = [`${paint(style, "1;31", "error")}[${d.code}]: ${d.message}`];
-  if (d.hint !== undefined) lines.push(`  ${paint(style, "1;36", "fix")}: ${d.hint}`);
+  const { message, hint } = textOf(d);
+  const lines = [`${paint(style, "1;31", "error")}[${d.code}]: ${message}`];
+  if (hint !== undefined) lines.push(`  ${paint(style, "1;36", "fix")}: ${hint}`);
   if (d.origin) {
     lines.push(`  --> ${formatOrigin(d.origin)}`);
     if (d.origin.kind === "file") {

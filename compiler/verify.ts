@@ -50,7 +50,7 @@ export function verifyBundleFile(file: string, cwd: string): VerifyReport {
 
   const problems: Diagnostic[] = [];
   const problem = (message: string, hint?: string): void => {
-    problems.push(diagnostic("bundle-invalid", message, { hint }));
+    problems.push(diagnostic("bundle-invalid", { problem: message, fix: hint }));
   };
   if (tarball.root === "") {
     problem(`the tarball has ${tarball.roots.length} top-level entries, a bundle has one folder`);

@@ -50,9 +50,9 @@ function prepareOutDir(dir: string): void {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EEXIST" || code === "ENOTDIR") {
-      fail("invalid-argument", `-o ${dir} is not a directory`, { variable: "-o", hint: "give a directory (it is created if missing)" });
+      fail("out-dir-not-dir", { flag: "-o", dir, isRender: false }, { variable: "-o" });
     }
-    fail("io-error", `cannot create ${dir}: ${ioReason(error)}`, { variable: "-o", hint: "give a directory you can write to" });
+    fail("cannot-create-dir", { dir, reason: ioReason(error) }, { variable: "-o" });
   }
 }
 
@@ -75,7 +75,7 @@ function writeOutputs(outputs: readonly Output[]): void {
       chmodSync(temporary, output.mode);
     } catch (error) {
       undo();
-      fail("io-error", `cannot write ${output.path}: ${ioReason(error)}`, { variable: "-o", hint: "nothing was written; give a directory you can write to (-o DIR)" });
+      fail("cannot-write", { path: output.path, reason: ioReason(error), flag: "-o", fix: "nothing was written; give a directory you can write to (-o DIR)" }, { variable: "-o" });
     }
   }
   outputs.forEach((output, index) => {
@@ -86,7 +86,7 @@ function writeOutputs(outputs: readonly Output[]): void {
       renamed.push(output.path);
     } catch (error) {
       undo();
-      fail("io-error", `cannot write ${output.path}: ${ioReason(error)}`, { variable: "-o", hint: "nothing was written; move what is in the way or choose another -o DIR" });
+      fail("cannot-write", { path: output.path, reason: ioReason(error), flag: "-o", fix: "nothing was written; move what is in the way or choose another -o DIR" }, { variable: "-o" });
     }
   });
 }
@@ -125,13 +125,10 @@ export function writeTree(load: LoadOptions, pack: PackOptions, dir: string, fla
   const root = resolve(dir);
   // Replaced whole, so only an empty folder or an earlier render: `-o .` must not wipe a project.
   if (existsSync(root) && !statSync(root).isDirectory()) {
-    fail("invalid-argument", `${flag} ${dir} is not a directory`, { variable: flag, hint: "give a new or empty directory (plc render replaces it whole)" });
+    fail("out-dir-not-dir", { flag, dir, isRender: true }, { variable: flag });
   }
   if (existsSync(root) && readdirSync(root).length > 0 && !existsSync(join(root, "MANIFEST.json"))) {
-    fail("invalid-argument", `${dir} is not empty and holds no earlier render`, {
-      variable: flag,
-      hint: "give a new or empty directory (plc render replaces it whole)",
-    });
+    fail("render-dir-not-empty", { dir }, { variable: flag });
   }
   // Written beside, then swapped in: a failed render leaves the earlier one, not half a tree.
   const temporary = join(dirname(root), `.${basename(root)}.tmp-${process.pid}`);
@@ -147,8 +144,8 @@ export function writeTree(load: LoadOptions, pack: PackOptions, dir: string, fla
   } catch (error) {
     rmSync(temporary, { recursive: true, force: true });
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOTDIR" || code === "EEXIST") fail("invalid-argument", `${flag} ${dir} is not a directory`, { variable: flag, hint: "give a new or empty directory" });
-    fail("io-error", `cannot write ${dir}: ${ioReason(error)}`, { variable: flag, hint: "give a directory you can write to" });
+    if (code === "ENOTDIR" || code === "EEXIST") fail("out-dir-not-dir", { flag, dir, isRender: true }, { variable: flag });
+    fail("cannot-write", { path: dir, reason: ioReason(error), flag, fix: "give a directory you can write to" }, { variable: flag });
   }
   return root;
 }

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { checkSpec } from "../compiler/index.js";
-import { PlcError } from "../compiler/diagnostics.js";
+import { PlcError, textOf } from "../compiler/diagnostics.js";
 import type { LoadOptions } from "../compiler/load/index.js";
 import { encryptVault } from "../compiler/load/vault.js";
 import { CLI } from "./fixtures.js";
@@ -95,11 +95,11 @@ describe("prototype pollution", () => {
     ["a YAML key in group_vars", options([], { inventoryDir: join(dir, "inv"), cwd: dir }), "file"],
   ];
   for (const [name, loadOptions, kind] of vectors) {
-    it(`${name}: refused as invalid-name, located; Object.prototype unchanged`, () => {
+    it(`${name}: refused as proto-key, located; Object.prototype unchanged`, () => {
       const error = diagnosticsOf(() => checkSpec(loadOptions));
       const [first] = error.diagnostics;
-      assert.equal(first?.code, "invalid-name", error.message);
-      assert.match(first.message, /__proto__/);
+      assert.equal(first?.code, "proto-key", error.message);
+      assert.match(textOf(first).message, /__proto__/);
       assert.equal(first.origin?.kind, kind);
       assert.deepEqual(Object.getOwnPropertyNames(Object.prototype).sort(), prototypeKeys);
       const probe: Record<string, unknown> = {};

@@ -22,7 +22,7 @@ describe("purity", () => {
   });
 
   it("the report shows the source line it is given, and reads no file", () => {
-    const d = diagnostic("invalid-value", "port must be a number", {
+    const d = diagnostic("invalid-value", { variable: "port", problem: "must be a number", expected: undefined }, {
       origin: { kind: "file", file: "/nonexistent/plc-purity/inventory.yml", line: 3, col: 7 },
     });
     const text = formatDiagnostic(d, { isColor: false }, "port: eighty");

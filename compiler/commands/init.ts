@@ -62,10 +62,7 @@ export async function scaffold(dir: string, names: readonly string[], flags: Ini
     const index = raw.indexOf(word);
     const match = /^(prefix|instance)=(.*)$/s.exec(word);
     if (match === null) {
-      fail("invalid-argument", `'${word}' is not a name plc init takes`, {
-        origin: { kind: "argv", index: index < 0 ? 2 : index, text: word },
-        hint: "give prefix=NAME and instance=NAME; set other variables in group_vars/all/project.yml",
-      });
+      fail("init-operand", { word }, { origin: { kind: "argv", index: index < 0 ? 2 : index, text: word } });
     }
     const name = match[1] as "prefix" | "instance";
     given[name] = match[2] ?? "";

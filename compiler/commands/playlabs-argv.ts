@@ -61,7 +61,7 @@ export function rewritePlaylabsArgv(raw: readonly string[]): RewrittenArgv {
     command = "ship";
     if (first === "deploy") words.shift();
   } else if (ACTIONS.has(first)) {
-    throw new PlcError([diagnostic("invalid-argument", `'${first}' is a playlabs action plc does not have`, { origin: { kind: "argv", index: 0, text: first }, hint: ACTIONS.get(first) })]);
+    throw new PlcError([diagnostic("playlabs-action", { action: first, fix: ACTIONS.get(first) }, { origin: { kind: "argv", index: 0, text: first } })]);
   } else if (!SPEC_COMMANDS.has(first)) {
     return { argv: [...raw], typedIndex: raw.map((_, index) => index) };
   } else {
@@ -98,13 +98,10 @@ export function rewritePlaylabsArgv(raw: readonly string[]): RewrittenArgv {
       const valueIndex = extra[1] === undefined ? (next?.index ?? word.index) : word.index;
       if (extra[1] === undefined) at++;
       if (value === undefined) {
-        problems.push(diagnostic("invalid-argument", `${text} needs a value`, { origin: origin(word.index, text), hint: "write -e name=value or -e '{\"name\": \"value\"}'" }));
+        problems.push(diagnostic("option-needs-value", { option: text, needs: "a value", fix: "write -e name=value or -e '{\"name\": \"value\"}'" }, { origin: origin(word.index, text) }));
       } else if (value.startsWith("@")) {
         problems.push(
-          diagnostic("invalid-argument", `-e ${value}: plc does not read variables files`, {
-            origin: origin(valueIndex, value),
-            hint: "put the variables in the inventory (group_vars/all/<file>.yml, -i DIR), or give them as name=value",
-          }),
+          diagnostic("variables-file", { value }, { origin: origin(valueIndex, value) }),
         );
       } else {
         out.push({ text: value, index: valueIndex });
@@ -117,7 +114,7 @@ export function rewritePlaylabsArgv(raw: readonly string[]): RewrittenArgv {
       const value = user[1] ?? next?.text;
       if (user[1] === undefined) at++;
       if (value === undefined || value === "") {
-        problems.push(diagnostic("invalid-argument", `${text} needs a user name`, { origin: origin(word.index, text), hint: "write -u NAME" }));
+        problems.push(diagnostic("option-needs-value", { option: text, needs: "a user name", fix: "write -u NAME" }, { origin: origin(word.index, text) }));
         continue;
       }
       users.push({ text, index: word.index });
@@ -129,31 +126,31 @@ export function rewritePlaylabsArgv(raw: readonly string[]): RewrittenArgv {
       const value = limit[1] ?? next?.text;
       if (limit[1] === undefined) at++;
       const hosts = (value ?? "").split(",").filter((host) => host !== "");
-      if (hosts.length === 0) problems.push(diagnostic("invalid-argument", `${text} needs a host`, { origin: origin(word.index, text), hint: "write --limit HOST (or @HOST)" }));
+      if (hosts.length === 0) problems.push(diagnostic("option-needs-value", { option: text, needs: "a host", fix: "write --limit HOST (or @HOST)" }, { origin: origin(word.index, text) }));
       for (const host of hosts) out.push({ text: host.startsWith("@") ? host : `@${host}`, index: word.index });
       continue;
     }
     const ansible = ANSIBLE_OPTIONS.find(([pattern]) => pattern.test(text.replace(/=.*$/s, "")));
     if (ansible !== undefined) {
-      problems.push(diagnostic("invalid-argument", `${text.replace(/=.*$/s, "")} is an ansible-playbook option; plc has no use for it`, { origin: origin(word.index, text), hint: ansible[1] }));
+      problems.push(diagnostic("ansible-option", { option: text.replace(/=.*$/s, ""), fix: ansible[1] }, { origin: origin(word.index, text) }));
       continue;
     }
     if (command === "ship" && text === "deploy") continue;
     // plc's own host preparation, in its own word order.
     const action = ACTIONS.get(text) ?? PREP_ACTIONS.get(text);
     if (command === "ship" && action !== undefined) {
-      problems.push(diagnostic("invalid-argument", `'${text}' is a playlabs action plc does not have`, { origin: origin(word.index, text), hint: action }));
+      problems.push(diagnostic("playlabs-action", { action: text, fix: action }, { origin: origin(word.index, text) }));
       continue;
     }
     out.push(word);
   }
   if (users.length > 1) {
     const second = users[1] ?? { text: "", index: 0 };
-    problems.push(diagnostic("invalid-argument", "the ssh user is given twice", { origin: origin(second.index, second.text), hint: "give -u NAME once (or user@host)" }));
+    problems.push(diagnostic("ssh-user-twice", {}, { origin: origin(second.index, second.text) }));
   }
   const atUser = out.find((word) => /^@?[A-Za-z_][A-Za-z0-9_.-]*@/.test(word.text) && !word.text.includes("/") && !word.text.includes("@sha256:"));
   if (users.length > 0 && atUser !== undefined) {
-    problems.push(diagnostic("invalid-argument", `the ssh user is given twice: -u and ${atUser.text}`, { origin: origin(atUser.index, atUser.text), hint: "give either -u NAME or user@host" }));
+    problems.push(diagnostic("ssh-user-twice", { other: atUser.text }, { origin: origin(atUser.index, atUser.text) }));
   }
   if (problems.length > 0) throw new PlcError(problems);
   return { argv: [command, ...out.map((word) => word.text)], typedIndex: [0, ...out.map((word) => word.index)] };

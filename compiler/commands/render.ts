@@ -18,7 +18,7 @@ export function register(program: Command, run: Run): void {
       run(async () => {
         if (flags.output !== undefined) process.stderr.write("note: plc render --output is now --out-dir (or -o), as for plc build\n");
         const dir = flags.outDir ?? flags.output;
-        if (dir === undefined) fail("invalid-argument", "plc render needs a directory to write", { variable: "--out-dir", hint: "add -o DIR (a new or empty directory)" });
+        if (dir === undefined) fail("render-needs-dir", {}, { variable: "--out-dir" });
         const { writeTree } = await import("../write.js");
         process.stdout.write(`${writeTree(loadOptions(operands, flags), packOptions(), dir, "-o")}\n`);
       }),

@@ -30,19 +30,13 @@ export function parseArgv(words: readonly Word[]): ParsedArgv {
         parsed = JSON.parse(text);
       } catch (error) {
         problems.push(
-          diagnostic("invalid-json", `argument is not valid JSON: ${(error as Error).message}`, {
-            origin,
-            hint: `quote it for your shell: '{"env":{"KEY":"value"}}'`,
-          }),
+          diagnostic("invalid-json", { problem: (error as Error).message }, { origin }),
         );
         continue;
       }
       if (!isPlainObject(parsed)) {
         problems.push(
-          diagnostic("invalid-json", "a JSON argument must be an object of variables", {
-            origin,
-            hint: `write '{"env":{"KEY":"value"}}', not a list or a scalar`,
-          }),
+          diagnostic("json-not-object", {}, { origin }),
         );
         continue;
       }
@@ -55,10 +49,7 @@ export function parseArgv(words: readonly Word[]): ParsedArgv {
       const path = name.split(".");
       if (path.some((part) => part === "")) {
         problems.push(
-          diagnostic("invalid-argument", `'${name}' is not a variable name`, {
-            origin,
-            hint: "write name=value or env.KEY=value",
-          }),
+          diagnostic("invalid-variable-name", { name }, { origin }),
         );
         continue;
       }
@@ -81,10 +72,7 @@ export function parseArgv(words: readonly Word[]): ParsedArgv {
     // repository path or tag (playlabs' `extra-opt2`, a misplaced action) is not taken for one.
     if (!/[/:]/.test(text)) {
       problems.push(
-        diagnostic("invalid-argument", `'${text}' is not name=value, @host or an image`, {
-          origin,
-          hint: `a bare image names a repository path or a tag (betagouv/mrs:master); for an image of Docker Hub's library write image=${text}`,
-        }),
+        diagnostic("invalid-operand", { text }, { origin }),
       );
       continue;
     }
@@ -104,10 +92,7 @@ export function parseTarget(text: string, origin: Origin): Target | undefined {
 }
 
 function badTarget(text: string, origin: Origin): Diagnostic {
-  return diagnostic("invalid-argument", `'${text}' is not a ship target`, {
-    origin,
-    hint: "write @host, user@host or user@host:port",
-  });
+  return diagnostic("invalid-target", { text, what: "ship target" }, { origin });
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

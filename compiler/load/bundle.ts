@@ -42,9 +42,9 @@ export interface EntryVisitor {
 export function readBundleTarball(file: string, cwd: string, keep: (path: string, size: number) => boolean, visitor?: EntryVisitor): BundleTarball {
   const display = displayPath(cwd, file);
   const notBundle = (why: string): never =>
-    fail("bundle-invalid", `${display} is not a bundle tarball: ${why}`, { variable: "BUNDLE", hint: "give the .tar.gz plc build wrote" });
+    fail("not-a-tarball", { bundle: display, why }, { variable: "BUNDLE" });
   if (!existsSync(file) || !statSync(file).isFile()) {
-    fail("invalid-argument", `${display} is not a plc bundle: no such file`, { variable: "BUNDLE", hint: "give the .tar.gz plc build wrote" });
+    fail("bundle-missing", { bundle: display }, { variable: "BUNDLE" });
   }
   const roots = new Set<string>();
   const entries: TarEntry[] = [];
@@ -97,7 +97,7 @@ export function readBundleTarball(file: string, cwd: string, keep: (path: string
 export function readBundleManifest(file: string, cwd: string): { root: string; manifest: Manifest } {
   const display = displayPath(cwd, file);
   const notBundle = (why: string): never =>
-    fail("bundle-invalid", `${display} is not a plc bundle: ${why}`, { variable: "BUNDLE", hint: "give a tarball written by plc build" });
+    fail("not-a-bundle", { bundle: display, why }, { variable: "BUNDLE" });
   const tarball = readBundleTarball(file, cwd, (path) => path === "MANIFEST.json");
   if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(tarball.root)) notBundle("it has no single <prefix>-<instance>/ root folder");
   if (!tarball.entries.some((entry) => entry.path === "install.sh")) notBundle(`${tarball.root}/install.sh is missing`);

@@ -55,16 +55,12 @@ function inventoryTarget(inventory: Inventory, host: string, group: string): Tar
   const hostText = address === undefined ? host : textOf(address.value);
   const userText = user === undefined ? undefined : textOf(user.value);
   const bad = (what: string, variable: string, origin: Origin): never =>
-    fail("invalid-value", `host ${host}: '${what}' is not an ssh ${variable.endsWith("_user") ? "login name" : "address"}`, {
-      origin,
-      variable,
-      hint: "ansible_host is a host name or an IP address, ansible_user a login name; ssh would read one starting with '-' as an option",
-    });
+    fail("invalid-host-address", { host, what, isUser: variable.endsWith("_user") }, { origin, variable });
   if (!isSshHost(hostText)) bad(hostText, address?.variable ?? "the host name", address?.origin ?? fallback);
   if (userText !== undefined && !isSshUser(userText)) bad(userText, user?.variable ?? "ansible_user", user?.origin ?? fallback);
   const portNumber = Number(port?.value);
   if (port !== undefined && !(Number.isInteger(portNumber) && portNumber > 0 && portNumber < 65536)) {
-    fail("invalid-value", `host ${host}: ${port.variable} '${textOf(port.value)}' is not a port`, { origin: port.origin, variable: port.variable, hint: "a port is a number from 1 to 65535" });
+    fail("invalid-host-port", { host, variable: port.variable, value: textOf(port.value) }, { origin: port.origin, variable: port.variable });
   }
   return {
     host: hostText.replace(/^\[|\]$/g, ""),

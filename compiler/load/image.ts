@@ -23,10 +23,7 @@ export function readImageEnv(archive: string, cwd: string): Map<string, string> 
 export function readImageArchive(archive: string, cwd: string): ImageArchive {
   const display = displayPath(cwd, archive);
   const notArchive: (why: string) => never = (why) =>
-    fail("invalid-image-archive", `${display} is not a docker image archive: ${why}`, {
-      variable: "--image-archive",
-      hint: "make it with: docker save IMAGE -o app.tar",
-    });
+    fail("image-archive-invalid", { file: display, why }, { variable: "--image-archive" });
   if (!existsSync(archive)) notArchive("no such file");
   const small = new Map<string, Buffer>();
   try {

@@ -214,18 +214,12 @@ export function readVaultPassword(spec: string): VaultSecret {
   try {
     content = readFileSync(file, "utf8");
   } catch {
-    fail("missing-value", `cannot read vault password file '${file}'`, {
-      variable: "--vault-password-file",
-      hint: "give a readable file holding the vault password",
-    });
+    fail("vault-password-unreadable", { file }, { variable: "--vault-password-file" });
   }
   try {
     return parseVaultPasswordFile(content, id);
   } catch (error) {
     // An empty or unusable password file is bad input, named as such (it was an internal error).
-    return fail("vault-error", `vault password file '${file}': ${(error as Error).message}`, {
-      variable: "--vault-password-file",
-      hint: "write the vault password on the file's first line",
-    });
+    return fail("vault-password-invalid", { file, problem: (error as Error).message }, { variable: "--vault-password-file" });
   }
 }

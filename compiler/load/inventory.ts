@@ -67,10 +67,7 @@ export function readInventory(sources: readonly string[], secrets: readonly Vaul
       continue;
     }
     if (kind === "absent") {
-      fail("missing-inventory", `inventory '${source}' does not exist`, {
-        variable: "-i",
-        hint: "give an inventory directory, an inventory file or a comma list of hosts (web1,web2,); plc init DIR makes one",
-      });
+      fail("missing-inventory", { source }, { variable: "-i" });
     }
     const base = kind === "directory" ? source : dirname(source);
     if (kind === "directory") readSourceDir(source, secrets, cwd, problems, builder);
@@ -225,10 +222,7 @@ function readSourceFile(
       problems.push(...local);
       if (local.length === 0 && !inDirectory) {
         problems.push(
-          diagnostic("invalid-yaml", `${displayPath(cwd, file)} is not a YAML inventory (its top level must be a map of groups)`, {
-            origin: { kind: "file", file: displayPath(cwd, file), line: 1, col: 1 },
-            hint: "write `all: {hosts: {web1: {}}, children: {…}}`",
-          }),
+          diagnostic("inventory-not-map", { file: displayPath(cwd, file) }, { origin: { kind: "file", file: displayPath(cwd, file), line: 1, col: 1 } }),
         );
       }
       return;
@@ -244,7 +238,7 @@ function readSourceFile(
   try {
     text = UTF8.decode(bytes);
   } catch {
-    problems.push(diagnostic("invalid-text", `${displayPath(cwd, file)} is not valid UTF-8`, { origin: { kind: "file", file: displayPath(cwd, file), line: 1, col: 1 }, hint: "save the file as UTF-8" }));
+    problems.push(diagnostic("not-utf8", { file: displayPath(cwd, file) }, { origin: { kind: "file", file: displayPath(cwd, file), line: 1, col: 1 } }));
     return;
   }
   if (isVaultText(text)) {
@@ -279,10 +273,7 @@ function readYamlGroup(name: string, node: Node | null, context: FileContext, bu
   if (node === null || (isScalar(node) && node.value === null)) return;
   if (!isMap(node)) {
     context.problems.push(
-      diagnostic("invalid-yaml", `group '${name}' must be a map of hosts, vars and children`, {
-        origin: originOf(node, context),
-        hint: "write `<group>: {hosts: {…}, vars: {…}, children: {…}}`",
-      }),
+      diagnostic("group-not-map", { group: name }, { origin: originOf(node, context) }),
     );
     return;
   }
@@ -363,7 +354,7 @@ function readIniInventory(text: string, display: string, builder: InventoryBuild
       section = header[1] ?? "";
       const kind = header[2] ?? "hosts";
       if (kind !== "hosts" && kind !== "vars" && kind !== "children") {
-        problems.push(diagnostic("invalid-value", `${display}:${lineNo}: section type '${kind}' is not hosts, vars or children`, { origin: { kind: "file", file: display, line: lineNo, col: 1 } }));
+        problems.push(diagnostic("ini-section", { file: display, line: lineNo, kind }, { origin: { kind: "file", file: display, line: lineNo, col: 1 } }));
         return;
       }
       state = kind;
@@ -374,7 +365,7 @@ function readIniInventory(text: string, display: string, builder: InventoryBuild
     if (state === "vars") {
       const at = line.indexOf("=");
       if (at < 0) {
-        problems.push(diagnostic("invalid-value", `${display}:${lineNo}: '${line}' is not key=value`, { origin: origin(line), hint: "a [group:vars] line is name=value" }));
+        problems.push(diagnostic("ini-vars-line", { file: display, line: lineNo, text: line }, { origin: origin(line) }));
         return;
       }
       const key = line.slice(0, at).trim();
@@ -391,7 +382,7 @@ function readIniInventory(text: string, display: string, builder: InventoryBuild
     for (const word of rest) {
       const at = word.indexOf("=");
       if (at <= 0) {
-        problems.push(diagnostic("invalid-value", `${display}:${lineNo}: '${word}' after host ${pattern} is not key=value`, { origin: origin(word), hint: "host variables on an INI host line are written name=value" }));
+        problems.push(diagnostic("ini-host-var", { file: display, line: lineNo, word, host: pattern }, { origin: origin(word) }));
         continue;
       }
       const key = word.slice(0, at);
@@ -611,10 +602,7 @@ function unreadable(file: string, cwd: string, error: unknown): Diagnostic {
     EPERM: "cannot be read: permission denied",
     EISDIR: "is a directory",
   };
-  return diagnostic("unreadable-file", `${display} ${reasons[code ?? ""] ?? `cannot be read (${code ?? String(error)})`}`, {
-    origin: { kind: "file", file: display, line: 1, col: 1 },
-    hint: code === "EACCES" || code === "EPERM" ? "make it readable by the user running plc" : "fix or remove it",
-  });
+  return diagnostic("unreadable-file", { file: display, reason: reasons[code ?? ""] ?? `cannot be read (${code ?? String(error)})`, isPermission: code === "EACCES" || code === "EPERM" }, { origin: { kind: "file", file: display, line: 1, col: 1 } });
 }
 
 /** Reads a regular file of bounded size; a FIFO, a device or a huge file is refused without reading it. */
@@ -633,15 +621,12 @@ function readBounded(file: string, cwd: string, problems: Diagnostic[]): Buffer 
     const located = { origin: { kind: "file" as const, file: display, line: 1, col: 1 } };
     if (!stat.isFile()) {
       const what = stat.isFIFO() ? "a FIFO" : stat.isCharacterDevice() || stat.isBlockDevice() ? "a device" : stat.isDirectory() ? "a directory" : "not a regular file";
-      problems.push(diagnostic("unreadable-file", `${display} is ${what}, not a regular file`, { ...located, hint: "an inventory holds regular YAML files only" }));
+      problems.push(diagnostic("not-regular-file", { file: display, what }, located));
       return undefined;
     }
     if (stat.size > MAX_FILE_BYTES) {
       problems.push(
-        diagnostic("unreadable-file", `${display} is ${stat.size} bytes, more than the ${MAX_FILE_BYTES} an inventory file may have`, {
-          ...located,
-          hint: "split it, or check it is the file you meant",
-        }),
+        diagnostic("file-too-big", { file: display, size: stat.size, limit: MAX_FILE_BYTES }, located),
       );
       return undefined;
     }
@@ -652,7 +637,7 @@ function readBounded(file: string, cwd: string, problems: Diagnostic[]): Buffer 
       count = readSync(fd, buffer, length, buffer.length - length, null);
     }
     if (length > MAX_FILE_BYTES) {
-      problems.push(diagnostic("unreadable-file", `${display} grew past ${MAX_FILE_BYTES} bytes while read`, located));
+      problems.push(diagnostic("file-grew", { file: display, limit: MAX_FILE_BYTES }, located));
       return undefined;
     }
     return buffer.subarray(0, length);
@@ -685,10 +670,7 @@ function duplicateKey(root: Node | null, lines: LineCounter): { message: string;
 }
 
 function aliasBomb(context: FileContext, origin: Origin): Diagnostic {
-  return diagnostic("invalid-yaml", `${context.display}: aliases expand to more than ${MAX_ALIAS_NODES} nodes`, {
-    origin,
-    hint: "an alias of an alias of … multiplies; write the values out, or use fewer nested aliases",
-  });
+  return diagnostic("yaml-alias-bomb", { file: context.display, limit: MAX_ALIAS_NODES }, { origin });
 }
 
 /** The node an alias stands for, counting what it expands to; undefined past the budget. */
@@ -800,11 +782,7 @@ function decryptOrReport(text: string, origin: Origin, path: string[], context: 
 }
 
 function vaultDiagnostic(error: VaultError, origin: Origin, variable: string | undefined): Diagnostic {
-  const hint =
-    error.reason === "wrong-password" || error.reason === "not-vault"
-      ? "give the vault password with --vault-password-file FILE (or ANSIBLE_VAULT_PASSWORD_FILE)"
-      : "re-encrypt the value with ansible-vault encrypt_string";
-  return diagnostic("vault-error", `cannot decrypt ${variable ?? "this vault file"}: ${error.message}`, { origin, variable, hint });
+  return diagnostic("vault-decrypt", { variable, problem: error.message, isPassword: error.reason === "wrong-password" || error.reason === "not-vault" }, { origin, variable });
 }
 
 function originOf(node: Node | null, context: FileContext): Origin {
@@ -853,10 +831,7 @@ function parseYamlFile(
     text = UTF8.decode(bytes);
   } catch {
     problems.push(
-      diagnostic("invalid-text", `${display} is not valid UTF-8`, {
-        origin: { kind: "file", file: display, line: 1, col: 1 },
-        hint: "save the file as UTF-8",
-      }),
+      diagnostic("not-utf8", { file: display }, { origin: { kind: "file", file: display, line: 1, col: 1 } }),
     );
     return { doc: undefined, context };
   }
@@ -876,10 +851,7 @@ function parseYamlFile(
   if (error) {
     const position = error.linePos?.[0] ?? { line: 1, col: 1 };
     problems.push(
-      diagnostic("invalid-yaml", `invalid YAML: ${error.message.split("\n")[0] ?? ""}`, {
-        origin: { kind: "file", file: display, line: position.line, col: position.col },
-        hint: "fix the YAML syntax at this line (indentation, quotes, a missing ':')",
-      }),
+      diagnostic("invalid-yaml", { problem: error.message.split("\n")[0] ?? "" }, { origin: { kind: "file", file: display, line: position.line, col: position.col } }),
     );
     return { doc: undefined, context };
   }

@@ -86,11 +86,7 @@ export class TemplateEvaluator {
     if (this.stack.includes(name)) {
       const cycle = [...this.stack.slice(this.stack.indexOf(name)), name].join(" -> ");
       throw new PlcError([
-        diagnostic("template-error", `variables refer to each other in a cycle: ${cycle}`, {
-          origin: raw.assignments[0]?.origin,
-          variable: name,
-          hint: "one of them must hold a value, not a template reading the others",
-        }),
+        diagnostic("variable-cycle", { cycle }, { origin: raw.assignments[0]?.origin, variable: name }),
       ]);
     }
     this.stack.push(name);
@@ -218,7 +214,7 @@ export class TemplateEvaluator {
 
   private located(assignment: Assignment, variable: string, text: string, message: string, hint: string): PlcError {
     return new PlcError([
-      diagnostic("template-error", `${variable}: ${message} in ${JSON.stringify(text)}`, { origin: assignment.origin, variable, hint }),
+      diagnostic("jinja-error", { variable, template: text, problem: message, fix: hint }, { origin: assignment.origin, variable }),
     ]);
   }
 

@@ -20,10 +20,7 @@ export function readPlugins(extraDirs: readonly string[], cwd: string, options: 
     const validate = dir === BUILTIN_PLUGINS_DIR && options.checkBuiltIn !== true ? undefined : pluginValidator();
     if (!existsSync(dir)) {
       problems.push(
-        diagnostic("missing-inventory", `plugins directory '${dir}' does not exist`, {
-          variable: "--plugins-dir",
-          hint: "give a directory holding <name>/plugin.yml folders",
-        }),
+        diagnostic("missing-plugins-dir", { dir }, { variable: "--plugins-dir" }),
       );
       continue;
     }
@@ -71,9 +68,7 @@ function readPlugin(
   if (firstError) {
     const position = firstError.linePos?.[0] ?? { line: 1, col: 1 };
     problems.push(
-      diagnostic("invalid-plugin", `invalid YAML in plugin manifest: ${firstError.message.split("\n")[0] ?? ""}`, {
-        origin: { kind: "file", file: display, ...position },
-      }),
+      diagnostic("plugin-yaml", { problem: firstError.message.split("\n")[0] ?? "" }, { origin: { kind: "file", file: display, ...position } }),
     );
     return undefined;
   }
@@ -103,10 +98,7 @@ function readPlugin(
   };
   if (manifest.name !== dir.split("/").pop()) {
     problems.push(
-      diagnostic("invalid-plugin", `plugin '${manifest.name}' lives in a folder named differently`, {
-        origin: positionOf(doc.contents, ["name"], lines, display),
-        hint: "name the folder after the plugin",
-      }),
+      diagnostic("plugin-folder-name", { plugin: manifest.name }, { origin: positionOf(doc.contents, ["name"], lines, display) }),
     );
     return undefined;
   }
@@ -157,10 +149,7 @@ function pluginSchemaDiagnostic(error: ErrorObject, contents: unknown, lines: Li
   const path = error.instancePath.split("/").slice(1);
   const extra = error.keyword === "additionalProperties" ? (error.params as { additionalProperty: string }).additionalProperty : undefined;
   const where = extra === undefined ? error.instancePath || "/" : `${error.instancePath}/${extra}`;
-  return diagnostic("invalid-plugin", `plugin manifest ${where}: ${error.message ?? "invalid"}`, {
-    origin: positionOf(contents, extra === undefined ? path : [...path, extra], lines, display, extra !== undefined),
-    hint: "see schema/plugin.schema.json for the fields a plugin.yml may have",
-  });
+  return diagnostic("plugin-manifest", { where, problem: error.message ?? "invalid" }, { origin: positionOf(contents, extra === undefined ? path : [...path, extra], lines, display, extra !== undefined) });
 }
 
 /** Where a path of the manifest is written: its value, or its key when the key itself is the problem. */

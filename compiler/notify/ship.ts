@@ -1,6 +1,7 @@
 // plc ship's events: derived from the phases the receiver reports and the events install.sh marks,
 // one Notifier per bundle, sent from the deploying machine (it has the network and the CI variables).
 import { readFileSync } from "node:fs";
+import { textOf } from "../diagnostics.js";
 import type { ShipEvent, ShipResult } from "../ship/transport.js";
 import { readCiContext, type CiContext } from "./ci.js";
 import { isEventName, type EventName } from "./events.js";
@@ -63,7 +64,7 @@ export function shipNotifications(
     },
     finish(result) {
       if (result.isOk) send(result.label, "deploy.succeeded", undefined);
-      else send(result.label, "deploy.failed", result.diagnostic?.message);
+      else send(result.label, "deploy.failed", result.diagnostic === undefined ? undefined : textOf(result.diagnostic).message);
     },
     async flush() {
       await Promise.all([...byLabel.values()].map((host) => host.notifier.flush()));

@@ -23,7 +23,7 @@ export function prepOptions(roles: Role[], options: PrepCommandOptions, host: st
   let sshPort = port ?? 22;
   if (options.sshPort !== undefined) {
     sshPort = Number(options.sshPort);
-    if (!Number.isInteger(sshPort) || sshPort < 1 || sshPort > 65535) fail("invalid-argument", `--ssh-port ${options.sshPort} is not a port`, { variable: "--ssh-port", hint: "1 to 65535" });
+    if (!Number.isInteger(sshPort) || sshPort < 1 || sshPort > 65535) fail("invalid-ssh-port", { value: options.sshPort }, { variable: "--ssh-port" });
   }
   return {
     roles,
@@ -50,7 +50,7 @@ export function readDestinations(operands: readonly { text: string; index: numbe
     const fromInventory = known.find((entry) => entry.label === bare);
     if (text.startsWith("@") && fromInventory !== undefined) return fromInventory;
     const target = text.includes("@") ? parseTarget(bare, origin) : undefined;
-    if (target === undefined) fail("invalid-argument", `'${text}' is not a host`, { origin, hint: "write @host, user@host or user@host:port" });
+    if (target === undefined) fail("invalid-host", { text }, { origin });
     return { label: text.replace(/^@/, ""), target };
   });
 }

@@ -46,37 +46,28 @@ export function compilePrep(options: PrepOptions): CompiledPrep {
   if (options.roles.includes("init")) {
     const user = options.user ?? process.env["USER"] ?? userInfo().username;
     if (!LOGIN_NAME.test(user) || user === "root") {
-      fail("invalid-name", `${user} cannot be the login user`, { variable: "--user", hint: "give -u NAME: lowercase letters, digits, '_' and '-', not root" });
+      fail("invalid-login-user", { user }, { variable: "--user" });
     }
     const keyFile = options.key ?? ["id_ed25519.pub", "id_ecdsa.pub", "id_rsa.pub"].map((name) => join(homedir(), ".ssh", name)).find((path) => existsSync(path));
     if (keyFile === undefined || !existsSync(keyFile)) {
-      fail("missing-value", keyFile === undefined ? "no public key found in ~/.ssh" : `${displayPath(options.cwd, keyFile)} does not exist`, {
-        variable: "--key",
-        hint: "give --key FILE.pub: the key you will log in with (ssh-keygen -t ed25519 makes one)",
-      });
+      fail("no-public-key", { file: keyFile === undefined ? undefined : displayPath(options.cwd, keyFile) }, { variable: "--key" });
     }
     init = { user, keys: parseKeys(readFileSync(keyFile, "utf8"), displayPath(options.cwd, keyFile)) };
-    if (init.keys.length === 0) fail("missing-value", `${displayPath(options.cwd, keyFile)} holds no key`, { variable: "--key" });
+    if (init.keys.length === 0) fail("empty-key-file", { file: displayPath(options.cwd, keyFile) }, { variable: "--key" });
     const privateKey = keyFile.replace(/\.pub$/, "");
     identityFile = privateKey !== keyFile && existsSync(privateKey) ? privateKey : undefined;
   }
   const signers = readSigners(options.signers, options.cwd);
   if (options.roles.includes("deploy")) {
     if (signers.length === 0) {
-      fail("missing-value", "the deploy role needs the public key that signs bundles", {
-        variable: "--signer",
-        hint: "give --signer FILE.pub (the .pub of the key plc sign --key uses)",
-      });
+      fail("no-signer", {}, { variable: "--signer" });
     }
     if (options.deployKey !== undefined) {
-      if (!existsSync(options.deployKey)) fail("invalid-argument", `${displayPath(options.cwd, options.deployKey)} does not exist`, { variable: "--deploy-key" });
+      if (!existsSync(options.deployKey)) fail("file-missing", { file: displayPath(options.cwd, options.deployKey) }, { variable: "--deploy-key" });
       users.deployKeys = parseKeys(readFileSync(options.deployKey, "utf8"), displayPath(options.cwd, options.deployKey));
     }
     if (users.deployKeys.length === 0) {
-      fail("missing-value", `no key for the deploy user ${users.deployUser}`, {
-        variable: "--deploy-key",
-        hint: `put it in the inventory's keys/${users.deployUser}.pub (playlabs' layout) or give --deploy-key FILE.pub`,
-      });
+      fail("no-deploy-key", { user: users.deployUser }, { variable: "--deploy-key" });
     }
   }
   const bundle = renderPrep({

@@ -10,7 +10,7 @@ import { parseRoles } from "./roles.js";
 export async function installRoles(rolesText: string, hosts: readonly string[], options: PrepCommandOptions & { check?: boolean }, settings: SshSettings): Promise<void> {
   const [rolesWord, ...hostWords] = locate([rolesText, ...hosts]);
   const roles = parseRoles(rolesText, { kind: "argv", index: rolesWord?.index ?? 1, text: rolesText });
-  if (roles.includes("init")) fail("invalid-argument", "init is plc init user@host: it logs in twice to check the key before password login goes off", { variable: "ROLES", hint: "run plc init user@host first, then plc install the other roles" });
+  if (roles.includes("init")) fail("install-init-role", {}, { variable: "ROLES" });
   const destinations = readDestinations(hostWords, options.inventory);
   // Every bundle is built before the first host is touched: bad input changes no host.
   const plans = destinations.map((destination) => ({ destination, compiled: compilePrep(prepOptions(roles, options, destination.label, destination.target.port)) }));
@@ -45,8 +45,6 @@ export async function initHost(targetText: string, options: PrepCommandOptions &
   };
   const second = await runPrep({ label: destination.label, target: { ...destination.target, user: compiled.user } }, keyOnly, compiled.packed.tgz, ["--only", "lock"]);
   if (second !== undefined) {
-    fail("prep-failed", `${destination.label}: logging in as ${compiled.user ?? ""} with the key and sudo -n failed, so password login stays on`, {
-      hint: "check that ssh -i KEY user@host sudo -n true works (the key must be in your agent or beside --key), then run plc init again",
-    });
+    fail("prep-key-login", { host: destination.label, user: compiled.user ?? "" });
   }
 }

@@ -20,7 +20,7 @@ export interface AptRepository {
 export function downloadAptRepository(packages: readonly string[], cacheDir: string | undefined): AptRepository {
   for (const tool of ["apt-get", "dpkg-scanpackages"]) {
     if (spawnSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" }).status !== 0) {
-      fail("invalid-argument", `--offline needs ${tool} on this machine`, { variable: "--offline", hint: "apt-get install apt dpkg-dev (build on Debian or Ubuntu, the release you target)" });
+      fail("offline-tool", { tool }, { variable: "--offline" });
     }
   }
   const work = mkdtempSync(join(tmpdir(), "plc-offline-"));
@@ -42,11 +42,11 @@ export function downloadAptRepository(packages: readonly string[], cacheDir: str
     const repo = join(work, "repo");
     mkdirSync(repo);
     for (const name of names) {
-      if (!existsSync(join(archives, name))) fail("io-error", `apt-get did not download ${name}`, { variable: "--offline" });
+      if (!existsSync(join(archives, name))) fail("apt-missing-deb", { name }, { variable: "--offline" });
       copyFileSync(join(archives, name), join(repo, name));
     }
     const scan = spawnSync("dpkg-scanpackages", ["--multiversion", ".", "/dev/null"], { cwd: repo, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-    if (scan.status !== 0) fail("io-error", `dpkg-scanpackages failed: ${scan.stderr}`, { variable: "--offline" });
+    if (scan.status !== 0) fail("apt-failed", { step: "dpkg-scanpackages", problem: scan.stderr, isDownload: false }, { variable: "--offline" });
     return { debs: names.sort().map((name) => ({ name, content: readFileSync(join(repo, name)) })), packages: scan.stdout };
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -56,10 +56,7 @@ export function downloadAptRepository(packages: readonly string[], cacheDir: str
 function apt(args: string[]): string {
   const result = spawnSync("apt-get", args, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
   if (result.status !== 0) {
-    fail("io-error", `apt-get ${args.filter((arg) => !arg.includes("::")).join(" ")} failed: ${result.stderr.trim()}`, {
-      variable: "--offline",
-      hint: "the packages come from this machine's apt sources: run apt-get update, or build where the archive is reachable",
-    });
+    fail("apt-failed", { step: `apt-get ${args.filter((arg) => !arg.includes("::")).join(" ")}`, problem: result.stderr.trim(), isDownload: true }, { variable: "--offline" });
   }
   return result.stdout;
 }

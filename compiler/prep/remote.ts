@@ -57,20 +57,14 @@ export function runPrep(destination: Destination, settings: SshSettings, tgz: Bu
   child.stdin.end(tgz);
   return new Promise((resolve) => {
     child.on("error", (error) => {
-      resolve(diagnostic("prep-failed", `cannot run ssh: ${error.message}`, { hint: "install an OpenSSH client" }));
+      resolve(diagnostic("prep-ssh-missing", { problem: error.message }));
     });
     child.on("close", (code, signal) => {
       if (code === 0) {
         resolve(undefined);
         return;
       }
-      const why =
-        code === 255
-          ? "ssh could not connect or log in (its message is above)"
-          : code === RUNNER_STATUS.sudo
-            ? "the login user cannot use sudo without a password"
-            : `the host's preparation stopped (status ${String(code ?? signal)}; its message is above)`;
-      resolve(diagnostic("prep-failed", `${destination.label}: ${why}`, { hint: code === 255 ? "a first contact needs the host key: -o StrictHostKeyChecking=accept-new, or ssh-keyscan into known_hosts" : undefined }));
+      resolve(diagnostic("prep-failed", { host: destination.label, reason: code === 255 ? "connect" : code === RUNNER_STATUS.sudo ? "sudo" : "stopped", status: String(code ?? signal) }));
     });
   });
 }

@@ -21,12 +21,12 @@ export const ROLE_PACKAGES: Record<Role, readonly string[]> = {
 /** `ssh,docker,firewall` as roles in plc's order; an unknown name is bad input with the nearest one suggested. */
 export function parseRoles(text: string, origin: Origin): Role[] {
   const names = text.split(",").map((name) => name.trim()).filter((name) => name !== "");
-  if (names.length === 0) fail("invalid-argument", "no role given", { origin, hint: `give roles, comma-separated: ${ROLES.join(",")}` });
+  if (names.length === 0) fail("no-role", { roles: ROLES.join(",") }, { origin });
   const known = new Set<string>(ROLES);
   for (const name of names) {
     if (!known.has(name)) {
       const suggestion = nearest(name, ROLES);
-      fail("invalid-argument", `unknown role ${name}`, { origin, hint: `${suggestion === undefined ? "" : `did you mean ${suggestion}? `}roles: ${ROLES.join(", ")}` });
+      fail("unknown-role", { name, suggestion, roles: ROLES.join(", ") }, { origin });
     }
   }
   return ROLES.filter((role) => names.includes(role));

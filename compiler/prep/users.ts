@@ -78,16 +78,12 @@ function listOf(value: unknown): unknown[] {
 }
 
 function bad(origin: Origin, variable: string, hint: string): never {
-  fail("invalid-value", `${variable} is not in playlabs' users format`, { origin, variable, hint });
+  fail("users-format", { variable, fix: hint }, { origin, variable });
 }
 
 function loginName(value: unknown, origin: Origin, variable: string): string {
   if (typeof value !== "string" || !LOGIN_NAME.test(value)) {
-    fail("invalid-name", `${variable}: ${JSON.stringify(value) as string | undefined ?? "nothing"} is not a login or group name`, {
-      origin,
-      variable,
-      hint: "lowercase letters, digits, '_' and '-', starting with a letter or '_', at most 32",
-    });
+    fail("invalid-login-name", { variable, value: JSON.stringify(value) as string | undefined ?? "nothing" }, { origin, variable });
   }
   return value;
 }
@@ -95,11 +91,7 @@ function loginName(value: unknown, origin: Origin, variable: string): string {
 /** A sudoers command: an absolute path and its arguments; sudoers' own separators are escaped. */
 function sudoCommand(value: unknown, origin: Origin, user: string): string {
   if (typeof value !== "string" || !value.startsWith("/") || /[\0\n\r\\]/.test(value)) {
-    fail("invalid-value", `users[${user}].sudo: ${JSON.stringify(value) as string | undefined ?? "nothing"} is not a command`, {
-      origin,
-      variable: "sudo",
-      hint: "each entry is an absolute command path, with arguments or sudoers wildcards: /home/*/backup.sh",
-    });
+    fail("invalid-sudo-command", { user, value: JSON.stringify(value) as string | undefined ?? "nothing" }, { origin, variable: "sudo" });
   }
   return value.replace(/([,:=#])/g, "\\$1");
 }
@@ -120,10 +112,7 @@ export function parseKeys(text: string, display: string): string[] {
     const line = raw.trim();
     if (line === "" || line.startsWith("#")) return;
     if (!KEY_LINE.test(line)) {
-      fail("invalid-value", `${display}: line ${String(index + 1)} is not an ssh public key`, {
-        origin: { kind: "file", file: display, line: index + 1, col: 1 },
-        hint: "one public key per line, as ssh-keygen writes it (ssh-ed25519 AAAA… comment); no options",
-      });
+      fail("invalid-public-key", { file: display, line: index + 1 }, { origin: { kind: "file", file: display, line: index + 1, col: 1 } });
     }
     keys.push(line);
   });

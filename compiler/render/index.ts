@@ -144,9 +144,7 @@ function pluginSecrets(spec: Spec, context: RenderContext): { key: string; value
       const value = match?.[2] === undefined ? undefined : unquoteSh(match[2]);
       if (match?.[1] === undefined || value === undefined || shAssign(match[1], value) !== line) {
         throw new PlcError([
-          diagnostic("template-error", `${plugin.secretsTemplate.file}: every line must be a shAssign(KEY, value) call`, {
-            origin: { kind: "file", file: plugin.secretsTemplate.file, line: 1, col: 1 },
-          }),
+          diagnostic("secrets-template-line", { file: plugin.secretsTemplate.file }, { origin: { kind: "file", file: plugin.secretsTemplate.file, line: 1, col: 1 } }),
         ]);
       }
       secrets.push({ key: match[1], value });
@@ -193,22 +191,14 @@ function names(value: unknown, name: string): boolean {
 function passwordOf(spec: Spec, name: string, given: unknown, index: number): string | undefined {
   const file = spec.passwords.get(name);
   if (file?.problem !== undefined) {
-    fail("vault-error", `cannot read the password of superuser ${name} (passwords/${name}): ${file.problem}`, {
-      origin: file.origin,
-      variable: `passwords/${name}`,
-      hint: "give the vault password with --vault-password-file FILE, or re-encrypt the file with ansible-vault encrypt",
-    });
+    fail("superuser-password", { name, problem: file.problem }, { origin: file.origin, variable: `passwords/${name}` });
   }
   const [password, variable, origin] =
     file?.value !== undefined
       ? [file.value, `passwords/${name}`, file.origin]
       : [typeof given === "string" ? given : "", `users[${index}].password`, originOf(spec, `/users/${index}/password`)];
   if (/[\r\n]/.test(password)) {
-    fail("invalid-value", `the password of superuser ${name} (${variable}) holds a line break`, {
-      origin,
-      variable,
-      hint: "a password is one line; passwords/<name> may end with one newline",
-    });
+    fail("superuser-password-line-break", { name, variable }, { origin, variable });
   }
   return password === "" ? undefined : password;
 }
@@ -422,9 +412,8 @@ function renderSource(source: string, file: string, context: RenderContext & { p
     const raisedAt = [...message.matchAll(/^(\/.*\.ejs):(\d+)$/gm)].at(-1);
     const own = raisedAt === undefined ? message : message.slice(message.lastIndexOf("\n\n") + 2);
     throw new PlcError([
-      diagnostic("template-error", `cannot render ${raisedAt?.[1] ?? file}: ${own.split("\n").find((l) => l.trim() !== "" && !/^\s*\d+\|/.test(l) && !l.startsWith(">>")) ?? "error"}`, {
+      diagnostic("template-render", { file: raisedAt?.[1] ?? file, problem: own.split("\n").find((l) => l.trim() !== "" && !/^\s*\d+\|/.test(l) && !l.startsWith(">>")) ?? "error" }, {
         origin: { kind: "file", file: raisedAt?.[1] ?? file, line: raisedAt === undefined ? lineOf(error, source) : Number(raisedAt[2]), col: 1 },
-        hint: "fix the template; values reach output only through a quoting helper",
       }),
     ]);
   }

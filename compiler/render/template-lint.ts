@@ -181,10 +181,7 @@ export function lintTemplate(source: string, file: string): Diagnostic[] {
     const before = source.slice(0, Math.max(0, offset));
     const line = before.split("\n").length;
     const col = offset - before.lastIndexOf("\n");
-    found.push(diagnostic("template-error", message, {
-      origin: { kind: "file", file, line, col },
-      hint: hint ?? "a value reaches a generated file only as one quoting helper call forming a whole word (compiler/render/template-lint.ts)",
-    }));
+    found.push(diagnostic("template-unsafe", { problem: message, fix: hint }, { origin: { kind: "file", file, line, col } }));
   };
   const kind = templateKind(file);
   const { text, tags } = skeletonOf(source, problem);

@@ -218,15 +218,8 @@ export function orderPlugins(
   for (const name of names) {
     const plugin = byName.get(name);
     if (plugin === undefined) {
-      const suggestion = nearest(name, byName.keys());
       problems.push(
-        diagnostic("unknown-plugin", `unknown plugin '${name}'`, {
-          origin,
-          variable: "plugins",
-          hint:
-            (suggestion === undefined ? "" : `did you mean '${suggestion}'? `) +
-            `available: ${[...byName.keys()].sort().join(", ")}`,
-        }),
+        diagnostic("unknown-plugin", { name, suggestion: nearest(name, byName.keys()), available: [...byName.keys()].sort().join(", ") }, { origin, variable: "plugins" }),
       );
     } else if (!wanted.includes(plugin)) {
       wanted.push(plugin);
@@ -236,11 +229,7 @@ export function orderPlugins(
     for (const required of plugin.requires) {
       if (!wanted.some((other) => other.name === required)) {
         problems.push(
-          diagnostic("plugin-requires", `plugin '${plugin.name}' requires '${required}', which is not active`, {
-            origin,
-            variable: "plugins",
-            hint: `add it: -p ${[required, ...names].join(",")}`,
-          }),
+          diagnostic("plugin-requires", { plugin: plugin.name, required, fix: `-p ${[required, ...names].join(",")}` }, { origin, variable: "plugins" }),
         );
       }
     }
@@ -257,11 +246,7 @@ export function orderPlugins(
     );
     if (index < 0) {
       throw new PlcError([
-        diagnostic("plugin-cycle", `plugin order has a cycle: ${findCycle(remaining, mustFollow).join(" -> ")}`, {
-          origin,
-          variable: "plugins",
-          hint: "remove one of these 'after'/'requires' entries from the plugins' plugin.yml",
-        }),
+        diagnostic("plugin-cycle", { cycle: findCycle(remaining, mustFollow).join(" -> ") }, { origin, variable: "plugins" }),
       ]);
     }
     placed.push(...remaining.splice(index, 1));

@@ -82,11 +82,7 @@ export function checkPostgresHomes(pending: PlaylabsPending, home: string): void
     const expected = `${home}/${POSTGRES_HOMES.get(assignment.path[0] ?? "") ?? ""}`;
     if (assignment.path.length === 1 && typeof assignment.value === "string" && assignment.value.replace(/\/+$/, "") === expected) continue;
     problems.push(
-      diagnostic("invalid-value", `${name} must be ${expected}: plc keeps the postgres data where playlabs put it by default`, {
-        origin: assignment.origin,
-        variable: name,
-        hint: `move the directory to ${expected} (or set home= so that it is), then drop ${name}`,
-      }),
+      diagnostic("playlabs-postgres-data", { variable: name, expected }, { origin: assignment.origin, variable: name }),
     );
   }
   if (problems.length > 0) throw new PlcError(problems);
@@ -114,11 +110,7 @@ export function htaccessUsers(
     if (file === undefined) continue;
     if (file.value === undefined) {
       problems.push(
-        diagnostic("vault-error", `cannot read the htaccess password of ${userName} (passwords/${userName}): ${file.problem ?? "unreadable"}`, {
-          origin: file.origin,
-          variable: "htaccess",
-          hint: "give the vault password with --vault-password-file FILE",
-        }),
+        diagnostic("htaccess-password", { user: userName, problem: file.problem ?? "unreadable" }, { origin: file.origin, variable: "htaccess" }),
       );
       continue;
     }
@@ -127,11 +119,7 @@ export function htaccessUsers(
   if (problems.length > 0) throw new PlcError(problems);
   if (result.length === 0) {
     throw new PlcError([
-      diagnostic("missing-value", `htaccess is true, but no inventory user with a passwords/<name> file has the role ${name}`, {
-        origin: given.origin,
-        variable: "htaccess",
-        hint: `give a user roles: {${name}: [...]} (or roles: {superuser: [${name}]}) and a passwords/<name> file, or list them: htaccess: [{user: …, password: …}]`,
-      }),
+      diagnostic("htaccess-no-user", { role: name }, { origin: given.origin, variable: "htaccess" }),
     ]);
   }
   return result;

@@ -77,10 +77,7 @@ function readKey(options: CredentialOptions): { content: string; from: string } 
         return { content: decryptVault(text, options.vaultPasswordFiles.map(readVaultPassword)), from: `${shown} (decrypted)` };
       } catch (error) {
         if (!(error instanceof VaultError)) throw error;
-        fail("vault-error", `cannot decrypt the ssh key ${shown}: ${error.message}`, {
-          origin: { kind: "file", file: shown, line: 1, col: 1 },
-          hint: "give the vault password with --vault-password-file FILE (or $ANSIBLE_VAULT_PASSWORD_FILE)",
-        });
+        fail("vault-ssh-key", { file: shown, problem: error.message }, { origin: { kind: "file", file: shown, line: 1, col: 1 } });
       }
     }
   }

@@ -66,9 +66,7 @@ export async function diff(bundlePath: string, hosts: readonly string[], options
     if (inventory !== undefined) destinations.push(...readGroupTargets(inventory, bundle.root));
   }
   if (destinations.length === 0) {
-    fail("invalid-argument", "no host to compare with", {
-      hint: `name hosts (@host, user@host:port) or give -i DIR whose inventory lists hosts in group ${bundle.root}`,
-    });
+    fail("no-host", { command: "diff", group: bundle.root });
   }
 
   const failures: Diagnostic[] = [];
@@ -100,9 +98,7 @@ async function diffHost(destination: Destination, settings: SshSettings, bundle:
   if (fetched.text.startsWith(SITE_MARK)) return { site: parseSite(fetched.text) };
   const installed = parseManifest(fetched.text);
   if (!isManifest(installed)) {
-    return diagnostic("diff-failed", `${destination.label}: ${bundle.home}/current/MANIFEST.json is not a plc manifest: ${installed.problem}`, {
-      hint: "the release there was not installed by plc; plc ship replaces it",
-    });
+    return diagnostic("installed-manifest", { host: destination.label, file: `${bundle.home}/current/MANIFEST.json`, problem: installed.problem });
   }
   return diffManifests(installed, bundle.manifest);
 }
@@ -122,26 +118,23 @@ export function fetchInstalledManifest(destination: Destination, settings: SshSe
     errText += chunk.toString("utf8");
   });
   return exited.then(({ code, signal, spawnError }) => {
-    const at = `${destination.label}:`;
-    if (spawnError !== undefined) return noSsh("diff-failed", spawnError);
+    if (spawnError !== undefined) return noSsh(spawnError);
     const lines = errText.split("\n").map((line) => line.replace(/\r$/, ""));
     const ready = lines.indexOf(READY_MARK);
     // Before the mark, stderr is ssh's own (or a login banner); after it, the script's.
     const said = (ready < 0 ? lines : lines.slice(0, ready)).filter((line) => line.trim() !== "").join("\n");
     const remoteError = lines.slice(ready + 1).find((line) => line.startsWith(ERROR_PREFIX));
-    if (signal !== null) return diagnostic("diff-failed", `${at} ssh was stopped by ${signal}`);
+    if (signal !== null) return diagnostic("ssh-signal", { host: destination.label, signal });
     if (code === 0 && ready >= 0) {
-      if (outSize > MANIFEST_LIMIT) return diagnostic("diff-failed", `${at} the installed MANIFEST.json is larger than ${MANIFEST_LIMIT} bytes`);
+      if (outSize > MANIFEST_LIMIT) return diagnostic("installed-manifest-too-big", { host: destination.label, limit: MANIFEST_LIMIT });
       return { text: Buffer.concat(out).toString("utf8") };
     }
     if (ready >= 0 && remoteError !== undefined) {
-      return diagnostic("diff-failed", `${at} ${remoteError.slice(ERROR_PREFIX.length)}`, {
-        hint: code === REMOTE_STATUS.sudo ? "plc diff reads the release through `sudo -n`, as plc ship installs it: it never types a password" : undefined,
-      });
+      return diagnostic("diff-remote-error", { host: destination.label, problem: remoteError.slice(ERROR_PREFIX.length), isSudo: code === REMOTE_STATUS.sudo });
     }
     if (ready < 0) {
-      return explainConnectFailure(destination, code, said, "diff-failed") ?? diagnostic("diff-failed", `${at} the connection was lost (ssh exit ${String(code)})`, { hint: "compare again" });
+      return explainConnectFailure(destination, code, said) ?? diagnostic("diff-connection-lost", { host: destination.label, status: String(code) });
     }
-    return diagnostic("diff-failed", `${at} reading the installed manifest failed (exit ${String(code)})`, { hint: "compare again" });
+    return diagnostic("diff-read-failed", { host: destination.label, status: String(code) });
   });
 }

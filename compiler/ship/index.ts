@@ -34,7 +34,7 @@ export interface ShipOptions extends SshOptions {
 export async function ship(operands: string[], options: ShipOptions, load: LoadOptions, pack: PackOptions): Promise<void> {
   const parallel = Number(options.parallel);
   if (!Number.isInteger(parallel) || parallel < 1) {
-    fail("invalid-argument", `--parallel ${options.parallel} is not a number of hosts`, { variable: "--parallel", hint: "give a whole number, 1 or more" });
+    fail("invalid-count", { option: "--parallel", value: options.parallel, min: 1 }, { variable: "--parallel" });
   }
   const rollout = readRollout(options);
   // Checked before planning, so a bad -o or -F costs no build.
@@ -102,13 +102,11 @@ async function shipPlans(
   if (failed.length > 0 || notReached.length > 0) {
     const diagnostics = failed.flatMap((result) => (result.diagnostic === undefined ? [] : [result.diagnostic]));
     if (isSeveral) {
-      diagnostics.push(diagnostic("ship-failed", `${failed.length} of ${results.length} hosts failed: ${failed.map((result) => result.label).join(", ")}`));
+      diagnostics.push(diagnostic("hosts-failed", { failed: failed.length, total: results.length, hosts: failed.map((result) => result.label).join(", ") }));
     }
     if (notReached.length > 0) {
       diagnostics.push(
-        diagnostic("ship-failed", `the rollout stopped: ${notReached.length} hosts not reached: ${notReached.map((result) => result.label).join(", ")}`, {
-          hint: "the hosts that failed brought back what ran before; fix the release, then ship again (or raise --max-failures)",
-        }),
+        diagnostic("rollout-stopped", { count: notReached.length, hosts: notReached.map((result) => result.label).join(", ") }),
       );
     }
     throw new PlcError(diagnostics);
@@ -131,17 +129,17 @@ function notifyDeploy(plans: readonly ShipPlan[]): ShipNotifications | undefined
 function readRollout(options: ShipOptions): { batch: NonNullable<ReturnType<typeof parseBatch>>; canary: boolean; maxFailures: number } | undefined {
   const maxFailures = Number(options.maxFailures);
   if (!/^[0-9]+$/.test(options.maxFailures) || !Number.isSafeInteger(maxFailures)) {
-    fail("invalid-argument", `--max-failures ${options.maxFailures} is not a number of hosts`, { variable: "--max-failures", hint: "give a whole number, 0 or more" });
+    fail("invalid-count", { option: "--max-failures", value: options.maxFailures, min: 0 }, { variable: "--max-failures" });
   }
   if (options.batch === undefined) {
     if (options.maxFailures !== "0" || !options.canary) {
-      fail("invalid-argument", "--max-failures and --no-canary belong to a rollout, which --batch starts", { variable: "--batch", hint: "add --batch N (or N%)" });
+      fail("rollout-without-batch", {}, { variable: "--batch" });
     }
     return undefined;
   }
   const batch = parseBatch(options.batch);
   if (batch === undefined) {
-    fail("invalid-argument", `--batch ${options.batch} is neither a number of hosts nor a percentage`, { variable: "--batch", hint: "write --batch 5 or --batch 25%" });
+    fail("invalid-batch", { value: options.batch }, { variable: "--batch" });
   }
   return { batch, canary: options.canary, maxFailures };
 }
@@ -151,17 +149,14 @@ async function planShips(operands: string[], options: ShipOptions, load: LoadOpt
   const bundlePath = operands[0];
   // A BUNDLE that is not there is a typo, never a bare image to build and ship.
   if (bundlePath !== undefined && /\.(tar\.gz|tgz)$/.test(bundlePath) && !(existsSync(bundlePath) && statSync(bundlePath).isFile())) {
-    fail("invalid-argument", `bundle ${bundlePath} does not exist`, {
-      origin: { kind: "argv", index: 1, text: bundlePath },
-      hint: "give the path plc build printed (dist/<prefix>-<instance>-<id>.tar.gz), or variables to build one now",
-    });
+    fail("bundle-missing", { bundle: bundlePath, isShip: true }, { origin: { kind: "argv", index: 1, text: bundlePath } });
   }
   if (bundlePath !== undefined && /\.(tar\.gz|tgz)$/.test(bundlePath)) {
     const destinations = parseDestinations(operands.slice(1), 2, "ship target", "after a BUNDLE come only @host, user@host or user@host:port; to build with variables, drop BUNDLE");
     // A bundle is checked here, before any host sees a byte of it: ship sends only what plc verify passes.
     const { problems } = verifyBundleFile(resolve(bundlePath), process.cwd());
     if (problems.length > 0) {
-      throw new PlcError([...problems, diagnostic("bundle-invalid", `${bundlePath} fails plc verify; nothing was sent`, { hint: "rebuild it with plc build; never edit a bundle" })]);
+      throw new PlcError([...problems, diagnostic("bundle-refused", { bundle: bundlePath })]);
     }
     const shipment = await readShipment(resolve(bundlePath), options.secrets === undefined ? undefined : resolve(options.secrets), process.cwd());
     if (options.inventory !== undefined && destinations.length === 0) {
@@ -173,7 +168,7 @@ async function planShips(operands: string[], options: ShipOptions, load: LoadOpt
   }
 
   if (options.secrets !== undefined) {
-    fail("invalid-argument", "--secrets goes with a built BUNDLE", { variable: "--secrets", hint: "when plc builds, it sends the secrets it built" });
+    fail("secrets-without-bundle", {}, { variable: "--secrets" });
   }
   const build = (words: Word[]): { compiled: Compiled; shipment: Shipment } => {
     // load reads --image-archive and render puts it in the bundle: exactly what plc build writes.
@@ -203,9 +198,7 @@ async function planShips(operands: string[], options: ShipOptions, load: LoadOpt
 }
 
 function noHost(group: string): never {
-  return fail("invalid-argument", "no host to ship to", {
-    hint: `name hosts (@host, user@host:port) or give -i DIR whose inventory lists hosts in group ${group}`,
-  });
+  return fail("no-host", { command: "ship", group });
 }
 
 function printDryRun(plans: readonly ShipPlan[], settings: SshSettings, mode: InstallMode): void {

@@ -76,10 +76,7 @@ export async function readShipment(path: string, secretsFile: string | undefined
     try {
       secrets = readFileSync(secretsPath);
     } catch {
-      fail("invalid-argument", `cannot read the secrets file ${displayPath(cwd, secretsPath)}`, {
-        variable: "--secrets",
-        hint: "give the *.secrets.env plc build wrote beside the bundle",
-      });
+      fail("secrets-unreadable", { file: displayPath(cwd, secretsPath) }, { variable: "--secrets" });
     }
   }
   // One more pass over the tarball only for a bundle that sends notifications (an image archive makes passes long).

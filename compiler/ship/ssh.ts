@@ -41,20 +41,17 @@ const JUMP = /^(?:([^@\s]+)@)?([^:@\s,]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?$/
 export function readSshSettings(options: SshOptions, isBatch: boolean): SshSettings {
   for (const option of options.sshOption) {
     if (!/^[A-Za-z][A-Za-z0-9]*[= ]\S/.test(option)) {
-      fail("invalid-argument", `-o ${option} is not an ssh option`, { variable: "--ssh-option", hint: "write KEY=VALUE, as for ssh -o (ConnectTimeout=10)" });
+      fail("invalid-ssh-option", { option }, { variable: "--ssh-option" });
     }
   }
   if (options.jump !== undefined && !JUMP.test(options.jump)) {
-    fail("invalid-argument", `-J ${options.jump} is not a jump host`, {
-      variable: "--jump",
-      hint: "write [user@]host[:port]; for a chain of jumps, put ProxyJump in an ssh config file given with -F",
-    });
+    fail("invalid-jump", { jump: options.jump }, { variable: "--jump" });
   }
   if (options.user !== undefined && !/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(options.user)) {
-    fail("invalid-argument", `-u ${options.user} is not a user name`, { variable: "--user", hint: "give a login name (letters, digits, '.', '_', '-')" });
+    fail("invalid-ssh-user", { user: options.user }, { variable: "--user" });
   }
   if (options.sshConfig !== undefined && !existsSync(options.sshConfig)) {
-    fail("invalid-argument", `ssh config file ${options.sshConfig} does not exist`, { variable: "--ssh-config" });
+    fail("ssh-config-missing", { file: options.sshConfig }, { variable: "--ssh-config" });
   }
   return {
     configFile: options.sshConfig === undefined ? undefined : resolve(options.sshConfig),
@@ -74,7 +71,7 @@ export function parseDestinations(words: readonly string[], firstIndex: number, 
     const origin = { kind: "argv" as const, index: position + firstIndex, text };
     const target = parseTarget(text.replace(/^@/, ""), origin);
     if (target === undefined || (!text.startsWith("@") && !text.includes("@"))) {
-      return fail("invalid-argument", `'${text}' is not a ${what}`, { origin, hint });
+      return fail("invalid-target", { text, what, fix: hint }, { origin });
     }
     return { label: describeTarget(target), target };
   });
@@ -147,8 +144,8 @@ export function exitOf(child: ChildProcess): SshRun["exited"] {
 }
 
 /** The diagnostic for ssh that could not even start. */
-export function noSsh(code: "ship-failed" | "diff-failed", error: Error): Diagnostic {
-  return diagnostic(code, `cannot run ssh: ${error.message}`, { hint: "install the OpenSSH client (apt-get install openssh-client)" });
+export function noSsh(error: Error): Diagnostic {
+  return diagnostic("ssh-missing", { problem: error.message });
 }
 
 /**
@@ -174,33 +171,24 @@ export function sudoPreflight(status: number, connect: string, after = ""): stri
 const CONNECT_ERRORS = /Could not resolve|Connection refused|timed out|No route to host|Network is unreachable|kex_exchange_identification|Name or service not known/i;
 
 /** ssh's own failures before any remote command ran (host key, login, network); undefined when it got further. */
-export function explainConnectFailure(destination: Destination, code: number | null, said: string, diagnosticCode: "ship-failed" | "diff-failed" = "ship-failed"): Diagnostic | undefined {
+export function explainConnectFailure(destination: Destination, code: number | null, said: string): Diagnostic | undefined {
   const { label, target } = destination;
   // The key ssh complains about may be a jump host's: ssh names it, and that name goes in the hint.
   const named = /(?:Host key for|host key is known for|authenticity of host ')\s*'?(\[[^\]]+\]:\d+|[^\s']+?)'?(?: has changed| and|\s|$)/i.exec(said)?.[1];
   const hostKeyName = named ?? (target.port === undefined ? target.host : `[${target.host}]:${target.port}`);
   const keyHost = /^\[(.+)\]:(\d+)$/.exec(hostKeyName);
-  const at = `${label}:`;
   if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key for .* has changed/.test(said)) {
-    return diagnostic(diagnosticCode, `${at} the host key of ${hostKeyName} is not the one known_hosts holds; nothing was sent`, {
-      hint: `if the host was reinstalled, check its new key with its administrator, then: ssh-keygen -R '${hostKeyName}' and accept the new key; otherwise do not ship (someone may be in the middle)`,
-    });
+    return diagnostic("host-key-changed", { host: label, keyName: hostKeyName });
   }
   if (/Host key verification failed|host key is known|not in the known_hosts|No .* host key is known/i.test(said)) {
     const scan = `ssh-keyscan ${keyHost === null ? hostKeyName : `-p ${keyHost[2] ?? ""} ${keyHost[1] ?? ""}`} >> ~/.ssh/known_hosts`;
-    return diagnostic(diagnosticCode, `${at} the host key of ${hostKeyName} is unknown; nothing was sent`, {
-      hint: `check the key's fingerprint with the host's administrator, then accept it: ${scan} (or connect once with ssh and answer yes)`,
-    });
+    return diagnostic("host-key-unknown", { host: label, keyName: hostKeyName, scan });
   }
   if (/Permission denied/.test(said)) {
-    return diagnostic(diagnosticCode, `${at} ssh could not log in: ${lastLine(said)}`, {
-      hint: `check the user (user@${target.host}) and that your key is offered (ssh-add -l, IdentityFile in ssh config, or -o IdentityFile=FILE)`,
-    });
+    return diagnostic("ssh-login", { host: label, said: lastLine(said), address: target.host });
   }
   if (code !== 255 || CONNECT_ERRORS.test(said)) {
-    return diagnostic(diagnosticCode, `${at} ssh could not connect: ${lastLine(said) || `exit ${String(code)}`}; nothing was sent`, {
-      hint: `try: ssh ${target.port === undefined ? "" : `-p ${target.port} `}${target.user === undefined ? "" : `${target.user}@`}${target.host} true`,
-    });
+    return diagnostic("ssh-connect", { host: label, said: lastLine(said) || `exit ${String(code)}`, command: `ssh ${target.port === undefined ? "" : `-p ${target.port} `}${target.user === undefined ? "" : `${target.user}@`}${target.host} true` });
   }
   return undefined;
 }

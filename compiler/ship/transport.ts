@@ -241,15 +241,13 @@ export async function shipTo(
     return { label, isOk: problem === undefined, durationMs, bytesSent: sent, phase, diagnostic: problem, httpsUrl };
   };
   if (spawnError !== undefined) {
-    return result(noSsh("ship-failed", spawnError));
+    return result(noSsh(spawnError));
   }
   // Only the receiver's own report counts: a forced command (authorized_keys `command="true"`) exits 0 too.
   if (code === 0 && installStatus === 0) return result(undefined);
   if (code === 0 && installStatus === undefined) {
     return result(
-      diagnostic("ship-failed", `${label}: ssh exited 0 but the host never reported an install; nothing is known to be deployed`, {
-        hint: "the host ran another command than plc's receiver: look for command=\"…\" in its authorized_keys or a ForceCommand in its sshd_config",
-      }),
+      diagnostic("no-install-report", { host: label }),
     );
   }
   return result(explainFailure(destination, { code, signal, phase, isRemote, sshLines, receiverError, installStatus }));
@@ -268,12 +266,9 @@ interface Failure {
 /** Turns an exit status and ssh's words into a diagnostic that says what to do. */
 function explainFailure(destination: Destination, failure: Failure): Diagnostic {
   const said = failure.sshLines.filter((line) => line.trim() !== "").join("\n");
-  const at = `${destination.label}:`;
-  if (failure.signal !== null) return diagnostic("ship-failed", `${at} ssh was stopped by ${failure.signal}`, {});
+  if (failure.signal !== null) return diagnostic("ssh-signal", { host: destination.label, signal: failure.signal });
   if (failure.receiverError !== undefined) {
-    return diagnostic("ship-failed", `${at} ${failure.receiverError}`, {
-      hint: failure.code === RECEIVER_STATUS.sudo ? "plc ships through `sudo -n`: it never types a password" : undefined,
-    });
+    return diagnostic("receiver-error", { host: destination.label, problem: failure.receiverError, isSudo: failure.code === RECEIVER_STATUS.sudo });
   }
   if (!failure.isRemote) {
     const refused = explainConnectFailure(destination, failure.code, said);
@@ -282,18 +277,12 @@ function explainFailure(destination: Destination, failure: Failure): Diagnostic 
   // The receiver's first word may be lost with the connection, so an unexplained 255 counts as a cut.
   const isCut = failure.code === 255 || failure.code === RECEIVER_STATUS.incomplete;
   if (isCut && PHASE_ORDER.indexOf(failure.phase) < PHASE_ORDER.indexOf("received")) {
-    return diagnostic("ship-failed", `${at} the connection was cut during the transfer (${lastLine(said) || "ssh exit 255"}); nothing was installed, and the receiver removes what it had written`, {
-      hint: "ship again: install.sh runs only once the whole stream arrived and matched its checksums",
-    });
+    return diagnostic("transfer-cut", { host: destination.label, said: lastLine(said) || "ssh exit 255" });
   }
   if (failure.code === 255 && failure.installStatus === undefined) {
-    return diagnostic("ship-failed", `${at} the connection was lost while install.sh ran (${lastLine(said) || "ssh exit 255"})`, {
-      hint: `install.sh goes on detached from the connection, so the deploy finishes or brings back what ran before on its own; its output is in <home>/.deploys/ on the host`,
-    });
+    return diagnostic("install-detached", { host: destination.label, said: lastLine(said) || "ssh exit 255" });
   }
-  return diagnostic("ship-failed", `${at} install.sh failed (exit ${String(failure.installStatus ?? failure.code)})`, {
-    hint: "its output above says what runs now: what ran before, or the new release when only a step after the switch failed",
-  });
+  return diagnostic("install-failed", { host: destination.label, status: String(failure.installStatus ?? failure.code) });
 }
 
 export function formatBytes(bytes: number): string {

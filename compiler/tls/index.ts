@@ -44,54 +44,34 @@ export function planTls(input: TlsInput): { plan: TlsPlan; notes: string[]; prob
 
   if (mode !== "off" && input.dns.length === 0) {
     problems.push(
-      diagnostic("missing-value", `tls=${mode} secures the vhost, which needs a dns`, {
-        origin: originOf(given === undefined ? "/letsencrypt_email" : "/tls"),
-        variable: given === undefined ? "letsencrypt_email" : "tls",
-        hint: "set dns=example.com",
-      }),
+      diagnostic("tls-without-dns", { mode }, { origin: originOf(given === undefined ? "/letsencrypt_email" : "/tls"), variable: given === undefined ? "letsencrypt_email" : "tls" }),
     );
   }
   // HTTP-01, the only challenge the host answers, cannot prove a wildcard (RFC 8555 section 7.1.3).
   const wildcard = mode === "acme" ? names.find((name) => name.startsWith("*.")) : undefined;
   if (wildcard !== undefined) {
     problems.push(
-      diagnostic("invalid-value", `tls=acme cannot get a certificate for ${wildcard}: HTTP-01 does not validate wildcards`, {
-        origin: originOf(input.dns.includes(wildcard) ? "/dns" : "/dns_redirect"),
-        variable: input.dns.includes(wildcard) ? "dns" : "dns_redirect",
-        hint: "list the names themselves, or give a wildcard certificate with tls=files",
-      }),
+      diagnostic("tls-acme-wildcard", { name: wildcard }, { origin: originOf(input.dns.includes(wildcard) ? "/dns" : "/dns_redirect"), variable: input.dns.includes(wildcard) ? "dns" : "dns_redirect" }),
     );
   }
   if (mode === "files") {
     for (const [variable, value] of [["tls_certificate", certificate], ["tls_key", key]] as const) {
       if (value !== undefined) continue;
       problems.push(
-        diagnostic("missing-value", `tls=files needs ${variable}`, {
-          origin: originOf("/tls"),
-          variable,
-          hint: `give ${variable} as a secret (an Ansible Vault value in the inventory); it never enters the tarball`,
-        }),
+        diagnostic("tls-files-missing", { variable }, { origin: originOf("/tls"), variable }),
       );
     }
   } else {
     for (const [variable, value] of [["tls_certificate", certificate], ["tls_key", key]] as const) {
       if (value === undefined) continue;
       problems.push(
-        diagnostic("invalid-value", `${variable} is set, but tls is ${mode}`, {
-          origin: originOf(`/${variable}`),
-          variable,
-          hint: "set tls=files to serve this certificate, or drop it",
-        }),
+        diagnostic("tls-files-unused", { variable, mode }, { origin: originOf(`/${variable}`), variable }),
       );
     }
   }
   if (caRoots !== undefined && mode !== "acme") {
     problems.push(
-      diagnostic("invalid-value", `acme_ca_roots is set, but tls is ${mode}`, {
-        origin: originOf("/acme_ca_roots"),
-        variable: "acme_ca_roots",
-        hint: "acme_ca_roots are the CA uacme trusts for acme_directory: set tls=acme (or letsencrypt_email), or drop it",
-      }),
+      diagnostic("tls-ca-roots-unused", { mode }, { origin: originOf("/acme_ca_roots"), variable: "acme_ca_roots" }),
     );
   }
   const isTrusted = mode === "files" || (mode === "acme" && directory !== undefined && !UNTRUSTED_DIRECTORIES.has(directory));

@@ -99,22 +99,14 @@ function checkVaultValue(pointer: string, resolved: ResolvedValue, secretVariabl
   const top = variableName(pointer).split(".")[0] ?? "";
   if (!resolved.isSecret || top === "env" || secretVariables.includes(top)) return;
   problems.push(
-    diagnostic("vault-in-clear", `${variableName(pointer)} is an Ansible Vault value, but ${top} is written into the bundle in clear`, {
-      origin: resolved.origin,
-      variable: variableName(pointer),
-      hint: `an encrypted value cannot be kept out of a public tarball for ${top}: write it unencrypted (only env values and ${secretVariables.join(", ")} stay out of the tarball)`,
-    }),
+    diagnostic("vault-in-clear", { variable: variableName(pointer), top, secretVariables: secretVariables.join(", ") }, { origin: resolved.origin, variable: variableName(pointer) }),
   );
 }
 
 function checkText(pointer: string, resolved: ResolvedValue, problems: Diagnostic[]): void {
   if (pointer.split("/").includes("__proto__") || hasProtoKey(resolved.value)) {
     problems.push(
-      diagnostic("invalid-name", `${variableName(pointer)}: '__proto__' is not a variable or key name`, {
-        origin: resolved.origin,
-        variable: variableName(pointer),
-        hint: "remove the '__proto__' key",
-      }),
+      diagnostic("proto-key", { variable: variableName(pointer) }, { origin: resolved.origin, variable: variableName(pointer) }),
     );
     return;
   }
@@ -124,11 +116,7 @@ function checkText(pointer: string, resolved: ResolvedValue, problems: Diagnosti
     const problem = textProblem(text);
     if (problem !== undefined) {
       problems.push(
-        diagnostic("invalid-text", `${variableName(pointer)} ${problem}`, {
-          origin: resolved.origin,
-          variable: variableName(pointer),
-          hint: "remove the character; every other character is allowed and quoted safely",
-        }),
+        diagnostic("invalid-text", { variable: variableName(pointer), problem }, { origin: resolved.origin, variable: variableName(pointer) }),
       );
       return;
     }
@@ -186,70 +174,34 @@ function toDiagnostic(error: ErrorObject, resolved: ResolvedSpec, schema: Projec
 
   if (error.keyword === "additionalProperties" && error.instancePath === "") {
     const suggestion = nearest(top, [...Object.keys(schema.properties), ...PLAYLABS_NAMES]);
-    return diagnostic("unknown-variable", `unknown variable '${variable}'`, {
-      origin,
-      variable,
-      hint: suggestion === undefined ? "plc schema lists the variables" : `did you mean '${suggestion}'?`,
-    });
+    return diagnostic("unknown-variable", { variable, suggestion }, { origin, variable });
   }
   if (error.keyword === "required") {
-    return diagnostic("missing-value", `'${variable}' is required`, {
-      variable,
-      hint: variable === "image" ? "give image=REPOSITORY:TAG (or the image as a bare argument)" : `set ${variable}=… (plc plugins describes it)`,
-    });
+    return diagnostic("required-variable", { variable }, { variable });
   }
   if (error.keyword === "not" && error.propertyName !== undefined) {
-    return diagnostic("invalid-name", `${variable}: '${error.propertyName}' is reserved`, {
-      origin,
-      variable,
-      hint: `${reservedEnvKey(error.propertyName) ?? "plc's scripts use it"}; rename the key (or set it in the image)`,
-    });
+    return diagnostic("reserved-env-key", { variable, key: error.propertyName, why: reservedEnvKey(error.propertyName) ?? "plc's scripts use it" }, { origin, variable });
   }
   if (error.keyword === "propertyNames" || error.keyword === "pattern" && error.propertyName !== undefined) {
     const key = pointer.split("/").pop() ?? "";
-    return diagnostic("invalid-name", `${variable}: '${key}' is not a valid name here`, {
-      origin,
-      variable,
-      hint: `env keys match [A-Za-z_][A-Za-z0-9_]*; try '${key.replace(/[^A-Za-z0-9_]/g, "_").replace(/^([0-9])/, "_$1")}'`,
-    });
+    return diagnostic("invalid-env-key", { variable, key, suggestion: key.replace(/[^A-Za-z0-9_]/g, "_").replace(/^([0-9])/, "_$1") }, { origin, variable });
   }
   if (error.keyword === "pattern" && String(params["pattern"]) === ONE_LINE) {
-    return diagnostic("invalid-value", `${variable} may not hold a line break`, {
-      origin,
-      variable,
-      hint: "write it on one line",
-    });
+    return diagnostic("multi-line-value", { variable }, { origin, variable });
   }
   if (error.keyword === "pattern" && (top === "prefix" || top === "instance")) {
-    if (isSecretValue(pointer, resolved)) return diagnostic("invalid-name", `${variable} is not a valid name`, { origin, variable });
+    if (isSecretValue(pointer, resolved)) return diagnostic("invalid-instance-name", { variable, value: undefined, suggestion: "" }, { origin, variable });
     const suggestion = suggestName(String(value));
-    return diagnostic("invalid-name", `${variable} '${String(value)}' is not a valid name`, {
-      origin,
-      variable,
-      hint: `use lowercase letters, digits and '-' (at most 63)${suggestion === "" ? "" : `: try ${variable}=${suggestion}`}; playlabs took any name, and home=/home/<old name> keeps a playlabs home (container, network and units take the new name)`,
-    });
+    return diagnostic("invalid-instance-name", { variable, value: String(value), suggestion }, { origin, variable });
   }
   if (error.keyword === "format") {
     const format = String(params["format"]);
-    const hints: Record<string, string> = {
-      "image-reference": "write it as [registry/]repository[:tag][@sha256:digest], e.g. betagouv/mrs:master",
-      "host-name": "give a host name (example.com) or an IP address, without spaces, ';' or a port",
-      "absolute-path": "give an absolute path of letters, digits, '.', '_', '-' and '/', without '..'",
-      "home-path": "give a directory of its own, such as /home/<name> or /srv/<name>: install.sh makes it 0755 and uninstall --purge deletes it, so a system directory (/, /root, /etc, /home, /var…), a path with '.' or '..' components or a trailing '/' is refused",
-      "lftp-dsn": `${typeof value === "string" ? parseLftpDsn(value) as string : "invalid"}; e.g. sftp://user:password@backup.example.com/restic`,
-    };
     const shown = format === "lftp-dsn" ? "<dsn>" : isSecretValue(pointer, resolved) ? "********" : String(value);
-    return diagnostic(format === "image-reference" ? "invalid-image" : "invalid-value", `${variable} '${shown}' is not a valid ${format.replace(/-/g, " ")}`, {
-      origin,
-      variable,
-      hint: hints[format],
-    });
+    if (format === "image-reference") return diagnostic("invalid-image", { variable, value: shown }, { origin, variable });
+    const why = format === "lftp-dsn" ? (typeof value === "string" ? parseLftpDsn(value) as string : "invalid") : undefined;
+    return diagnostic("invalid-format", { variable, value: shown, format, why }, { origin, variable });
   }
-  return diagnostic("invalid-value", `${variable} ${error.message ?? "is invalid"}`, {
-    origin,
-    variable,
-    hint: describeExpected(error),
-  });
+  return diagnostic("invalid-value", { variable, problem: error.message ?? "is invalid", expected: describeExpected(error) }, { origin, variable });
 }
 
 /** The schema pattern of one-line strings (a plugin's password written into a line-based file). */
@@ -348,10 +300,7 @@ function toSpec(vars: Record<string, unknown>, input: ResolvedSpec, problems: Di
         });
       } catch (error) {
         problems.push(
-          diagnostic("template-error", `plugin ${plugin.name}: env ${key}: ${(error as Error).message.split("\n").pop() ?? ""}`, {
-            ...located,
-            variable: `env.${key}`,
-          }),
+          diagnostic("plugin-env-template", { plugin: plugin.name, key, problem: (error as Error).message.split("\n").pop() ?? "" }, { ...located, variable: `env.${key}` }),
         );
       }
     }
@@ -359,10 +308,7 @@ function toSpec(vars: Record<string, unknown>, input: ResolvedSpec, problems: Di
       const target = renderValue(mount.target);
       if (!isAbsolutePath(target)) {
         problems.push(
-          diagnostic("invalid-value", `plugin ${plugin.name}: mount target '${target}' is not an absolute path`, {
-            ...located,
-            hint: "check the variable the mount target is made of",
-          }),
+          diagnostic("plugin-mount-relative", { plugin: plugin.name, target }, located),
         );
       }
       mounts.push({ source: mount.source, target });
@@ -372,11 +318,7 @@ function toSpec(vars: Record<string, unknown>, input: ResolvedSpec, problems: Di
       if (isGiven) continue;
       if (secret.requiredFor !== undefined && new RegExp(secret.requiredFor).test(instance)) {
         problems.push(
-          diagnostic("missing-value", `plugin ${plugin.name} needs env.${secret.key} for instance '${instance}'`, {
-            origin: originAt("/instance", resolved),
-            variable: `env.${secret.key}`,
-            hint: `give env.${secret.key}=… (better: ${prefix}_${instance}_env: {${secret.key}: !vault …} in the inventory); other instances get one generated on the host`,
-          }),
+          diagnostic("plugin-secret-missing", { plugin: plugin.name, key: secret.key, prefix, instance }, { origin: originAt("/instance", resolved), variable: `env.${secret.key}` }),
         );
         continue;
       }
@@ -392,53 +334,33 @@ function toSpec(vars: Record<string, unknown>, input: ResolvedSpec, problems: Di
   if (typeof lftp === "string") throw new Error("unreachable: lftp_dsn passed its format");
   if (lftp !== undefined && vars["backup_password"] === undefined) {
     problems.push(
-      diagnostic("missing-value", "lftp_dsn is set but backups are off", {
-        origin: originAt("/lftp_dsn", resolved),
-        variable: "lftp_dsn",
-        hint: "set backup_password=… to turn backups on, or drop lftp_dsn",
-      }),
+      diagnostic("lftp-without-backup", {}, { origin: originAt("/lftp_dsn", resolved), variable: "lftp_dsn" }),
     );
   }
   const dns = vars["dns"] as string[];
   const dnsRedirect = vars["dns_redirect"] as string[];
   if (dnsRedirect.length > 0 && dns.length === 0) {
     problems.push(
-      diagnostic("missing-value", "dns_redirect needs a dns to redirect to", {
-        origin: originAt("/dns_redirect", resolved),
-        variable: "dns_redirect",
-        hint: "set dns=example.com",
-      }),
+      diagnostic("redirect-without-dns", {}, { origin: originAt("/dns_redirect", resolved), variable: "dns_redirect" }),
     );
   }
   const image = vars["image"] as string;
   if (resolved.imageTags !== undefined && image.includes("@")) {
     // docker load keeps tags, not registry digests: the host could not find the image by this name.
     problems.push(
-      diagnostic("invalid-image-archive", `--image-archive images are named by tag, not by digest (${image})`, {
-        origin: originAt("/image", resolved),
-        variable: "image",
-        hint: "give the tag the archive holds, e.g. image=app:v1",
-      }),
+      diagnostic("archive-image-digest", { image }, { origin: originAt("/image", resolved), variable: "image" }),
     );
   } else if (resolved.imageTags !== undefined && !resolved.imageTags.map(normalizeImageReference).includes(normalizeImageReference(image))) {
     // docker load would bring in another name; the host would then pull the image, air-gapped or not.
     const held = resolved.imageTags.length === 0 ? "no tag" : resolved.imageTags.join(", ");
     problems.push(
-      diagnostic("invalid-image-archive", `--image-archive holds ${held}, not ${image}`, {
-        origin: originAt("/image", resolved),
-        variable: "image",
-        hint: `save the image under its name (docker save ${image} -o FILE), or build with image= one of its tags`,
-      }),
+      diagnostic("archive-image-mismatch", { image, held }, { origin: originAt("/image", resolved), variable: "image" }),
     );
   }
   const htaccess = vars["htaccess"] as HtaccessUser[];
   if (htaccess.length > 0 && dns.length === 0) {
     problems.push(
-      diagnostic("missing-value", "htaccess protects the vhost, which needs a dns", {
-        origin: originAt("/htaccess", resolved),
-        variable: "htaccess",
-        hint: "set dns=example.com",
-      }),
+      diagnostic("htaccess-without-dns", {}, { origin: originAt("/htaccess", resolved), variable: "htaccess" }),
     );
   }
   const tls = planTls({ vars, dns, dnsRedirect: dnsRedirect.filter((host) => !dns.includes(host)), originOf: (pointer) => originAt(pointer, resolved) });
@@ -446,20 +368,12 @@ function toSpec(vars: Record<string, unknown>, input: ResolvedSpec, problems: Di
   const deployStrategy = vars["deploy_strategy"] as Spec["deployStrategy"];
   if (deployStrategy === "blue-green" && dns.length === 0) {
     problems.push(
-      diagnostic("missing-value", "deploy_strategy blue-green switches nginx's upstream from one container to the other, which needs a vhost (dns)", {
-        origin: originAt("/deploy_strategy", resolved),
-        variable: "deploy_strategy",
-        hint: "set dns=example.com, or deploy_strategy=recreate",
-      }),
+      diagnostic("blue-green-without-dns", {}, { origin: originAt("/deploy_strategy", resolved), variable: "deploy_strategy" }),
     );
   }
   if (deployStrategy === "blue-green" && (vars["host_port"] as number) >= 65535) {
     problems.push(
-      diagnostic("invalid-value", "deploy_strategy blue-green publishes its second slot on host_port + 1, which must be a port (at most 65535)", {
-        origin: originAt("/host_port", resolved),
-        variable: "host_port",
-        hint: "set host_port to 65534 or less",
-      }),
+      diagnostic("blue-green-port", {}, { origin: originAt("/host_port", resolved), variable: "host_port" }),
     );
   }
   if (problems.length > 0) throw new PlcError(problems);

@@ -20,7 +20,7 @@ function recorder(): { post: Post; sent: { host: string; event: string }[] } {
 }
 
 function result(label: string, isOk: boolean): ShipResult {
-  return { label, isOk, durationMs: 1, bytesSent: 1, phase: isOk ? "done" : "connecting", diagnostic: isOk ? undefined : diagnostic("ship-failed", `${label}: ssh could not connect`), httpsUrl: undefined };
+  return { label, isOk, durationMs: 1, bytesSent: 1, phase: isOk ? "done" : "connecting", diagnostic: isOk ? undefined : diagnostic("ssh-connect", { host: label, said: "Connection refused", command: `ssh ${label} true` }), httpsUrl: undefined };
 }
 
 describe("plc ship's events", () => {
@@ -61,7 +61,7 @@ describe("plc ship's events", () => {
     notifications?.finish(result("down", false));
     await notifications?.flush();
     assert.deepEqual(bodies.map((body) => (JSON.parse(body) as { event: string; detail: string }).event), ["deploy.failed"]);
-    assert.equal((JSON.parse(bodies[0] ?? "{}") as { detail: string }).detail, "down: ssh could not connect");
+    assert.equal((JSON.parse(bodies[0] ?? "{}") as { detail: string }).detail, "down: ssh could not connect: Connection refused; nothing was sent");
   });
 
   it("no bundle with a target: no notifications at all", () => {

@@ -9,6 +9,7 @@ import { lintTemplate } from "../../compiler/render/template-lint.js";
 import { packPrep, renderPrep, type PrepInput } from "../../compiler/prep/index.js";
 import { runnerScript } from "../../compiler/prep/remote.js";
 import { ROLES } from "../../compiler/prep/roles.js";
+import { textOf } from "../../compiler/diagnostics.js";
 import { CLI, ROOT } from "../fixtures.js";
 import { requireTool, runTool } from "../tools.js";
 
@@ -46,7 +47,7 @@ const plc = (args: readonly string[], cwd: string) => runTool(process.execPath, 
 describe("the prep bundle", () => {
   it("its templates print values only through the shell quoting helper, as whole words", () => {
     const dir = join(ROOT, "compiler", "render", "templates", "prep");
-    const offences = readdirSync(dir).flatMap((file) => lintTemplate(readFileSync(join(dir, file), "utf8"), `prep/${file}`).map((d) => `${file}: ${d.message}`));
+    const offences = readdirSync(dir).flatMap((file) => lintTemplate(readFileSync(join(dir, file), "utf8"), `prep/${file}`).map((d) => `${file}: ${textOf(d).message}`));
     assert.deepEqual(offences, []);
     assert.ok(readdirSync(dir).length >= 10);
   });
