@@ -17,39 +17,39 @@ interface BadCase {
 
 const CASES: BadCase[] = [
   { name: "unknown variable, nearest name", args: ["image=nginx:1", "imag=nginx:2"], code: "unknown-variable", mentions: ["'imag'", "argv[2] 'imag=…'", "did you mean 'image'"] },
-  { name: "instance with a slash", args: ["image=nginx:1", "instance=feature/login"], code: "invalid-name", mentions: ["instance", "argv[2]", "instance=feature-login"] },
-  { name: "prefix with a path traversal", args: ["image=nginx:1", "prefix=../etc"], code: "invalid-name", mentions: ["prefix '../etc'", "argv[2]", "prefix=etc"] },
-  { name: "dns with a space", args: ["image=nginx:1", "dns=my site.example.com"], code: "invalid-value", mentions: ["dns.0", "'my site.example.com'", "argv[2]"] },
-  { name: "dns with a semicolon", args: ["image=nginx:1", "dns=evil.com;include /etc/passwd"], code: "invalid-value", mentions: ["dns.0", "argv[2]", "host name"] },
-  { name: "env key with a dash", args: ["image=nginx:1", "env.MY-KEY=1"], code: "invalid-name", mentions: ["env.MY-KEY", "argv[2]", "MY_KEY"] },
-  { name: "env key the docker client would read", args: ["image=nginx:1", "env.LD_PRELOAD=/tmp/x.so"], code: "invalid-name", mentions: ["env.LD_PRELOAD", "is reserved", "argv[2]"] },
+  { name: "instance with a slash", args: ["image=nginx:1", "instance=feature/login"], code: "invalid-instance-name", mentions: ["instance", "argv[2]", "instance=feature-login"] },
+  { name: "prefix with a path traversal", args: ["image=nginx:1", "prefix=../etc"], code: "invalid-instance-name", mentions: ["prefix '../etc'", "argv[2]", "prefix=etc"] },
+  { name: "dns with a space", args: ["image=nginx:1", "dns=my site.example.com"], code: "invalid-format", mentions: ["dns.0", "'my site.example.com'", "argv[2]"] },
+  { name: "dns with a semicolon", args: ["image=nginx:1", "dns=evil.com;include /etc/passwd"], code: "invalid-format", mentions: ["dns.0", "argv[2]", "host name"] },
+  { name: "env key with a dash", args: ["image=nginx:1", "env.MY-KEY=1"], code: "invalid-env-key", mentions: ["env.MY-KEY", "argv[2]", "MY_KEY"] },
+  { name: "env key the docker client would read", args: ["image=nginx:1", "env.LD_PRELOAD=/tmp/x.so"], code: "reserved-env-key", mentions: ["env.LD_PRELOAD", "is reserved", "argv[2]"] },
   // Sourcing the env file would redefine them in root's scripts (security review C30-C32).
-  { name: "env PATH", args: ["image=nginx:1", "env.PATH=/home/project-staging/log:/usr/bin", "secret_env=PATH"], code: "invalid-name", mentions: ["env.PATH", "is reserved", "shell", "argv[2]"] },
-  { name: "env IFS", args: ["image=nginx:1", "env.IFS=x"], code: "invalid-name", mentions: ["env.IFS", "is reserved", "argv[2]"] },
-  { name: "env HOME", args: ["image=nginx:1", "env.HOME=/root"], code: "invalid-name", mentions: ["env.HOME", "is reserved", "argv[2]"] },
-  { name: "env PLC_* (plc's own secrets)", args: ["image=nginx:1", "env.PLC_BACKUP_PASSWORD=x", "backup_password=y"], code: "invalid-name", mentions: ["env.PLC_BACKUP_PASSWORD", "PLC_* names", "argv[2]"] },
-  { name: "env RESTIC_*", args: ["image=nginx:1", "env.RESTIC_REPOSITORY=/tmp/r"], code: "invalid-name", mentions: ["env.RESTIC_REPOSITORY", "RESTIC_* names", "argv[2]"] },
-  { name: "env LFTP_*", args: ["image=nginx:1", "env.LFTP_PASSWORD=x"], code: "invalid-name", mentions: ["env.LFTP_PASSWORD", "LFTP_* names", "argv[2]"] },
-  { name: "env key the docker client would read, in JSON", args: ["image=nginx:1", '{"env":{"DOCKER_HOST":"tcp://evil:2375"}}'], code: "invalid-name", mentions: ["env.DOCKER_HOST", "docker client", "argv[2]"] },
+  { name: "env PATH", args: ["image=nginx:1", "env.PATH=/home/project-staging/log:/usr/bin", "secret_env=PATH"], code: "reserved-env-key", mentions: ["env.PATH", "is reserved", "shell", "argv[2]"] },
+  { name: "env IFS", args: ["image=nginx:1", "env.IFS=x"], code: "reserved-env-key", mentions: ["env.IFS", "is reserved", "argv[2]"] },
+  { name: "env HOME", args: ["image=nginx:1", "env.HOME=/root"], code: "reserved-env-key", mentions: ["env.HOME", "is reserved", "argv[2]"] },
+  { name: "env PLC_* (plc's own secrets)", args: ["image=nginx:1", "env.PLC_BACKUP_PASSWORD=x", "backup_password=y"], code: "reserved-env-key", mentions: ["env.PLC_BACKUP_PASSWORD", "PLC_* names", "argv[2]"] },
+  { name: "env RESTIC_*", args: ["image=nginx:1", "env.RESTIC_REPOSITORY=/tmp/r"], code: "reserved-env-key", mentions: ["env.RESTIC_REPOSITORY", "RESTIC_* names", "argv[2]"] },
+  { name: "env LFTP_*", args: ["image=nginx:1", "env.LFTP_PASSWORD=x"], code: "reserved-env-key", mentions: ["env.LFTP_PASSWORD", "LFTP_* names", "argv[2]"] },
+  { name: "env key the docker client would read, in JSON", args: ["image=nginx:1", '{"env":{"DOCKER_HOST":"tcp://evil:2375"}}'], code: "reserved-env-key", mentions: ["env.DOCKER_HOST", "docker client", "argv[2]"] },
   // install.sh chmods the home 0755 and uninstall --purge removes it (C37).
-  { name: "home /root", args: ["image=nginx:1", "home=/root"], code: "invalid-value", mentions: ["home '/root'", "argv[2]", "/srv/<name>"] },
-  { name: "home /", args: ["image=nginx:1", "home=/"], code: "invalid-value", mentions: ["home '/'", "argv[2]"] },
-  { name: "home /home", args: ["image=nginx:1", "home=/home"], code: "invalid-value", mentions: ["home '/home'", "argv[2]"] },
-  { name: "home /etc/nginx, under a system directory", args: ["image=nginx:1", "home=/etc/nginx"], code: "invalid-value", mentions: ["home '/etc/nginx'", "argv[2]"] },
-  { name: "home /var/lib", args: ["image=nginx:1", "home=/var/lib"], code: "invalid-value", mentions: ["home '/var/lib'", "argv[2]"] },
-  { name: "home with a '.' component", args: ["image=nginx:1", "home=/home/x/."], code: "invalid-value", mentions: ["home '/home/x/.'", "argv[2]"] },
-  { name: "home with a '..' component", args: ["image=nginx:1", "home=/srv/../etc"], code: "invalid-value", mentions: ["home '/srv/../etc'", "argv[2]"] },
-  { name: "home with a trailing slash", args: ["image=nginx:1", "home=/srv/app/"], code: "invalid-value", mentions: ["home '/srv/app/'", "argv[2]"] },
-  { name: "JSON argument that is a list", args: ["image=nginx:1", "[1,2]"], code: "invalid-json", mentions: ["argv[2] (JSON argument)", "object"] },
+  { name: "home /root", args: ["image=nginx:1", "home=/root"], code: "invalid-format", mentions: ["home '/root'", "argv[2]", "/srv/<name>"] },
+  { name: "home /", args: ["image=nginx:1", "home=/"], code: "invalid-format", mentions: ["home '/'", "argv[2]"] },
+  { name: "home /home", args: ["image=nginx:1", "home=/home"], code: "invalid-format", mentions: ["home '/home'", "argv[2]"] },
+  { name: "home /etc/nginx, under a system directory", args: ["image=nginx:1", "home=/etc/nginx"], code: "invalid-format", mentions: ["home '/etc/nginx'", "argv[2]"] },
+  { name: "home /var/lib", args: ["image=nginx:1", "home=/var/lib"], code: "invalid-format", mentions: ["home '/var/lib'", "argv[2]"] },
+  { name: "home with a '.' component", args: ["image=nginx:1", "home=/home/x/."], code: "invalid-format", mentions: ["home '/home/x/.'", "argv[2]"] },
+  { name: "home with a '..' component", args: ["image=nginx:1", "home=/srv/../etc"], code: "invalid-format", mentions: ["home '/srv/../etc'", "argv[2]"] },
+  { name: "home with a trailing slash", args: ["image=nginx:1", "home=/srv/app/"], code: "invalid-format", mentions: ["home '/srv/app/'", "argv[2]"] },
+  { name: "JSON argument that is a list", args: ["image=nginx:1", "[1,2]"], code: "json-not-object", mentions: ["argv[2] (JSON argument)", "object"] },
   { name: "JSON argument that does not parse", args: ["image=nginx:1", "{\"env\":"], code: "invalid-json", mentions: ["argv[2]"] },
   { name: "image that is not a reference", args: ["image=Not An Image!"], code: "invalid-image", mentions: ["image 'Not An Image!'", "argv[1]", "repository[:tag]"] },
-  { name: "missing image", args: ["prefix=app"], code: "missing-value", mentions: ["'image' is required", "image=REPOSITORY:TAG"] },
+  { name: "missing image", args: ["prefix=app"], code: "required-variable", mentions: ["'image' is required", "image=REPOSITORY:TAG"] },
   { name: "NUL in a value", args: ["image=nginx:1", "{\"env\":{\"A\":\"x\\u0000y\"}}"], code: "invalid-text", mentions: ["env.A holds a NUL", "argv[2]"] },
   { name: "lone surrogate in a value", args: ["image=nginx:1", "{\"env\":{\"A\":\"\\ud800\"}}"], code: "invalid-text", mentions: ["malformed unicode", "argv[2]"] },
-  { name: "lftp DSN with a shell escape", args: ["image=nginx:1", "backup_password=x", "lftp_dsn=sftp://u@host/x;!sh"], code: "invalid-value", mentions: ["lftp_dsn", "argv[3]"] },
+  { name: "lftp DSN with a shell escape", args: ["image=nginx:1", "backup_password=x", "lftp_dsn=sftp://u@host/x;!sh"], code: "invalid-format", mentions: ["lftp_dsn", "argv[3]"] },
   { name: "htaccess user with a colon", args: ["image=nginx:1", "dns=a.example.com", "{\"htaccess\":[{\"user\":\"a:b\",\"password\":\"x\"}]}"], code: "invalid-value", mentions: ["htaccess.0.user", "argv[3]"] },
   { name: "port out of range", args: ["image=nginx:1", "port=70000"], code: "invalid-value", mentions: ["port", "argv[2]", "<= 65535"] },
-  { name: "bad ship target", args: ["image=nginx:1", "@bad host"], code: "invalid-argument", mentions: ["ship target", "argv[2]"] },
+  { name: "bad ship target", args: ["image=nginx:1", "@bad host"], code: "invalid-target", mentions: ["ship target", "argv[2]"] },
   {
     name: "missing inventory directory",
     args: ["-i", "/nonexistent/plc-inventory", "prefix=app"],
@@ -84,44 +84,44 @@ const CASES: BadCase[] = [
   {
     name: "plugin.yml that does not match the plugin schema",
     args: ["image=nginx:1", "--plugins-dir", join(FIXTURES, "bad-plugins-schema")],
-    code: "invalid-plugin",
+    code: "plugin-manifest",
     mentions: ["broken/plugin.yml:3:1", "manifest /volumes"],
   },
   {
     name: "hook template with an error, its file and line",
     args: ["image=nginx:1", "--plugins-dir", join(FIXTURES, "bad-plugins-template"), "-p", "oops"],
-    code: "template-error",
+    code: "template-unsafe",
     mentions: ["oops/deploy.pre.sh.ejs:3"],
   },
   {
     name: "external hook template that prints a helper's output inside double quotes, its file and line",
     args: ["image=nginx:1", "--plugins-dir", join(FIXTURES, "bad-plugins-quoting"), "-p", "unsafe"],
-    code: "template-error",
+    code: "template-unsafe",
     mentions: ["unsafe/deploy.pre.sh.ejs:2:15", 'helper output inside "…"'],
   },
   {
     name: "image archive that is not one",
     args: ["image=nginx:1", "--image-archive", join(FIXTURES, "bad-image-archive.tar")],
-    code: "invalid-image-archive",
+    code: "image-archive-invalid",
     mentions: ["bad-image-archive.tar is not a docker image archive", "--image-archive"],
   },
   {
     // docker load would name it betagouv/mrs:master; the host would then pull betagouv/mrs:v2.
     name: "image archive that does not hold the image's tag",
     args: ["image=betagouv/mrs:v2", "--image-archive", join(FIXTURES, "image-archive", "app.tar")],
-    code: "invalid-image-archive",
+    code: "archive-image-mismatch",
     mentions: ["holds betagouv/mrs:master, not betagouv/mrs:v2", "argv[1] 'image=…'", "docker save betagouv/mrs:v2"],
   },
   {
     name: "image archive with an image named by digest",
     args: [`image=betagouv/mrs@sha256:${"a".repeat(64)}`, "--image-archive", join(FIXTURES, "image-archive", "app.tar")],
-    code: "invalid-image-archive",
+    code: "archive-image-digest",
     mentions: ["named by tag, not by digest", "argv[1] 'image=…'"],
   },
   {
     name: "django in production without SECRET_KEY says how to set it",
     args: ["image=nginx:1", "instance=production", "-p", "django"],
-    code: "missing-value",
+    code: "plugin-secret-missing",
     mentions: ["env.SECRET_KEY", "argv[2]", "give env.SECRET_KEY="],
   },
   {
@@ -133,19 +133,19 @@ const CASES: BadCase[] = [
   {
     name: "an error raised while a hook renders names its message, file and line (a secret DB_USER the postgres hooks would print)",
     args: ["image=nginx:1", "-p", "postgres", "secret_env=DB_USER", "env.DB_USER=app"],
-    code: "template-error",
+    code: "template-render",
     mentions: ["env.DB_USER cannot be secret: the postgres hooks name it", "postgres/_db.sh.ejs:"],
   },
   {
     name: "blue-green without a vhost: it switches nginx's upstream",
     args: ["image=nginx:1", "deploy_strategy=blue-green"],
-    code: "missing-value",
+    code: "blue-green-without-dns",
     mentions: ["deploy_strategy blue-green", "needs a vhost (dns)", "argv[2] 'deploy_strategy=…'", "set dns=example.com, or deploy_strategy=recreate"],
   },
   {
     name: "blue-green whose second slot would be port 65536",
     args: ["image=nginx:1", "dns=app.example.com", "deploy_strategy=blue-green", "host_port=65535"],
-    code: "invalid-value",
+    code: "blue-green-port",
     mentions: ["host_port + 1", "argv[4] 'host_port=…'"],
   },
 ];
@@ -230,7 +230,7 @@ describe("plc ship BUNDLE that is not there", () => {
     try {
       const result = spawnSync(process.execPath, [CLI, "ship", "--dry-run", "dist/typo.tar.gz", "@somehost"], { cwd: dir, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
       assert.equal(result.status, 2, result.stdout + result.stderr);
-      assert.match(result.stderr, /error\[invalid-argument\]: bundle dist\/typo\.tar\.gz does not exist/);
+      assert.match(result.stderr, /error\[bundle-missing\]: bundle dist\/typo\.tar\.gz does not exist/);
       assert.match(result.stderr, /argv\[1\]/);
       assert.equal(result.stdout, "");
     } finally {
@@ -261,7 +261,7 @@ describe("an empty vault password file", () => {
       writeFileSync(join(dir, "vault-password"), "");
       const result = spawnSync(process.execPath, [CLI, "build", "-o", join(dir, "out"), "--vault-password-file", join(dir, "vault-password"), "image=nginx:1"], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
       assert.equal(result.status, 2, result.stderr);
-      assert.match(result.stderr, /error\[vault-error\]: vault password file '.*vault-password': the vault password file is empty/);
+      assert.match(result.stderr, /error\[vault-password-invalid\]: vault password file '.*vault-password': the vault password file is empty/);
       assert.match(result.stderr, /--> --vault-password-file/);
       assert.ok(!existsSync(join(dir, "out")), "nothing written");
     } finally {

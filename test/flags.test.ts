@@ -27,7 +27,7 @@ test("plc render takes --out-dir like plc build; --output still works, with a no
 
   const none = plc(["render", "image=nginx:1"], dir);
   assert.equal(none.status, 2);
-  assert.match(none.stderr, /error\[invalid-argument\]: plc render needs a directory to write/);
+  assert.match(none.stderr, /error\[render-needs-dir\]: plc render needs a directory to write/);
 
   const built = plc(["build", "--out-dir", "dist", "image=nginx:1"], dir);
   assert.equal(built.status, 0, built.stderr);

@@ -110,7 +110,7 @@ describe("prototype pollution", () => {
   }
   it("the CLI says so with exit 2, not an ajv crash (exit 70)", () => {
     const cwd = inventory({});
-    assertRefused(plc(cwd, ["build", "image=app:v1", "a.__proto__.b=1"]), cwd, "invalid-name", ["argv[2]", "__proto__"]);
+    assertRefused(plc(cwd, ["build", "image=app:v1", "a.__proto__.b=1"]), cwd, "proto-key", ["argv[2]", "__proto__"]);
   });
 });
 
@@ -149,17 +149,17 @@ describe("YAML aliases", () => {
     it(`an alias bomb in ${file} is a located exit 2, not exit 70`, () => {
       const cwd = inventory({ [file]: bomb.join("\n") + "\n" });
       const run = plc(cwd, ["build", "-i", "inv", "image=app:v1"]);
-      assertRefused(run, cwd, "invalid-yaml", [`inv/${file}:`, "aliases expand"]);
+      assertRefused(run, cwd, "yaml-alias-bomb", [`inv/${file}:`, "aliases expand"]);
     });
   }
 });
 
 describe("inventory files that are not regular files", () => {
-  const cases: [string, (dir: string) => void, string][] = [
-    ["a symlink to /dev/zero", (dir) => { symlinkSync("/dev/zero", join(dir, "inv/group_vars/all.yml")); }, "inv/group_vars/all.yml is a device"],
-    ["a FIFO in group_vars", (dir) => { mkfifo(join(dir, "inv/group_vars/project-staging.yml")); }, "inv/group_vars/project-staging.yml is a FIFO"],
-    ["a FIFO as inventory.yml", (dir) => { mkfifo(join(dir, "inv/inventory.yml")); }, "inv/inventory.yml is a FIFO"],
-    ["a dangling symlink", (dir) => { symlinkSync("/nonexistent/plc", join(dir, "inv/group_vars/x.yml")); }, "inv/group_vars/x.yml is a symbolic link to nothing"],
+  const cases: [string, (dir: string) => void, string, string][] = [
+    ["a symlink to /dev/zero", (dir) => { symlinkSync("/dev/zero", join(dir, "inv/group_vars/all.yml")); }, "inv/group_vars/all.yml is a device", "not-regular-file"],
+    ["a FIFO in group_vars", (dir) => { mkfifo(join(dir, "inv/group_vars/project-staging.yml")); }, "inv/group_vars/project-staging.yml is a FIFO", "not-regular-file"],
+    ["a FIFO as inventory.yml", (dir) => { mkfifo(join(dir, "inv/inventory.yml")); }, "inv/inventory.yml is a FIFO", "not-regular-file"],
+    ["a dangling symlink", (dir) => { symlinkSync("/nonexistent/plc", join(dir, "inv/group_vars/x.yml")); }, "inv/group_vars/x.yml is a symbolic link to nothing", "unreadable-file"],
     [
       "a symlink loop",
       (dir) => {
@@ -167,14 +167,15 @@ describe("inventory files that are not regular files", () => {
         symlinkSync("loop-a.yml", join(dir, "inv/group_vars/loop-b.yml"));
       },
       "inv/group_vars/loop-a.yml is a symbolic link loop",
+      "unreadable-file",
     ],
-    ["a file over the size limit", (dir) => { writeFileSync(join(dir, "inv/group_vars/all.yml"), `a: "${"x".repeat(17 * 1024 * 1024)}"\n`); }, "more than the 16777216"],
+    ["a file over the size limit", (dir) => { writeFileSync(join(dir, "inv/group_vars/all.yml"), `a: "${"x".repeat(17 * 1024 * 1024)}"\n`); }, "more than the 16777216", "file-too-big"],
   ];
-  for (const [name, make, fragment] of cases) {
+  for (const [name, make, fragment, code] of cases) {
     it(`${name}: located exit 2, no hang`, () => {
       const cwd = inventory({});
       make(cwd);
-      assertRefused(plc(cwd, ["build", "-i", "inv", "image=app:v1"]), cwd, "unreadable-file", [fragment, "-->"]);
+      assertRefused(plc(cwd, ["build", "-i", "inv", "image=app:v1"]), cwd, code, [fragment, "-->"]);
     });
   }
   it("an unreadable file says so (not 'not valid UTF-8'), and the reporter does not crash re-reading it", (t) => {
@@ -202,7 +203,7 @@ describe("-o that cannot be written", () => {
     writeFileSync(join(cwd, "afile"), "");
     const run = plc(cwd, ["build", "-o", "afile", "image=app:v1"]);
     assert.equal(run.status, 2, run.stderr);
-    assert.match(run.stderr, /error\[invalid-argument\]: -o afile is not a directory/);
+    assert.match(run.stderr, /error\[out-dir-not-dir\]: -o afile is not a directory/);
     assert.equal(run.stdout, "");
   });
   it("plc render -o naming a file: exit 2 invalid-argument, the file untouched", () => {
@@ -210,7 +211,7 @@ describe("-o that cannot be written", () => {
     writeFileSync(join(cwd, "afile"), "keep\n");
     const run = plc(cwd, ["render", "-o", "afile", "image=app:v1"]);
     assert.equal(run.status, 2, run.stderr);
-    assert.match(run.stderr, /error\[invalid-argument\]: -o afile is not a directory/);
+    assert.match(run.stderr, /error\[out-dir-not-dir\]: -o afile is not a directory/);
     assert.equal(readFileSync(join(cwd, "afile"), "utf8"), "keep\n");
   });
   it("-o not writable: exit 1 io-error, permission denied, nothing left", (t) => {
@@ -223,7 +224,7 @@ describe("-o that cannot be written", () => {
     mkdirSync(join(cwd, "ro"), { mode: 0o555 });
     const run = plc(cwd, ["build", "-o", "ro", "image=app:v1"], { isUnprivileged: true });
     assert.equal(run.status, 1, run.stderr);
-    assert.match(run.stderr, /error\[io-error\]: cannot write ro\/project-staging-[0-9a-f]+\.tar\.gz: permission denied/);
+    assert.match(run.stderr, /error\[cannot-write\]: cannot write ro\/project-staging-[0-9a-f]+\.tar\.gz: permission denied/);
     assert.doesNotMatch(run.stderr, /internal error/);
     assert.deepEqual(readdirSync(join(cwd, "ro")), []);
   });
@@ -237,7 +238,7 @@ describe("-o that cannot be written", () => {
     mkdirSync(join(cwd, "dist", secretsFile), { recursive: true });
     const run = plc(cwd, args);
     assert.equal(run.status, 1, run.stderr);
-    assert.match(run.stderr, /error\[io-error\]: cannot write dist\/.*\.secrets\.env: a directory is in the way/);
+    assert.match(run.stderr, /error\[cannot-write\]: cannot write dist\/.*\.secrets\.env: a directory is in the way/);
     assert.deepEqual(readdirSync(join(cwd, "dist")), [secretsFile], "no tarball, no .tmp-* file");
     assert.equal(run.stdout, "");
   });
@@ -308,7 +309,7 @@ describe("a superuser password with a newline", () => {
   it("names users.0.password and where it came from, not the django plugin's template", () => {
     const cwd = inventory({});
     const run = plc(cwd, ["build", "image=app:v1", "-p", "django", '{"users":[{"name":"ok","password":"a\\nb","roles":["project-staging"]}]}']);
-    assertRefused(run, cwd, "invalid-value", ["users.0.password may not hold a line break", "argv[4] (JSON argument)"]);
+    assertRefused(run, cwd, "multi-line-value", ["users.0.password may not hold a line break", "argv[4] (JSON argument)"]);
     assert.doesNotMatch(run.stderr, /secrets\.env\.ejs/);
   });
 });

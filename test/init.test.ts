@@ -58,7 +58,7 @@ test("plc init refuses a non-empty directory and a bad name, writing nothing", (
   writeFileSync(join(dir, "taken", "inventory.yml"), "all: {}\n");
   const refused = plc(["init", "taken"], dir);
   assert.equal(refused.status, 2);
-  assert.match(refused.stderr, /error\[invalid-argument\]: taken is not empty/);
+  assert.match(refused.stderr, /error\[init-dir-not-empty\]: taken is not empty/);
   assert.deepEqual(readdirSync(join(dir, "taken")), ["inventory.yml"]);
 
   const badName = plc(["init", "fresh", "instance=feature/login"], dir);
@@ -69,7 +69,7 @@ test("plc init refuses a non-empty directory and a bad name, writing nothing", (
 
   const other = plc(["init", "fresh", "image=nginx"], dir);
   assert.equal(other.status, 2);
-  assert.match(other.stderr, /error\[invalid-argument\]: 'image=nginx' is not a name plc init takes/);
+  assert.match(other.stderr, /error\[init-operand\]: 'image=nginx' is not a name plc init takes/);
   assert.deepEqual(readdirSync(dir), ["taken"]);
 
   const oldFlag = plc(["init", "fresh", "--instance", "feature/login"], dir);

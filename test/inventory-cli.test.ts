@@ -110,7 +110,7 @@ describe("vault passwords, playlabs' conventions (I21)", () => {
     assert.equal(run.status, 0, run.stderr);
     const without = plc(dir, ["check", "-i", "inv"]);
     assert.equal(without.status, 2);
-    assert.match(without.stderr, /error\[vault-error\]/);
+    assert.match(without.stderr, /error\[vault-decrypt\]/);
   });
 
   it("--vault-id label@file and $ANSIBLE_VAULT_PASSWORD_FILE still work", () => {

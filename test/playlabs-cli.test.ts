@@ -53,8 +53,8 @@ describe("test_parser_func.py", () => {
   });
 
   it("test_user_pass_at_host, test_root_pass_at_host: a password in the target is refused (plc logs in with keys)", () => {
-    fails(["ship", IMAGE, "testname4:password@testhost3", "--dry-run"], "invalid-argument", /not a ship target/);
-    fails(["ship", IMAGE, "root:password@testhost3", "--dry-run"], "invalid-argument", /not a ship target/);
+    fails(["ship", IMAGE, "testname4:password@testhost3", "--dry-run"], "invalid-target", /not a ship target/);
+    fails(["ship", IMAGE, "root:password@testhost3", "--dry-run"], "invalid-target", /not a ship target/);
   });
 
   it("test_localhost: @localhost runs on this machine, no ssh", () => {
@@ -71,7 +71,7 @@ describe("test_parser_func.py", () => {
 
   it("test_vars: --extra=opt, extra-opt2 and extra=var each get an error; none becomes the image", () => {
     fails(["check", IMAGE, "--extra=opt"], "", /unknown option '--extra=opt'/);
-    fails(["check", IMAGE, "extra-opt2"], "invalid-argument", /'extra-opt2' is not name=value, @host or an image/, /argv\[2\]/);
+    fails(["check", IMAGE, "extra-opt2"], "invalid-operand", /'extra-opt2' is not name=value, @host or an image/, /argv\[2\]/);
     fails(["check", IMAGE, "extra=var"], "unknown-variable", /unknown variable 'extra'/, /argv\[2\]/);
   });
 
@@ -102,14 +102,14 @@ describe("test_parser_func.py", () => {
 
 describe("test_parser_err.py", () => {
   it("test_multi_user_error, test_multi_user_error_at: the user once", () => {
-    fails(["ship", IMAGE, "-u", "user1", "-u", "user2", "@h"], "invalid-argument", /the ssh user is given twice/, /argv\[4\] '-u'/);
-    fails(["ship", IMAGE, "-u", "user1", "user@host"], "invalid-argument", /-u and user@host/);
+    fails(["ship", IMAGE, "-u", "user1", "-u", "user2", "@h"], "ssh-user-twice", /the ssh user is given twice/, /argv\[4\] '-u'/);
+    fails(["ship", IMAGE, "-u", "user1", "user@host"], "ssh-user-twice", /-u and user@host/);
   });
 
   it("test_var_starting_with_eq, ending with '.', starting with '.'", () => {
-    fails(["check", "=value"], "invalid-argument");
-    fails(["check", IMAGE, ".var=value"], "invalid-argument", /'\.var' is not a variable name/);
-    fails(["check", IMAGE, "var.=value"], "invalid-argument", /'var\.' is not a variable name/);
+    fails(["check", "=value"], "invalid-operand");
+    fails(["check", IMAGE, ".var=value"], "invalid-variable-name", /'\.var' is not a variable name/);
+    fails(["check", IMAGE, "var.=value"], "invalid-variable-name", /'var\.' is not a variable name/);
   });
 
   it("test_var_ending_with_eq: var= clears a value; an unknown one is still an error", () => {
@@ -148,7 +148,7 @@ describe("playlabs' CI lines", () => {
     assert.deepEqual(sshLines(["ship", "-i", inventory, "@web1", "deploy", "prefix=ybs", "instance=hack"]), without);
     assert.deepEqual(sshLines(["@web1", "deploy", "-i", inventory, "prefix=ybs", "instance=hack"]), without);
     // Outside a ship, a bare deploy is no image either.
-    fails(["build", "-i", inventory, "deploy", "prefix=ybs", "instance=hack"], "invalid-argument", /'deploy' is not name=value/);
+    fails(["build", "-i", inventory, "deploy", "prefix=ybs", "instance=hack"], "invalid-operand", /'deploy' is not name=value/);
   });
 
   it("-e name=value and -e '{json}' are variables; -e @file is refused", () => {
@@ -157,7 +157,7 @@ describe("playlabs' CI lines", () => {
     assert.match(result.stdout, /^image = "reg\.example\.com\/app:1" {2}<- argv\[2\]/m);
     assert.match(result.stdout, /^env\.A = "b" {2}<- argv\[4\] \(JSON argument\)/m);
     assert.match(result.stdout, /^env\.C = "d"/m);
-    fails(["check", IMAGE, "-e", "@vars.yml"], "invalid-argument", /plc does not read variables files/);
+    fails(["check", IMAGE, "-e", "@vars.yml"], "variables-file", /plc does not read variables files/);
   });
 
   it("--limit HOST ships to that host", () => {
@@ -166,10 +166,10 @@ describe("playlabs' CI lines", () => {
   });
 
   it("ansible-playbook options get an error saying what plc does instead", () => {
-    fails(["ship", IMAGE, "@h", "--tags", "update"], "invalid-argument", /--tags is an ansible-playbook option/, /plc has no tags/, /argv\[3\] '--tags'/);
-    fails(["ship", IMAGE, "@h", "--ask-become-pass"], "invalid-argument", /sudo -n/);
-    fails(["ship", IMAGE, "@h", "-vvv"], "invalid-argument", /\.deploys/);
-    fails(["ship", IMAGE, "@h", "--forks", "5"], "invalid-argument", /--parallel N/);
+    fails(["ship", IMAGE, "@h", "--tags", "update"], "ansible-option", /--tags is an ansible-playbook option/, /plc has no tags/, /argv\[3\] '--tags'/);
+    fails(["ship", IMAGE, "@h", "--ask-become-pass"], "ansible-option", /sudo -n/);
+    fails(["ship", IMAGE, "@h", "-vvv"], "ansible-option", /\.deploys/);
+    fails(["ship", IMAGE, "@h", "--forks", "5"], "ansible-option", /--parallel N/);
   });
 
   it("$SSH_PRIVATE_KEY, the inventory's keys/<user> and known_hosts, $SSH_KNOWN_HOSTS reach ssh as files, never as argv", () => {

@@ -118,7 +118,7 @@ describe("playlabs' postgres variables (V29-V31, E9)", () => {
     assert.equal(plc(["check", "image=reg.example.com/app:1", "-p", "postgres", "postgres_data_home=/home/project-staging/postgres/data"]).status, 0);
     const result = plc(["check", "image=reg.example.com/app:1", "-p", "postgres", "postgres_home=/srv/pg"]);
     assert.equal(result.status, 2);
-    assert.match(result.stderr, /error\[invalid-value\]: postgres_home must be \/home\/project-staging\/postgres[\s\S]*argv\[4\] 'postgres_home=…'/);
+    assert.match(result.stderr, /error\[playlabs-postgres-data\]: postgres_home must be \/home\/project-staging\/postgres[\s\S]*argv\[4\] 'postgres_home=…'/);
   });
 
   it("an empty postgres_password (playlabs' default) leaves DB_PASSWORD to the host, with a note", () => {
@@ -161,7 +161,7 @@ describe("htaccess: true (V21)", () => {
   it("true with no such user is a located error", () => {
     const result = plc(["check", "-i", inventory({ [PROJECT]: "yp_prod_image: reg.example.com/app:1\nyp_prod_dns: yp.example.com\nyp_prod_htaccess: true\n" }), "prefix=yp", "instance=prod"]);
     assert.equal(result.status, 2);
-    assert.match(result.stderr, /error\[missing-value\]: htaccess is true, but no inventory user[\s\S]*project\.yml:3:/);
+    assert.match(result.stderr, /error\[htaccess-no-user\]: htaccess is true, but no inventory user[\s\S]*project\.yml:3:/);
   });
 });
 

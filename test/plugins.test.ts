@@ -84,8 +84,8 @@ describe("plugin order", () => {
       assert.deepEqual(
         error.diagnostics.map((d) => [d.code, d.origin?.kind === "file" ? `${d.origin.file}:${String(d.origin.line)}` : ""]),
         [
-          ["template-error", "p/part.sh.ejs:2"],
-          ["template-error", "p/secrets.env.ejs:1"],
+          ["template-unsafe", "p/part.sh.ejs:2"],
+          ["template-unsafe", "p/secrets.env.ejs:1"],
         ],
       );
     } finally {

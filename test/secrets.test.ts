@@ -110,7 +110,7 @@ describe("secrets", () => {
     writeFileSync(wrong, "not it\n");
     const result = plc(["build", "-i", inventory, "--vault-password-file", wrong, "prefix=app", "instance=production", "-o", "wrong-out"]);
     assert.equal(result.status, 2, result.stderr);
-    assert.match(result.stderr, /error\[vault-error\]/);
+    assert.match(result.stderr, /error\[vault-decrypt\]/);
     assert.match(result.stderr, /group_vars\/all\/app\.yml:5:\d+/);
     assert.match(result.stderr, /cannot decrypt app_production_env\.SECRET_KEY/);
     assert.match(result.stderr, /group_vars\/app-production\/vault\.yml:1:1/);

@@ -124,7 +124,7 @@ describe("django superusers", () => {
       writeFileSync(wrong, "not foo\n");
       const refused = plc(["build", "-o", "out-wrong", "-i", inventory, "--vault-password-file", wrong, "prefix=yourproject", "instance=staging"]);
       assert.equal(refused.status, 2, refused.stderr);
-      assert.match(refused.stderr, /error\[vault-error\]: cannot read the password of superuser hacker \(passwords\/hacker\)/);
+      assert.match(refused.stderr, /error\[superuser-password\]: cannot read the password of superuser hacker \(passwords\/hacker\)/);
       assert.match(refused.stderr, /inventory\/passwords\/hacker:1:1/);
       assert.ok(!existsSync(join(dir, "out-wrong")), "nothing written");
     } finally {
@@ -143,7 +143,7 @@ describe("django superusers", () => {
     const result = plc(["build", "-o", "out-newline", "-i", other, "image=x/y:1", "prefix=yourproject", "instance=staging", "-p", "django"]);
     assert.equal(result.status, 2, result.stderr);
     // Refused by the django plugin's schema before the password is read: the variable and its line.
-    assert.match(result.stderr, /error\[invalid-value\]: users\.0\.password may not hold a line break/);
+    assert.match(result.stderr, /error\[multi-line-value\]: users\.0\.password may not hold a line break/);
     assert.match(result.stderr, /inventory-newline\/group_vars\/all\/users\.yml:2:1/);
     assert.ok(!existsSync(join(dir, "out-newline")), "nothing written");
 

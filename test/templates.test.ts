@@ -101,7 +101,7 @@ PY
   it("names the line and column of the tag", () => {
     const [found] = lintTemplate(`#!/bin/sh\nsay "x <%- sh(healthUrl) %>"\n`, "p/deploy.pre.sh.ejs");
     assert.deepEqual(found?.origin, { kind: "file", file: "p/deploy.pre.sh.ejs", line: 2, col: 8 });
-    assert.equal(found.code, "template-error");
+    assert.equal(found.code, "template-unsafe");
   });
 
   it("takes the helper of the file's own language: systemd, nginx, logrotate, env files", () => {

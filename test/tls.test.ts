@@ -108,11 +108,11 @@ describe("letsencrypt_email where no certificate can be had", () => {
 
 describe("tls bad input: exit 2, located, nothing written", () => {
   const cases: { name: string; args: string[]; code: string; mentions: string[] }[] = [
-    { name: "files without the key", args: ["image=app:v1", "dns=a.example.com", "tls=files"], code: "missing-value", mentions: ["tls=files needs tls_certificate", "tls_key", "argv[5]"] },
-    { name: "acme without a dns", args: ["image=app:v1", "tls=acme"], code: "missing-value", mentions: ["needs a dns", "argv[4]"] },
+    { name: "files without the key", args: ["image=app:v1", "dns=a.example.com", "tls=files"], code: "tls-files-missing", mentions: ["tls=files needs tls_certificate", "tls_key", "argv[5]"] },
+    { name: "acme without a dns", args: ["image=app:v1", "tls=acme"], code: "tls-without-dns", mentions: ["needs a dns", "argv[4]"] },
     { name: "an unknown mode", args: ["image=app:v1", "dns=a.example.com", "tls=on"], code: "invalid-value", mentions: ["tls", "argv[5]", "acme"] },
-    { name: "a key while tls is not files", args: ["image=app:v1", "dns=a.example.com", "tls=self-signed", "tls_key=-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"], code: "invalid-value", mentions: ["tls_key is set, but tls is self-signed", "argv[6]"] },
-    { name: "a wildcard with acme", args: ["image=app:v1", "dns=*.example.com", "tls=acme"], code: "invalid-value", mentions: ["*.example.com", "HTTP-01", "argv[4]", "tls=files"] },
+    { name: "a key while tls is not files", args: ["image=app:v1", "dns=a.example.com", "tls=self-signed", "tls_key=-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"], code: "tls-files-unused", mentions: ["tls_key is set, but tls is self-signed", "argv[6]"] },
+    { name: "a wildcard with acme", args: ["image=app:v1", "dns=*.example.com", "tls=acme"], code: "tls-acme-wildcard", mentions: ["*.example.com", "HTTP-01", "argv[4]", "tls=files"] },
     { name: "an http directory", args: ["image=app:v1", "dns=a.example.com", "acme_directory=http://ca.internal/directory"], code: "invalid-value", mentions: ["acme_directory", "argv[5]"] },
   ];
   for (const c of cases) {
