@@ -2,7 +2,7 @@
 // The command line: the program, its commands (one module each in commands/), and the one place
 // where diagnostics become text and exit codes. Commands load their implementation when they run,
 // so `plc --version` or a usage error costs no compiler start-up.
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { register as build } from "./commands/build.js";
 import { register as check } from "./commands/check.js";
 import { register as completion } from "./commands/completion.js";
@@ -33,9 +33,14 @@ const run: Run = async (action) => {
 async function report(error: unknown): Promise<void> {
   const { exitCodeOf, PlcError } = await import("./diagnostics.js");
   if (error instanceof PlcError) {
-    const [{ formatDiagnostic }, { readSourceLine }] = await Promise.all([import("./report.js"), import("./load/source-line.js")]);
+    const [{ formatDiagnostic, formatDiagnosticJson }, { readSourceLine }] = await Promise.all([import("./report.js"), import("./load/source-line.js")]);
     const isColor = process.stderr.isTTY && process.env["NO_COLOR"] === undefined;
+    const isJson = errorFormat(process.argv.slice(2)) === "json";
     for (const d of error.diagnostics) {
+      if (isJson) {
+        process.stderr.write(formatDiagnosticJson(d) + "\n");
+        continue;
+      }
       const source = d.origin?.kind === "file" ? readSourceLine(d.origin.file, d.origin.line) : undefined;
       process.stderr.write(formatDiagnostic(d, { isColor }, source) + "\n");
     }
@@ -46,10 +51,23 @@ async function report(error: unknown): Promise<void> {
   process.exitCode = 70;
 }
 
+/**
+ * `--error-format json|text`, wherever it stands (before or after the command): read from argv itself,
+ * since a diagnostic may come before commander has parsed anything (the playlabs forms).
+ */
+function errorFormat(argv: readonly string[]): string | undefined {
+  const words = argv.slice(0, argv.includes("--") ? argv.indexOf("--") : argv.length);
+  const index = words.findLastIndex((word) => word === "--error-format" || word.startsWith("--error-format="));
+  const word = words[index];
+  if (word === undefined) return undefined;
+  return word.includes("=") ? word.slice(word.indexOf("=") + 1) : words[index + 1];
+}
+
 const program = new Command()
   .name("plc")
   .version(VERSION)
   .description("Compile a deployment spec into a reproducible bundle of shell, systemd, logrotate and nginx files.")
+  .addOption(new Option("--error-format <format>", "how errors are printed: text, or json (one line per error: code, exit, message, hint, args, origin)").choices(["text", "json"]).default("text"))
   .showHelpAfterError("(plc --help for usage)")
   // A usage error (unknown option, missing argument) is bad input like any other: exit 2.
   .exitOverride((error) => {

@@ -54,7 +54,7 @@ export function formatOrigin(origin: Origin): string {
     case "file":
       return `${origin.file}:${origin.line}:${origin.col}`;
     case "argv":
-      return `argv[${origin.index}] ${argvWord(origin.text)}`;
+      return `argv[${origin.index}] ${origin.text.startsWith("{") || origin.text.startsWith("[") ? shownArgvWord(origin.text) : `'${shownArgvWord(origin.text)}'`}`;
     case "default":
       return "default";
     case "plugin":
@@ -65,10 +65,10 @@ export function formatOrigin(origin: Origin): string {
 }
 
 /** An argument as shown: its name only, since its value may be a secret (`backup_password=…`). */
-function argvWord(text: string): string {
+export function shownArgvWord(text: string): string {
   if (text.startsWith("{") || text.startsWith("[")) return "(JSON argument)";
   const equals = text.indexOf("=");
-  return equals > 0 ? `'${text.slice(0, equals)}=…'` : `'${text}'`;
+  return equals > 0 ? `${text.slice(0, equals)}=…` : text;
 }
 
 /** A file as shown in diagnostics: relative to the working directory when inside it. */

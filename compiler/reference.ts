@@ -1,6 +1,7 @@
 // The variables reference (docs/variables.md), generated from the schema so it cannot drift.
 import { resolve } from "node:path";
 import { readPlugins } from "./load/plugins.js";
+import { MESSAGES, type DiagnosticCode, type Entry } from "./messages.js";
 import type { PluginDefinition } from "./types.js";
 import { readProjectSchema, schemaFor } from "./validate/index.js";
 
@@ -86,4 +87,35 @@ export function pluginsText(pluginsDirs: readonly string[], cwd: string): string
     }
   }
   return text;
+}
+
+/** docs/diagnostics.md: every code of the catalogue, its exit status, what it means and its wording. */
+export function renderDiagnosticsReference(): string {
+  const cell = (text: string): string => text.replaceAll("|", "\\|").replaceAll("\n", " ");
+  const rows = (Object.keys(MESSAGES) as DiagnosticCode[]).map((code) => {
+    const entry = MESSAGES[code] as unknown as Entry<unknown>;
+    const hint = entry.hint?.(entry.example);
+    const wording = `${entry.message(entry.example)}${hint === undefined ? "" : ` — fix: ${hint}`}`;
+    const args = Object.keys(entry.example as object).map((name) => `\`${name}\``).join(", ");
+    return `| \`${code}\` | ${entry.exit === "input" ? "2" : "1"} | ${cell(entry.summary)} | ${args === "" ? "—" : args} | ${cell(wording)} |`;
+  });
+  return `# Diagnostics
+
+<!-- Generated from compiler/messages.ts by test/messages.test.ts (UPDATE_GOLDEN=1); do not edit. -->
+
+Every error plc reports has a code from one catalogue (\`compiler/messages.ts\`). Each code has one meaning,
+an exit status and arguments; the wording is made from the arguments in that one place. On a terminal
+an error reads \`error[code]: message\`, then \`fix: …\` and \`--> where\` (file:line:col, argv[N] or the
+variable). With \`--error-format json\` each error is one JSON line on stderr:
+\`{"code", "exit", "message", "hint", "args", "origin", "variable"}\`; a secret value is never among the args.
+
+Exit status: 0 done; 2 bad input (nothing written); 1 a failure while doing the job (verify, ship, diff,
+prep); 70 an internal error, a bug in plc (it prints a stack trace: please report it).
+
+The wording column shows each message with example arguments.
+
+| Code | Exit | Meaning | Args | Wording (example) |
+| --- | --- | --- | --- | --- |
+${rows.join("\n")}
+`;
 }

@@ -1,5 +1,6 @@
 // The one place diagnostics become text: a code, a location, the offending line with a caret, a hint.
-import { formatOrigin, textOf, type Diagnostic } from "./diagnostics.js";
+import { exitCodeOf, formatOrigin, shownArgvWord, textOf, type Diagnostic } from "./diagnostics.js";
+import type { Origin } from "./types.js";
 
 export interface ReportStyle {
   isColor: boolean;
@@ -37,4 +38,14 @@ export function formatDiagnostic(d: Diagnostic, style: ReportStyle, source?: str
     lines.push(`  --> ${d.variable}`);
   }
   return lines.join("\n");
+}
+
+/**
+ * One diagnostic as a JSON line (`--error-format json`): its code, exit status, words, args and where.
+ * An argv origin carries the argument's name only, as the text form shows it: its value may be a secret.
+ */
+export function formatDiagnosticJson(d: Diagnostic): string {
+  const { message, hint } = textOf(d);
+  const origin: Origin | undefined = d.origin?.kind === "argv" ? { ...d.origin, text: shownArgvWord(d.origin.text) } : d.origin;
+  return JSON.stringify({ code: d.code, exit: exitCodeOf([d]), message, hint: hint ?? null, args: d.args, origin: origin ?? null, variable: d.variable ?? null });
 }

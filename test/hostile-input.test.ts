@@ -198,7 +198,7 @@ function mkfifo(path: string): void {
 }
 
 describe("-o that cannot be written", () => {
-  it("-o naming a file: exit 2 invalid-argument", () => {
+  it("-o naming a file: exit 2 out-dir-not-dir", () => {
     const cwd = inventory({});
     writeFileSync(join(cwd, "afile"), "");
     const run = plc(cwd, ["build", "-o", "afile", "image=app:v1"]);
@@ -206,7 +206,7 @@ describe("-o that cannot be written", () => {
     assert.match(run.stderr, /error\[out-dir-not-dir\]: -o afile is not a directory/);
     assert.equal(run.stdout, "");
   });
-  it("plc render -o naming a file: exit 2 invalid-argument, the file untouched", () => {
+  it("plc render -o naming a file: exit 2 out-dir-not-dir, the file untouched", () => {
     const cwd = inventory({});
     writeFileSync(join(cwd, "afile"), "keep\n");
     const run = plc(cwd, ["render", "-o", "afile", "image=app:v1"]);
@@ -214,7 +214,7 @@ describe("-o that cannot be written", () => {
     assert.match(run.stderr, /error\[out-dir-not-dir\]: -o afile is not a directory/);
     assert.equal(readFileSync(join(cwd, "afile"), "utf8"), "keep\n");
   });
-  it("-o not writable: exit 1 io-error, permission denied, nothing left", (t) => {
+  it("-o not writable: exit 1 cannot-write, permission denied, nothing left", (t) => {
     if (!isRoot()) {
       t.skip("needs root (plc runs without CAP_DAC_OVERRIDE)");
       return;

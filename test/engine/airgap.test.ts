@@ -27,7 +27,7 @@ it("an air-gapped install loads the image from the bundle and never pulls", asyn
   await t.test("plc build refuses a real docker-save archive that does not hold the image's tag", () => {
     const result = spawnSync(process.execPath, [CLI, "build", "-o", join(host.dir, "refused"), "--image-archive", archive, "image=app:other"], { encoding: "utf8" });
     assert.equal(result.status, 2, result.stderr);
-    assert.match(result.stderr, /error\[invalid-image-archive\]: --image-archive holds app:airgap, not app:other/);
+    assert.match(result.stderr, /error\[archive-image-mismatch\]: --image-archive holds app:airgap, not app:other/);
     assert.match(result.stderr, /argv\[5\] 'image=…'/);
   });
 

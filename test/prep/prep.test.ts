@@ -95,7 +95,7 @@ describe("plc build --prep, plc install and plc scaffold on bad input", () => {
     const dir = tempDir(t);
     const result = plc(["build", "--prep", "ssh,dokcer", "-o", "out"], dir);
     assert.equal(result.status, 2);
-    assert.match(result.stderr, /error\[invalid-argument\]: unknown role dokcer/);
+    assert.match(result.stderr, /error\[unknown-role\]: unknown role dokcer/);
     assert.match(result.stderr, /did you mean docker\?/);
     assert.match(result.stderr, /argv\[2\]/);
     assert.equal(existsSync(join(dir, "out")), false);
@@ -111,7 +111,7 @@ describe("plc build --prep, plc install and plc scaffold on bad input", () => {
     writeFileSync(join(dir, "inv", "group_vars", "all", "users.yml"), "users:\n- name: Bob Smith\n");
     const badName = plc(["build", "--prep", "ssh", "-i", "inv", "-o", "out"], dir);
     assert.equal(badName.status, 2);
-    assert.match(badName.stderr, /error\[invalid-name\]: users\[\]\.name: "Bob Smith" is not a login or group name/);
+    assert.match(badName.stderr, /error\[invalid-login-name\]: users\[\]\.name: "Bob Smith" is not a login or group name/);
     assert.match(badName.stderr, /inv\/group_vars\/all\/users\.yml:2:1/);
     writeFileSync(join(dir, "inv", "group_vars", "all", "users.yml"), "users:\n- name: bob\n");
     writeFileSync(join(dir, "inv", "keys", "bob.pub"), `${KEY}\ncommand="/bin/sh" ${KEY}\n`);
@@ -121,7 +121,7 @@ describe("plc build --prep, plc install and plc scaffold on bad input", () => {
     writeFileSync(join(dir, "inv", "keys", "bob.pub"), `${KEY}\n`);
     const noSigner = plc(["build", "--prep", "deploy", "-i", "inv", "-o", "out"], dir);
     assert.equal(noSigner.status, 2);
-    assert.match(noSigner.stderr, /error\[missing-value\]: the deploy role needs the public key that signs bundles/);
+    assert.match(noSigner.stderr, /error\[no-signer\]: the deploy role needs the public key that signs bundles/);
     assert.equal(existsSync(join(dir, "out")), false);
     const built = plc(["build", "--prep", "ssh", "-i", "inv", "-o", "out"], dir);
     assert.equal(built.status, 0, built.stderr);

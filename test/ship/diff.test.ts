@@ -24,7 +24,7 @@ test("plc diff against a host over a real sshd", { timeout: 150_000 }, async (t)
   await t.test("no release installed: a clear error, exit 1, one connection", async () => {
     const result = await runPlc(["diff", first, target, ...ssh]);
     assert.equal(result.status, 1, result.stderr);
-    assert.match(result.stderr, /error\[diff-failed\]: 127\.0\.0\.1:\d+: no release is installed in \/home\/ybs-hack/);
+    assert.match(result.stderr, /error\[diff-remote-error\]: 127\.0\.0\.1:\d+: no release is installed in \/home\/ybs-hack/);
     assert.equal(result.stdout, "");
     assert.equal(host.connections(), 1);
   });
@@ -71,7 +71,7 @@ test("plc diff against a host over a real sshd", { timeout: 150_000 }, async (t)
   await t.test("unknown host key: refused by ssh, explained as for plc ship", async () => {
     const result = await runPlc(["diff", first, target, ...ssh, "-o", "UserKnownHostsFile=/dev/null"]);
     assert.equal(result.status, 1);
-    assert.match(result.stderr, /error\[diff-failed\]: .*host key of \[127\.0\.0\.1\]:\d+ is unknown/);
+    assert.match(result.stderr, /error\[host-key-unknown\]: .*host key of \[127\.0\.0\.1\]:\d+ is unknown/);
   });
 
   await t.test("bad input exits 2 before connecting", async () => {
