@@ -29,7 +29,7 @@ function callSites(): { file: string; text: string }[] {
       const text = readFileSync(file, "utf8");
       return [...text.matchAll(/\b(?:diagnostic|fail)\(\s*([^)]{0,200})/g)]
         // A shell function named fail inside a generated script is not a call of ours.
-        .filter((match) => !/^\)\s*\{/.test(text.slice((match.index ?? 0) + match[0].length - (match[1]?.length ?? 0) - 1)))
+        .filter((match) => !/^\)\s*\{/.test(text.slice(match.index + match[0].length - (match[1]?.length ?? 0) - 1)))
         .map((match) => ({ file: file.slice(ROOT.length + 1), text: match[1] ?? "" }));
     });
 }
