@@ -24,6 +24,13 @@ function failure<A>(summary: string, example: A, message: (args: A) => string, h
   return { exit: "failure", summary, example, message, hint };
 }
 
+const LINT_HINT = "a value reaches a generated file only as one quoting helper call forming a whole word (compiler/render/template-lint.ts)";
+
+/** A finding of the template lint: bad input (the template is), with the lint's rule as the default fix. */
+function lint<A>(summary: string, example: A, message: (args: A) => string, hint?: (args: A) => string | undefined): Entry<A> {
+  return { exit: "input", summary, example, message, hint: hint ?? (() => LINT_HINT) };
+}
+
 const didYouMean = (suggestion: string | undefined): string => (suggestion === undefined ? "" : `did you mean '${suggestion}'? `);
 const NAME_RULE = "use lowercase letters, digits and '-' (at most 63)";
 const VAULT_PASSWORD_HINT = "give the vault password with --vault-password-file FILE";
@@ -528,11 +535,80 @@ export const MESSAGES = {
     (a) => `${a.variable}: ${a.problem} in ${JSON.stringify(a.template)}`,
     (a) => a.fix,
   ),
-  "template-unsafe": input<Finding>(
-    "a template (built-in or a plugin's) that breaks the quoting rule, found by the template lint",
-    { problem: "a raw value: it does not go through a quoting helper" },
-    (a) => a.problem,
-    (a) => a.fix ?? "a value reaches a generated file only as one quoting helper call forming a whole word (compiler/render/template-lint.ts)",
+  // The template lint (render/template-lint.ts): built-in templates and every plugin's, as they load.
+  "lint-unclosed-tag": lint("an EJS tag that does not close", {}, () => "unclosed EJS tag"),
+  "lint-escaped-output": lint("an <%= tag, which escapes for HTML", {}, () => "<%= escapes for HTML, which is not quoting", () => "print through a quoting helper with <%-"),
+  "lint-scriptlet-output": lint(
+    "a scriptlet that writes output itself",
+    {},
+    () => "a scriptlet writes output itself (__append/__output), past every quoting helper",
+    () => "print values with <%- helper(value) %>",
+  ),
+  "lint-set-x": lint("set -x or -v in a template", {}, () => "set -x or -v prints every command after expansion, secrets included"),
+  "lint-include-name": lint("include() of a name that is not a literal file below the template's folder", {}, () => "include() takes the literal name of a file in the template's own folder or below it"),
+  "lint-unclosed-call": lint("a helper call that does not close", { helper: "sh" }, (a) => `the ${a.helper}( call does not close`),
+  "lint-concatenated": lint(
+    "something printed with a helper's output in the same tag",
+    { helper: "sh" },
+    (a) => `something is concatenated to the output of ${a.helper}(): the helper's output must be the whole value printed`,
+  ),
+  "lint-raw-value": lint("an output tag that prints a value through no quoting helper", {}, () => "a raw value: it does not go through a quoting helper"),
+  "lint-include-alone": lint<{ where: "on its line" | "at the start of a line" }>("an include() that shares its line", { where: "on its line" }, (a) => `include() stands alone ${a.where}`),
+  "lint-env-line": lint("an env file line that is not one shAssign call", {}, () => "an env file line is one shAssign(KEY, value) call and nothing else"),
+  "lint-list-line": lint("a list file line that is not one sh(name) call", {}, () => "each line is one sh(name) call and nothing else"),
+  "lint-wrong-helper": lint(
+    "a helper that is not the quoting of the file's context",
+    { helper: "sh", wanted: "unitValue" },
+    (a) => `${a.helper}() is not the quoting of this context: use ${a.wanted}()`,
+  ),
+  "lint-quoted-output": lint(
+    "a helper's output inside shell quotes or an expansion",
+    { where: 'inside "…", where its quotes are literal characters and $(…) still runs' },
+    (a) => `helper output ${a.where}`,
+    () => "close the quotes around it: the helper's output is a word of its own",
+  ),
+  "lint-not-shell-quoting": lint(
+    "another language's helper in shell",
+    { helper: "py" },
+    (a) => `${a.helper}() is not shell quoting: use sh() (or ${a.helper}() only inside a quoted heredoc of its language)`,
+  ),
+  "lint-glued-before": lint(
+    "a helper's output glued to text before it",
+    { word: "\"--name=<%- … %>\"" },
+    (a) => `helper output glued to ${a.word} before it`,
+    () => "make the whole word one helper call: <%- sh(`prefix${value}`) %>",
+  ),
+  "lint-glued-next-tag": lint("a helper's output glued to the next tag", {}, () => "helper output glued to the next tag", () => "make the whole word one helper call"),
+  "lint-glued-after": lint(
+    "a helper's output glued to text after it",
+    { word: "\".conf\"" },
+    (a) => `helper output glued to ${a.word} after it`,
+    () => "make the whole word one helper call: <%- sh(`${value}suffix`) %>",
+  ),
+  "lint-eval": lint("a helper's output as an argument of eval", {}, () => "helper output as an argument of eval, which runs it as code"),
+  "lint-sh-c": lint("a helper's output as the code string of sh -c", {}, () => "helper output as the code string of a shell's -c, which runs it as code"),
+  "lint-unquoted-heredoc": lint(
+    "a helper's output inside an unquoted heredoc",
+    { delimiter: "EOF" },
+    (a) => `helper output inside the unquoted heredoc <<${a.delimiter}, whose body expands $(…)`,
+    () => "quote the delimiter (<<'EOF') or pass the value some other way",
+  ),
+  "lint-heredoc-language": lint(
+    "a helper's output inside a heredoc whose language has no helper",
+    { delimiter: "SQL" },
+    (a) => `helper output inside the heredoc <<'${a.delimiter}', whose language has no helper`,
+    () => "name the delimiter after its language (PY) or pass the value some other way",
+  ),
+  "lint-heredoc-helper": lint(
+    "a helper inside a heredoc of another language",
+    { helper: "sh", delimiter: "PY", language: "py" },
+    (a) => `${a.helper}() inside the ${a.delimiter} heredoc: only ${a.language}() quotes for it`,
+  ),
+  "lint-comment": lint(
+    "a helper's output in a shell comment",
+    {},
+    () => "helper output in a comment: a newline in the value would end the comment and run the rest",
+    () => "leave values out of comments",
   ),
   "template-render": input(
     "a template that throws while rendering",

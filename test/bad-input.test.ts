@@ -90,13 +90,13 @@ const CASES: BadCase[] = [
   {
     name: "hook template with an error, its file and line",
     args: ["image=nginx:1", "--plugins-dir", join(FIXTURES, "bad-plugins-template"), "-p", "oops"],
-    code: "template-unsafe",
+    code: "lint-unclosed-call",
     mentions: ["oops/deploy.pre.sh.ejs:3"],
   },
   {
     name: "external hook template that prints a helper's output inside double quotes, its file and line",
     args: ["image=nginx:1", "--plugins-dir", join(FIXTURES, "bad-plugins-quoting"), "-p", "unsafe"],
-    code: "template-unsafe",
+    code: "lint-quoted-output",
     mentions: ["unsafe/deploy.pre.sh.ejs:2:15", 'helper output inside "…"'],
   },
   {

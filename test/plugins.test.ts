@@ -84,8 +84,8 @@ describe("plugin order", () => {
       assert.deepEqual(
         error.diagnostics.map((d) => [d.code, d.origin?.kind === "file" ? `${d.origin.file}:${String(d.origin.line)}` : ""]),
         [
-          ["template-unsafe", "p/part.sh.ejs:2"],
-          ["template-unsafe", "p/secrets.env.ejs:1"],
+          ["lint-glued-before", "p/part.sh.ejs:2"],
+          ["lint-env-line", "p/secrets.env.ejs:1"],
         ],
       );
     } finally {

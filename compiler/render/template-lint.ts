@@ -22,6 +22,7 @@
 //   whose delimiter names another language (`<<'PY'`: Python) takes only that language's helper (py);
 // - no `set -x` / `set -v` in shell (tracing prints secrets after expansion).
 import { diagnostic, type Diagnostic } from "../diagnostics.js";
+import type { ArgsOf, DiagnosticCode } from "../messages.js";
 import { QUOTE_HELPERS } from "./quote.js";
 
 type TemplateKind = "shell" | "assignments" | "lines" | "systemd" | "nginx" | "logrotate";
@@ -52,7 +53,7 @@ interface OutputTag {
 }
 
 /** The template as the text it produces: scriptlets removed, output tags replaced by SENTINEL. */
-function skeletonOf(source: string, problem: (offset: number, message: string, hint?: string) => void): { text: string; tags: OutputTag[] } {
+function skeletonOf(source: string, problem: Report): { text: string; tags: OutputTag[] } {
   let text = "";
   const tags: OutputTag[] = [];
   let position = 0;
@@ -81,13 +82,13 @@ function skeletonOf(source: string, problem: (offset: number, message: string, h
     pushText(before);
     const close = source.indexOf("%>", open + 2);
     if (close < 0) {
-      problem(open, "unclosed EJS tag");
+      problem(open, "lint-unclosed-tag", {});
       break;
     }
     const closing = source[close - 1];
     const inner = source.slice(open + (["-", "=", "_", "#"].includes(marker) ? 3 : 2), closing === "-" || closing === "_" ? close - 1 : close);
     if (marker === "=") {
-      problem(open, "<%= escapes for HTML, which is not quoting", "print through a quoting helper with <%-");
+      problem(open, "lint-escaped-output", {});
       text += SENTINEL;
       tags.push({ expression: "", offset: -1 - open });
     } else if (marker === "-") {
@@ -96,7 +97,7 @@ function skeletonOf(source: string, problem: (offset: number, message: string, h
       text += "helper" in called && called.helper === "include" ? `${SENTINEL}\n` : SENTINEL;
       tags.push({ expression: inner, offset: open });
     } else if (marker !== "#" && /\b__(append|output)\b/.test(inner)) {
-      problem(open, "a scriptlet writes output itself (__append/__output), past every quoting helper", "print values with <%- helper(value) %>");
+      problem(open, "lint-scriptlet-output", {});
     }
     trimNext = closing === "-" ? "newline" : closing === "_" ? "whitespace" : "";
     position = close + 2;
@@ -139,23 +140,35 @@ function templateLiteralEnd(source: string, start: number): number {
 type Helper = keyof typeof QUOTE_HELPERS | "include";
 
 /** Which helper an output tag calls, when it is exactly one allowed form; else why not. */
-export function helperOf(expression: string): { helper: Helper } | { error: string } {
+export function helperOf(expression: string): { helper: Helper } | { error: HelperError } {
   const helpers = Object.keys(QUOTE_HELPERS);
   const isHelper = (name: string): name is keyof typeof QUOTE_HELPERS => helpers.includes(name);
   // A file in the template's own folder or below it: no absolute path, no `..`.
   const include = /^\s*include\(\s*(['"])((?:[^'"/\\.][^'"/\\]*\/)*[^'"/\\]+)\1\s*\)\s*$/.exec(expression);
   if (include) return { helper: "include" };
-  if (/^\s*include\(/.test(expression)) return { error: "include() takes the literal name of a file in the template's own folder or below it" };
+  if (/^\s*include\(/.test(expression)) return { error: { kind: "include-name" } };
   const list = /^\s*[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*(?:\([\w$.]*\))?\.map\(([A-Za-z]+)\)\.join\(\s*(["'])\s\2\s*\)\s*$/.exec(expression);
   if (list?.[1] !== undefined && isHelper(list[1])) return { helper: list[1] };
   const call = /^\s*([A-Za-z]+)\s*\(/.exec(expression);
   if (call?.[1] !== undefined && isHelper(call[1])) {
     const end = matchingParen(expression, call[0].length - 1);
     if (end > 0 && expression.slice(end + 1).trim() === "") return { helper: call[1] };
-    if (end < 0) return { error: `the ${call[1]}( call does not close` };
-    return { error: `something is concatenated to the output of ${call[1]}(): the helper's output must be the whole value printed` };
+    if (end < 0) return { error: { kind: "unclosed-call", helper: call[1] } };
+    return { error: { kind: "concatenated", helper: call[1] } };
   }
-  return { error: "a raw value: it does not go through a quoting helper" };
+  return { error: { kind: "raw-value" } };
+}
+
+/** Why an output tag is not one allowed helper call. */
+type HelperError = { kind: "include-name" | "raw-value" } | { kind: "unclosed-call" | "concatenated"; helper: string };
+
+type LintCode = Extract<DiagnosticCode, `lint-${string}`>;
+type Report = <C extends LintCode>(offset: number, code: C, args: ArgsOf<C>) => void;
+
+function reportHelperError(problem: Report, offset: number, error: HelperError): void {
+  if (!("helper" in error)) problem(offset, error.kind === "include-name" ? "lint-include-name" : "lint-raw-value", {});
+  else if (error.kind === "unclosed-call") problem(offset, "lint-unclosed-call", { helper: error.helper });
+  else problem(offset, "lint-concatenated", { helper: error.helper });
 }
 
 interface Frame {
@@ -177,11 +190,11 @@ const WORD_END = new Set([" ", "\t", "\n", ";", "&", "|", ")", "<", ">"]);
 /** Lints one template; `file` is how diagnostics name it (its kind comes from its name). */
 export function lintTemplate(source: string, file: string): Diagnostic[] {
   const found: Diagnostic[] = [];
-  const problem = (offset: number, message: string, hint?: string): void => {
+  const problem: Report = (offset, code, args) => {
     const before = source.slice(0, Math.max(0, offset));
     const line = before.split("\n").length;
     const col = offset - before.lastIndexOf("\n");
-    found.push(diagnostic("template-unsafe", { problem: message, fix: hint }, { origin: { kind: "file", file, line, col } }));
+    found.push(diagnostic(code, args, { origin: { kind: "file", file, line, col } }));
   };
   const kind = templateKind(file);
   const { text, tags } = skeletonOf(source, problem);
@@ -193,16 +206,15 @@ export function lintTemplate(source: string, file: string): Diagnostic[] {
   } else {
     lintShell(text, nextTag, problem);
     for (const match of source.matchAll(/^[ \t]*set[ \t]+(-[a-wyz]*x|-o[ \t]+(xtrace|verbose)|-[a-uw-z]*v\b)/gm)) {
-      problem(match.index, "set -x or -v prints every command after expansion, secrets included");
+      problem(match.index, "lint-set-x", {});
     }
   }
   return found;
 }
 
-type Problem = (offset: number, message: string, hint?: string) => void;
 
 /** Line formats (units, nginx, logrotate, env files): the right helper for the line it is on. */
-function lintLineTemplate(kind: Exclude<TemplateKind, "shell">, text: string, nextTag: () => OutputTag, problem: Problem): void {
+function lintLineTemplate(kind: Exclude<TemplateKind, "shell">, text: string, nextTag: () => OutputTag, problem: Report): void {
   let lineStart = 0;
   for (let i = 0; i < text.length; i++) {
     if (text[i] === "\n") lineStart = i + 1;
@@ -211,14 +223,14 @@ function lintLineTemplate(kind: Exclude<TemplateKind, "shell">, text: string, ne
     if (tag.offset < 0) continue;
     const found = helperOf(tag.expression);
     if ("error" in found) {
-      problem(tag.offset, found.error);
+      reportHelperError(problem, tag.offset, found.error);
       continue;
     }
     const line = text.slice(lineStart, text.indexOf("\n", i) < 0 ? text.length : text.indexOf("\n", i));
     const wholeLine = line === SENTINEL;
     // A partial of the same language (`_tls-server.conf.ejs`, linted itself) may stand alone on a line of an nginx file.
     if (kind === "nginx" && found.helper === "include") {
-      if (!wholeLine) problem(tag.offset, "include() stands alone on its line");
+      if (!wholeLine) problem(tag.offset, "lint-include-alone", { where: "on its line" });
       continue;
     }
     let wanted: Helper[];
@@ -234,19 +246,19 @@ function lintLineTemplate(kind: Exclude<TemplateKind, "shell">, text: string, ne
         break;
       case "assignments":
         wanted = ["shAssign"];
-        if (!wholeLine) problem(tag.offset, "an env file line is one shAssign(KEY, value) call and nothing else");
+        if (!wholeLine) problem(tag.offset, "lint-env-line", {});
         break;
       case "lines":
         wanted = ["sh"];
-        if (!wholeLine) problem(tag.offset, "each line is one sh(name) call and nothing else");
+        if (!wholeLine) problem(tag.offset, "lint-list-line", {});
         break;
     }
-    if (!wanted.includes(found.helper)) problem(tag.offset, `${found.helper}() is not the quoting of this context: use ${wanted.join(" or ")}()`);
+    if (!wanted.includes(found.helper)) problem(tag.offset, "lint-wrong-helper", { helper: found.helper, wanted: wanted.join(" or ") });
   }
 }
 
 /** POSIX sh, lexed far enough to know where each output tag lands. */
-function lintShell(text: string, nextTag: () => OutputTag, problem: Problem): void {
+function lintShell(text: string, nextTag: () => OutputTag, problem: Report): void {
   const stack: Frame[] = [{ kind: "command", depth: 0, word: "", inWord: false, words: [] }];
   const frame = (): Frame => stack[stack.length - 1] ?? { kind: "command", depth: 0, word: "", inWord: false, words: [] };
   const commandFrame = (): Frame => [...stack].reverse().find((f) => f.kind === "command" || f.kind === "cmdsub" || f.kind === "backtick") ?? frame();
@@ -282,7 +294,7 @@ function lintShell(text: string, nextTag: () => OutputTag, problem: Problem): vo
     if (tag.offset < 0) return;
     const found = helperOf(tag.expression);
     if ("error" in found) {
-      problem(tag.offset, found.error);
+      reportHelperError(problem, tag.offset, found.error);
       return;
     }
     const f = frame();
@@ -290,30 +302,30 @@ function lintShell(text: string, nextTag: () => OutputTag, problem: Problem): vo
     // double quotes, and the rule is that a helper's output is never inside them.
     const quoted = [...stack].reverse().find((outer) => outer.kind !== "command" && outer.kind !== "cmdsub");
     if (quoted !== undefined && quoted.kind !== "command" && quoted.kind !== "cmdsub") {
-      problem(tag.offset, `helper output ${where[quoted.kind]}`, "close the quotes around it: the helper's output is a word of its own");
+      problem(tag.offset, "lint-quoted-output", { where: where[quoted.kind] });
       return;
     }
     if (found.helper === "include") {
-      if (f.inWord || f.words.length > 0 || (i > 0 && text[i - 1] !== "\n")) problem(tag.offset, "include() stands alone at the start of a line");
+      if (f.inWord || f.words.length > 0 || (i > 0 && text[i - 1] !== "\n")) problem(tag.offset, "lint-include-alone", { where: "at the start of a line" });
       return;
     }
     if (found.helper !== "sh" && found.helper !== "shAssign") {
-      problem(tag.offset, `${found.helper}() is not shell quoting: use sh() (or ${found.helper}() only inside a quoted heredoc of its language)`);
+      problem(tag.offset, "lint-not-shell-quoting", { helper: found.helper });
       return;
     }
     if (f.inWord && !/^[A-Za-z_][A-Za-z0-9_]*=$/.test(f.word)) {
-      problem(tag.offset, `helper output glued to ${JSON.stringify(f.word.replaceAll(SENTINEL, "<%- … %>"))} before it`, "make the whole word one helper call: <%- sh(`prefix${value}`) %>");
+      problem(tag.offset, "lint-glued-before", { word: JSON.stringify(f.word.replaceAll(SENTINEL, "<%- … %>")) });
     }
     let after = i + 1;
     while (text[after] === "\\" && text[after + 1] === "\n") after += 2;
     const next = text[after];
-    if (next === SENTINEL) problem(tag.offset, "helper output glued to the next tag", "make the whole word one helper call");
-    else if (next !== undefined && !WORD_END.has(next)) problem(tag.offset, `helper output glued to ${JSON.stringify(/^[^\s;&|()<>\uE000]{1,30}/.exec(text.slice(after))?.[0] ?? next)} after it`, "make the whole word one helper call: <%- sh(`${value}suffix`) %>");
+    if (next === SENTINEL) problem(tag.offset, "lint-glued-next-tag", {});
+    else if (next !== undefined && !WORD_END.has(next)) problem(tag.offset, "lint-glued-after", { word: JSON.stringify(/^[^\s;&|()<>\uE000]{1,30}/.exec(text.slice(after))?.[0] ?? next) });
     const words = [...f.words];
     while (words.length > 0 && (COMMAND_PREFIXES.has(words[0] ?? "") || /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0] ?? ""))) words.shift();
-    if (words[0] === "eval") problem(tag.offset, "helper output as an argument of eval, which runs it as code");
+    if (words[0] === "eval") problem(tag.offset, "lint-eval", {});
     else if (/^-[A-Za-z]*c[A-Za-z]*$/.test(words.at(-1) ?? "") && words.some((word) => SHELLS.has(word.split("/").pop() ?? word))) {
-      problem(tag.offset, "helper output as the code string of a shell's -c, which runs it as code");
+      problem(tag.offset, "lint-sh-c", {});
     }
   };
 
@@ -333,10 +345,10 @@ function lintShell(text: string, nextTag: () => OutputTag, problem: Problem): vo
           const tag = nextTag();
           if (tag.offset < 0) continue;
           const found = helperOf(tag.expression);
-          if ("error" in found) problem(tag.offset, found.error);
-          else if (!heredoc.quoted) problem(tag.offset, `helper output inside the unquoted heredoc <<${heredoc.delimiter}, whose body expands $(…)`, "quote the delimiter (<<'EOF') or pass the value some other way");
-          else if (language === undefined) problem(tag.offset, `helper output inside the heredoc <<'${heredoc.delimiter}', whose language has no helper`, "name the delimiter after its language (PY) or pass the value some other way");
-          else if (found.helper !== language) problem(tag.offset, `${found.helper}() inside the ${heredoc.delimiter} heredoc: only ${language}() quotes for it`);
+          if ("error" in found) reportHelperError(problem, tag.offset, found.error);
+          else if (!heredoc.quoted) problem(tag.offset, "lint-unquoted-heredoc", { delimiter: heredoc.delimiter });
+          else if (language === undefined) problem(tag.offset, "lint-heredoc-language", { delimiter: heredoc.delimiter });
+          else if (found.helper !== language) problem(tag.offset, "lint-heredoc-helper", { helper: found.helper, delimiter: heredoc.delimiter, language });
         }
         if (end < 0) return text.length;
         i = end + 1;
@@ -439,7 +451,7 @@ function lintShell(text: string, nextTag: () => OutputTag, problem: Problem): vo
       const comment = text.slice(i, end < 0 ? text.length : end);
       for (let j = comment.indexOf(SENTINEL); j >= 0; j = comment.indexOf(SENTINEL, j + 1)) {
         const tag = nextTag();
-        if (tag.offset >= 0) problem(tag.offset, "helper output in a comment: a newline in the value would end the comment and run the rest", "leave values out of comments");
+        if (tag.offset >= 0) problem(tag.offset, "lint-comment", {});
       }
       i = (end < 0 ? text.length : end) - 1;
     } else {
