@@ -36,6 +36,7 @@ const NAME_RULE = "use lowercase letters, digits and '-' (at most 63)";
 const VAULT_PASSWORD_HINT = "give the vault password with --vault-password-file FILE";
 const SHIP_TARGET_HINT = "write @host, user@host or user@host:port";
 const RENDER_DIR_HINT = "give a new or empty directory (plc render replaces it whole)";
+const BUNDLE_EDITED = "the tarball was repacked or edited";
 const BUNDLE_HINT = "give the .tar.gz plc build wrote";
 
 /** Where the text of a located sub-problem comes from: a checker (template lint, bundle verify, Jinja) names it. */
@@ -668,12 +669,57 @@ export const MESSAGES = {
     (a) => `${a.bundle} is not a plc bundle: ${a.why}`,
     () => "give a tarball written by plc build",
   ),
-  "bundle-invalid": failure<Finding>(
-    "plc verify found a bundle whose structure, MANIFEST.json or SHA256SUMS is not what plc writes",
-    { problem: "x/install.sh was modified (sha256 mismatch)", fix: "rebuild it with plc build; never edit a bundle" },
-    (a) => a.problem,
-    (a) => a.fix,
+  // plc verify (verify.ts): a bundle whose structure, MANIFEST.json or SHA256SUMS is not what plc writes.
+  "bundle-roots": failure("a tarball without one top-level folder", { count: 2 }, (a) => `the tarball has ${String(a.count)} top-level entries, a bundle has one folder`),
+  "bundle-path-escapes": failure("an entry whose path leaves the bundle", { path: "x/../../etc/passwd" }, (a) => `${a.path}: path escapes the bundle`),
+  "bundle-duplicate-entry": failure(
+    "a path twice in the tarball",
+    { path: "x/install.sh" },
+    (a) => `${a.path} appears twice in the tarball`,
+    () => "the later copy would replace the checked one on unpacking",
   ),
+  "bundle-entry-type": failure(
+    "a link, device or fifo in the tarball",
+    { path: "x/link", type: "SymbolicLink" },
+    (a) => `${a.path}: a ${a.type} has no place in a bundle`,
+    () => "a bundle holds only regular files and directories",
+  ),
+  "bundle-nested-sums": failure("a SHA256SUMS below the root", { path: "x/a/SHA256SUMS" }, (a) => `${a.path}: a nested SHA256SUMS has no place in a bundle`),
+  "bundle-owners": failure(
+    "entries not owned by 0, as plc writes them",
+    { count: 1, owners: "x/install.sh user:group" },
+    (a) => `${String(a.count)} entries are not owned by 0 in the tarball, as plc writes them (${a.owners})`,
+    () => "the tarball was repacked or edited: unpacked as root, its owners would own the release",
+  ),
+  "bundle-listing-missing": failure<{ file: "SHA256SUMS" | "MANIFEST.json" }>("SHA256SUMS or MANIFEST.json is missing", { file: "SHA256SUMS" }, (a) => `${a.file} is missing`),
+  "bundle-listing-mode": failure("SHA256SUMS or MANIFEST.json with another mode than 0644", { path: "SHA256SUMS", mode: "0755" }, (a) => `${a.path} has mode ${a.mode} in the tarball, plc writes 0644`),
+  "bundle-listing-size": failure("SHA256SUMS or MANIFEST.json too big to be plc's", { path: "SHA256SUMS", size: 99999999 }, (a) => `${a.path} is ${String(a.size)} bytes, too big to be plc's`),
+  "bundle-sums-line": failure("a SHA256SUMS line that is not a sum and a path", { line: "deadbeef x" }, (a) => `SHA256SUMS: malformed line '${a.line}'`),
+  "bundle-file-missing": failure("a file SHA256SUMS or MANIFEST.json lists is not in the tarball", { path: "x/install.sh" }, (a) => `${a.path} is missing`, () => "the tarball was truncated or edited"),
+  "bundle-file-modified": failure(
+    "a file whose sha256 is not the one SHA256SUMS lists",
+    { path: "x/install.sh" },
+    (a) => `${a.path} was modified (sha256 mismatch)`,
+    () => "rebuild it with plc build; never edit a bundle",
+  ),
+  "bundle-file-unlisted": failure("a file SHA256SUMS does not list", { path: "x/extra" }, (a) => `${a.path} is not listed in SHA256SUMS`),
+  "bundle-manifest-invalid": failure("a MANIFEST.json that is not plc's", { problem: "not JSON" }, (a) => `MANIFEST.json: ${a.problem}`),
+  "bundle-manifest-duplicate": failure(
+    "a path MANIFEST.json lists twice",
+    { path: "x/install.sh" },
+    (a) => `MANIFEST.json lists ${a.path} twice`,
+    () => "a bundle holds each path once; rebuild it with plc build",
+  ),
+  "bundle-manifest-differs": failure("a file whose sha256 is not the one MANIFEST.json lists", { path: "x/install.sh" }, (a) => `${a.path} differs from MANIFEST.json`),
+  "bundle-manifest-mode": failure(
+    "a file whose mode is not the one MANIFEST.json lists",
+    { path: "x/install.sh", mode: "0644", listed: "0755" },
+    (a) => `${a.path} has mode ${a.mode} in the tarball, MANIFEST.json says ${a.listed}`,
+  ),
+  "bundle-file-extra": failure("a file MANIFEST.json does not list", { path: "x/extra" }, (a) => `${a.path} is not in MANIFEST.json`, () => "the tarball was repacked with a file plc did not build"),
+  "bundle-manifest-layout": failure("a MANIFEST.json not laid out as plc writes it", {}, () => "MANIFEST.json is not laid out as plc writes it", () => BUNDLE_EDITED),
+  "bundle-sums-layout": failure("a SHA256SUMS that is not the one plc writes for MANIFEST.json", {}, () => "SHA256SUMS is not the one plc writes for MANIFEST.json", () => BUNDLE_EDITED),
+  "bundle-id": failure("a bundle whose id does not match its files", {}, () => "the bundle id does not match its files", () => BUNDLE_EDITED),
   "bundle-refused": failure(
     "plc ship refused a bundle that fails plc verify",
     { bundle: "dist/x.tar.gz" },

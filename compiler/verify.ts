@@ -3,6 +3,9 @@
 // hashed as it passes, never held in memory.
 import { createHash, type Hash } from "node:crypto";
 import { diagnostic, type Diagnostic } from "./diagnostics.js";
+import type { ArgsOf, DiagnosticCode } from "./messages.js";
+
+type BundleCode = Extract<DiagnosticCode, `bundle-${string}`>;
 import { isManifest, parseManifest, readBundleTarball, type TarEntry } from "./load/bundle.js";
 import { bundleId, encodeHeader, manifestText, sumsText, TAR_BLOCK } from "./pack/index.js";
 import type { Manifest } from "./types.js";
@@ -49,11 +52,11 @@ export function verifyBundleFile(file: string, cwd: string): VerifyReport {
   id.update(Buffer.alloc(TAR_BLOCK * 2));
 
   const problems: Diagnostic[] = [];
-  const problem = (message: string, hint?: string): void => {
-    problems.push(diagnostic("bundle-invalid", { problem: message, fix: hint }));
+  const problem = <C extends BundleCode>(code: C, args: ArgsOf<C>): void => {
+    problems.push(diagnostic(code, args));
   };
   if (tarball.root === "") {
-    problem(`the tarball has ${tarball.roots.length} top-level entries, a bundle has one folder`);
+    problem("bundle-roots", { count: tarball.roots.length });
     return { manifest: undefined, problems };
   }
   const files = new Map<string, TarEntry>();
@@ -61,82 +64,82 @@ export function verifyBundleFile(file: string, cwd: string): VerifyReport {
   const foreignOwners: string[] = [];
   for (const entry of tarball.entries) {
     const name = entry.path === "" ? `${tarball.root}/` : entry.path;
-    if (entry.path.startsWith("/") || entry.path.split("/").includes("..")) problem(`${name}: path escapes the bundle`);
-    if (seen.has(entry.path)) problem(`${name} appears twice in the tarball`, "the later copy would replace the checked one on unpacking");
+    if (entry.path.startsWith("/") || entry.path.split("/").includes("..")) problem("bundle-path-escapes", { path: name });
+    if (seen.has(entry.path)) problem("bundle-duplicate-entry", { path: name });
     seen.add(entry.path);
     if (entry.type !== "File" && entry.type !== "Directory") {
-      problem(`${name}: a ${entry.type} has no place in a bundle`, "a bundle holds only regular files and directories");
+      problem("bundle-entry-type", { path: name, type: entry.type });
       continue;
     }
     if (entry.uid !== 0 || entry.gid !== 0 || entry.uname !== "" || entry.gname !== "") {
       foreignOwners.push(`${name} ${entry.uname || entry.uid}:${entry.gname || entry.gid}`);
     }
     if (entry.type === "File") {
-      if (entry.path.endsWith("/SHA256SUMS")) problem(`${name}: a nested SHA256SUMS has no place in a bundle`);
+      if (entry.path.endsWith("/SHA256SUMS")) problem("bundle-nested-sums", { path: name });
       files.set(entry.path, entry);
     }
   }
   if (foreignOwners.length > 0) {
-    problem(`${foreignOwners.length} entries are not owned by 0 in the tarball, as plc writes them (${foreignOwners.slice(0, 3).join(", ")}${foreignOwners.length > 3 ? ", …" : ""})`, "the tarball was repacked or edited: unpacked as root, its owners would own the release");
+    problem("bundle-owners", { count: foreignOwners.length, owners: `${foreignOwners.slice(0, 3).join(", ")}${foreignOwners.length > 3 ? ", …" : ""}` });
   }
   const sums = files.get("SHA256SUMS");
   const manifestEntry = files.get("MANIFEST.json");
-  if (sums === undefined) problem("SHA256SUMS is missing");
-  if (manifestEntry === undefined) problem("MANIFEST.json is missing");
+  if (sums === undefined) problem("bundle-listing-missing", { file: "SHA256SUMS" });
+  if (manifestEntry === undefined) problem("bundle-listing-missing", { file: "MANIFEST.json" });
   if (sums === undefined || manifestEntry === undefined) return { manifest: undefined, problems };
   for (const entry of [sums, manifestEntry]) {
-    if (entry.mode !== 0o644) problem(`${entry.path} has mode ${modeText(entry.mode)} in the tarball, plc writes 0644`);
+    if (entry.mode !== 0o644) problem("bundle-listing-mode", { path: entry.path, mode: modeText(entry.mode) });
   }
   const tooBig = [sums, manifestEntry].filter((entry) => entry.size > MAX_LISTING);
-  for (const entry of tooBig) problem(`${entry.path} is ${entry.size} bytes, too big to be plc's`);
+  for (const entry of tooBig) problem("bundle-listing-size", { path: entry.path, size: entry.size });
   if (tooBig.length > 0) return { manifest: undefined, problems };
 
   const listed = new Map<string, string>();
   for (const line of sums.content.toString("utf8").split("\n").filter((l) => l !== "")) {
     const match = /^([0-9a-f]{64}) {2}(.+)$/.exec(line);
     if (match?.[1] === undefined || match[2] === undefined) {
-      problem(`SHA256SUMS: malformed line '${line.slice(0, 80)}'`);
+      problem("bundle-sums-line", { line: line.slice(0, 80) });
       continue;
     }
     listed.set(match[2], match[1]);
   }
   for (const [path, expected] of listed) {
     const entry = files.get(path);
-    if (entry === undefined) problem(`${path} is missing`, "the tarball was truncated or edited");
-    else if (digests.get(entry) !== expected) problem(`${path} was modified (sha256 mismatch)`, "rebuild it with plc build; never edit a bundle");
+    if (entry === undefined) problem("bundle-file-missing", { path });
+    else if (digests.get(entry) !== expected) problem("bundle-file-modified", { path });
   }
   for (const path of files.keys()) {
-    if (path !== "SHA256SUMS" && !listed.has(path)) problem(`${path} is not listed in SHA256SUMS`);
+    if (path !== "SHA256SUMS" && !listed.has(path)) problem("bundle-file-unlisted", { path });
   }
 
   const parsed = parseManifest(manifestEntry.content.toString("utf8"));
   if (!isManifest(parsed)) {
-    problem(`MANIFEST.json: ${parsed.problem}`);
+    problem("bundle-manifest-invalid", { problem: parsed.problem });
     return { manifest: undefined, problems };
   }
   const manifest = parsed;
   const inManifest = new Set<string>(["MANIFEST.json", "SHA256SUMS"]);
   for (const file of manifest.files) {
-    if (inManifest.has(file.path)) problem(`MANIFEST.json lists ${file.path} twice`, "a bundle holds each path once; rebuild it with plc build");
+    if (inManifest.has(file.path)) problem("bundle-manifest-duplicate", { path: file.path });
     inManifest.add(file.path);
     const entry = files.get(file.path);
     if (entry === undefined) {
-      if (!listed.has(file.path)) problem(`${file.path} is missing`, "the tarball was truncated or edited");
+      if (!listed.has(file.path)) problem("bundle-file-missing", { path: file.path });
       continue;
     }
-    if (digests.get(entry) !== file.sha256) problem(`${file.path} differs from MANIFEST.json`);
-    if (modeText(entry.mode) !== file.mode) problem(`${file.path} has mode ${modeText(entry.mode)} in the tarball, MANIFEST.json says ${file.mode}`);
+    if (digests.get(entry) !== file.sha256) problem("bundle-manifest-differs", { path: file.path });
+    if (modeText(entry.mode) !== file.mode) problem("bundle-manifest-mode", { path: file.path, mode: modeText(entry.mode), listed: file.mode });
   }
   // A file only SHA256SUMS lists is outside the id: install.sh would still use it (a secrets.env, an image.tar).
   for (const path of files.keys()) {
-    if (!inManifest.has(path)) problem(`${path} is not in MANIFEST.json`, "the tarball was repacked with a file plc did not build");
+    if (!inManifest.has(path)) problem("bundle-file-extra", { path });
   }
   // Byte for byte as pack writes them: then the id covers MANIFEST.json and SHA256SUMS follows from it.
-  if (manifestEntry.content.toString("utf8") !== manifestText(manifest)) problem("MANIFEST.json is not laid out as plc writes it", "the tarball was repacked or edited");
+  if (manifestEntry.content.toString("utf8") !== manifestText(manifest)) problem("bundle-manifest-layout", {});
   const expectedSums = sumsText([...manifest.files, { path: "MANIFEST.json", sha256: digests.get(manifestEntry) ?? "" }]);
-  if (sums.content.toString("utf8") !== expectedSums) problem("SHA256SUMS is not the one plc writes for MANIFEST.json", "the tarball was repacked or edited");
+  if (sums.content.toString("utf8") !== expectedSums) problem("bundle-sums-layout", {});
   if (problems.length === 0 && bundleId([], manifest, id) !== manifest.id) {
-    problem("the bundle id does not match its files", "the tarball was repacked or edited");
+    problem("bundle-id", {});
   }
   return { manifest, problems };
 }
