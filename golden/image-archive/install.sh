@@ -200,6 +200,7 @@ fi
   [ "$listed" = "$present" ] || die "the bundle holds files SHA256SUMS does not list (nothing was changed)"
   if [ "$mode" = install ]; then
     printf '%s\n' "$modes" | while read -r file_mode path; do
+      if [ -n "$image_parts" ] && [ "$path" = image.tar ]; then continue; fi
       chmod "$file_mode" "./$path" || exit 1
     done || die "cannot set the modes MANIFEST.json gives (nothing was changed)"
     chmod 0644 MANIFEST.json SHA256SUMS
