@@ -69,7 +69,7 @@ export function readImageArchive(archive: string, cwd: string): ImageArchive {
   if (!existsSync(archive)) notArchive("no such file");
   const small = new Map<string, Buffer>();
   const files: ArchiveFile[] = [];
-  let hasOnlyFiles = true;
+  const types = new Set<string>();
   try {
     tar.t({
       file: archive,
@@ -78,7 +78,7 @@ export function readImageArchive(archive: string, cwd: string): ImageArchive {
       onReadEntry: (entry) => {
         const name = entry.path.replace(/^\.\//, "");
         if (entry.type !== "File") {
-          if (entry.type !== "Directory") hasOnlyFiles = false;
+          types.add(entry.type);
           entry.resume();
           return;
         }
@@ -119,7 +119,7 @@ export function readImageArchive(archive: string, cwd: string): ImageArchive {
   } catch (error) {
     notArchive((error as Error).message);
   }
-  return { env: envOf(config), tags, parts: formatImageParts(files, hasOnlyFiles && new Set(files.map((file) => file.path)).size === files.length, manifest, config) };
+  return { env: envOf(config), tags, parts: formatImageParts(files, [...types].every((type) => type === "Directory") && new Set(files.map((file) => file.path)).size === files.length, manifest, config) };
 }
 
 /** `docker image inspect` on a local engine; undefined when no docker answers. */

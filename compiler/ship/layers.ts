@@ -25,6 +25,8 @@ export function parseImageParts(text: string): ImagePart[] | undefined {
     const match = /^(layer|file) ([0-9a-f]{64}) ([0-9]+) ([A-Za-z0-9._@+-][A-Za-z0-9._/@+-]*)$/.exec(line);
     if (match === null) return undefined;
     const [, kind = "", sha256 = "", size = "", path = ""] = match;
+    // A stream entry `image/<path>` must stay under image/.
+    if (path.split("/").some((part) => part === "" || part === "." || part === "..")) return undefined;
     // Layers come first: install.sh allows only layers below every layer sent to be left out.
     if (kind === "layer" && !isBelow) return undefined;
     if (kind === "file") isBelow = false;
@@ -120,6 +122,14 @@ class ByteReader {
   }
 }
 
+/** Reads a stream to its end, keeping nothing. */
+async function drain(chunks: AsyncIterable<Buffer>): Promise<void> {
+  const iterator = chunks[Symbol.asyncIterator]();
+  for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) {
+    // skipped
+  }
+}
+
 /** One member of a tar stream: its header blocks as read (pax header included) and its body, to read or skip. */
 interface TarMember {
   path: string;
@@ -142,7 +152,7 @@ async function* tarMembers(reader: ByteReader): AsyncGenerator<TarMember> {
     const header = new Header(block, 0, pax);
     if (!header.cksumValid) throw new Error("a tar header has a bad checksum");
     const size = header.size ?? 0;
-    const type = header.type ?? "";
+    const type: string = header.type;
     if (type === "ExtendedHeader" || type === "GlobalExtendedHeader") {
       const body = await reader.read(size + paddingOf(size));
       if (body === undefined) throw new Error("the tar archive ends in a pax header");
@@ -152,21 +162,21 @@ async function* tarMembers(reader: ByteReader): AsyncGenerator<TarMember> {
       }
       continue;
     }
-    let isRead = false;
+    const state = { isRead: false };
     const member: TarMember = {
       path: (header.path ?? "").replace(/^\.\//, ""),
       type,
       size,
       headerBlocks: [...paxBlocks, block],
       body: () => {
-        isRead = true;
+        state.isRead = true;
         return reader.take(size + paddingOf(size));
       },
     };
     pax = undefined;
     paxBlocks = [];
     yield member;
-    if (!isRead) for await (const piece of reader.take(size + paddingOf(size))) void piece;
+    if (!state.isRead) await drain(reader.take(size + paddingOf(size)));
   }
 }
 
@@ -218,7 +228,7 @@ export async function* layeredEntries(
       if (hash.digest("hex") !== part.sha256) throw new Error(`image.tar's ${file.path} is not the one image.parts names`);
     }
     // What follows the inner archive's end blocks, up to the member's end.
-    for await (const piece of inner.rest()) void piece;
+    await drain(inner.rest());
   }
   if (wanted.size > 0) throw new Error(`image.tar lacks ${[...wanted.keys()].join(", ")}, which image.parts names`);
   const bundle = gzipSync(Buffer.concat([...kept, Buffer.alloc(2 * BLOCK)]), { level: 6 });

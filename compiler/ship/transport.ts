@@ -164,10 +164,10 @@ export function planLayers(parts: readonly ImagePart[], stacks: readonly string[
 }
 
 /** The tarball's bytes as they are read. */
-function tgzChunks(shipment: Shipment): AsyncIterable<Buffer> {
+function tgzChunks(shipment: Shipment): AsyncIterable<Buffer> | Iterable<Buffer> {
   if (shipment.source.kind === "file") return createReadStream(shipment.source.path, { highWaterMark: CHUNK });
   const data = shipment.source.data;
-  return (async function* () {
+  return (function* () {
     for (let offset = 0; offset < data.length; offset += CHUNK) yield data.subarray(offset, offset + CHUNK);
   })();
 }

@@ -107,4 +107,19 @@ it("plc ship sends only the image layers the host's docker lacks, and install.sh
     assert.equal(engine.get(PORT), "v2\n");
     assert.notEqual(engine.dockerResult(["image", "inspect", "app:v3"]).status, 0, "nothing was loaded");
   });
+
+  await t.test("image parts that are not the bundle's: an altered file or one image.parts does not list is refused in step 3", () => {
+    const before = host.snapshot([HOME], [`${HOME}/log`]);
+    const parts = "/root/v3-parts";
+    host.must(`rm -rf ${parts} && mkdir -p ${parts} && tar -xf ${q(archives.v3)} -C ${parts} && printf ' ' >>${parts}/manifest.json`);
+    const altered = host.sh(`sh /root/v3/${NAME}/install.sh --image-parts ${parts}`);
+    assert.notEqual(altered.status, 0, altered.stdout);
+    assert.match(altered.stderr, /the image parts do not match image\.parts: a file was altered or is not the image's \(nothing was changed\)/);
+    host.must(`rm -rf ${parts} && mkdir -p ${parts} && tar -xf ${q(archives.v3)} -C ${parts} && echo x >${parts}/extra`);
+    const extra = host.sh(`sh /root/v3/${NAME}/install.sh --image-parts ${parts}`);
+    assert.notEqual(extra.status, 0, extra.stdout);
+    assert.match(extra.stderr, /the image parts do not match image\.parts/);
+    assert.equal(host.snapshot([HOME], [`${HOME}/log`]), before);
+    assert.equal(engine.get(PORT), "v2\n");
+  });
 });
