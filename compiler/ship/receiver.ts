@@ -75,9 +75,9 @@ if [ "$layered" = ${LAYERS_ARGUMENT} ]; then
   # The layer stacks this host's docker holds (diff IDs, bottom first, one image a line), before the
   # stream: plc sends only the layers they lack. Nothing listed (no docker, no access): all travel.
   if [ -z "$installer" ] && command -v docker >/dev/null 2>&1; then
-    $sudo docker image ls --all --quiet --no-trunc 2>/dev/null | sort -u \
-      | xargs -r $sudo docker image inspect --format '{{range .RootFS.Layers}}{{.}} {{end}}' 2>/dev/null | sort -u \
-      | while read -r stack; do phase layers "$stack"; done
+    # $sudo is empty or "sudo -n", split on purpose.
+    # shellcheck disable=SC2086
+    $sudo docker image ls --all --quiet --no-trunc 2>/dev/null | sort -u | xargs -r $sudo docker image inspect --format '{{range .RootFS.Layers}}{{.}} {{end}}' 2>/dev/null | sort -u | while read -r stack; do phase layers "$stack"; done
   fi
   phase listed
 fi
