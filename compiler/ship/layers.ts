@@ -3,7 +3,8 @@
 // docker holds; the stream then carries the archive's files minus the bottom layers some image on the
 // host already stacks, and the bundle without image.tar. install.sh --image-parts checks what came.
 import { createHash } from "node:crypto";
-import { gzipSync } from "node:zlib";
+import { createReadStream } from "node:fs";
+import { createGunzip, gzipSync } from "node:zlib";
 import { Header, Pax } from "tar";
 
 /** One line of image.parts: `layer|file SHA256 SIZE PATH`. */
@@ -177,6 +178,29 @@ async function* tarMembers(reader: ByteReader): AsyncGenerator<TarMember> {
     paxBlocks = [];
     yield member;
     if (!state.isRead) await drain(reader.take(size + paddingOf(size)));
+  }
+}
+
+/**
+ * One file of a tar.gz, read up to it and no further: image.parts sorts before image.tar, so finding it
+ * costs no pass over the image. Undefined when the tarball does not hold it.
+ */
+export async function readTarballFile(file: string, path: string): Promise<Buffer | undefined> {
+  const source = createReadStream(file);
+  const gunzip = createGunzip();
+  source.on("error", (error) => gunzip.destroy(error));
+  source.pipe(gunzip);
+  try {
+    for await (const member of tarMembers(new ByteReader(gunzip[Symbol.asyncIterator]()))) {
+      if (member.path !== path) continue;
+      const chunks: Buffer[] = [];
+      for await (const piece of member.body()) chunks.push(piece);
+      return Buffer.concat(chunks).subarray(0, member.size);
+    }
+    return undefined;
+  } finally {
+    source.destroy();
+    gunzip.destroy();
   }
 }
 

@@ -10,7 +10,7 @@ import type { NotifyConfig, NotifySecrets } from "../notify/targets.js";
 import { tgzBytes } from "../pack/index.js";
 import type { PackedBundle } from "../types.js";
 import type { Destination } from "./ssh.js";
-import { parseImageParts, type ImagePart } from "./layers.js";
+import { parseImageParts, readTarballFile, type ImagePart } from "./layers.js";
 
 const IMAGE_PARTS_FILE = "image.parts";
 
@@ -136,10 +136,8 @@ export async function readShipment(path: string, secretsFile: string | undefined
   const signature = existsSync(`${path}.sig`) ? readFileSync(`${path}.sig`) : undefined;
   const hasImage = manifest.files.some((file) => file.path === "image.tar");
   const hasParts = hasImage && signature === undefined && manifest.files.some((file) => file.path === IMAGE_PARTS_FILE);
-  const kept =
-    hasNotify || hasParts
-      ? readBundleTarball(path, cwd, (file) => file === NOTIFY_CONFIG_FILE || file === "secrets.env" || file === IMAGE_PARTS_FILE).entries
-      : [];
+  const kept = hasNotify ? readBundleTarball(path, cwd, (file) => file === NOTIFY_CONFIG_FILE || file === "secrets.env").entries : [];
+  const parts = hasParts ? await readTarballFile(path, `${root}/${IMAGE_PARTS_FILE}`) : undefined;
   return {
     root,
     id,
@@ -151,7 +149,7 @@ export async function readShipment(path: string, secretsFile: string | undefined
     secretKeys,
     notify: notifyOf(fileText(kept, NOTIFY_CONFIG_FILE), secrets, fileText(kept, "secrets.env")),
     signature,
-    imageParts: imagePartsOf(kept, hasImage, signature),
+    imageParts: imagePartsOf(parts === undefined ? [] : [{ path: IMAGE_PARTS_FILE, content: parts }], hasImage, signature),
   };
 }
 
