@@ -83,6 +83,15 @@ it("plc ship sends only the image layers the host's docker lacks, and install.sh
     t.diagnostic(`v2: sent ${String(sent.bytes)} bytes, archive ${String(archiveBytes)} bytes`);
   });
 
+  await t.test("plc ship building now (--image-archive): the host has every layer, none travels", () => {
+    const result = host.sh(
+      `${q(process.execPath)} ${q(CLI)} ship --check --image-archive ${q(archives.v2)} image=app:v2 prefix=e2e instance=layers host_port=${String(PORT)} healthcheck_timeout=6 @localhost`,
+      { timeout: 120_000 },
+    );
+    assert.equal(result.status, 0, result.stderr + result.stdout);
+    assert.equal(sentOf(result.stderr).layers, "0 of 2");
+  });
+
   await t.test("--full-image sends the whole tarball, image.tar in it", () => {
     const result = ship(v2, "--full-image", "--check");
     assert.equal(result.status, 0, result.stderr + result.stdout);
