@@ -96,6 +96,7 @@ describe("image.parts", () => {
     assert.equal(parseImageParts(line("file", "manifest.json") + line("layer", "x/layer.tar")), undefined);
     assert.equal(parseImageParts(line("file", "a b")), undefined);
     assert.equal(parseImageParts(line("file", "../x")), undefined);
+    assert.equal(parseImageParts(line("file", "a/.hidden")), undefined);
   });
 });
 

@@ -41,7 +41,8 @@ export function formatImageParts(files: readonly ArchiveFile[], hasOnlyFiles: bo
   const diffIds = (config as { rootfs?: { diff_ids?: unknown } } | null)?.rootfs?.diff_ids;
   if (!Array.isArray(layers) || !Array.isArray(diffIds) || layers.length !== diffIds.length) return undefined;
   const byPath = new Map(files.map((file) => [file.path, file]));
-  if (files.some((file) => !SAFE_PART_PATH.test(file.path) || file.path.split("/").some((part) => part === "." || part === ".."))) return undefined;
+  // No name starting with a dot either: install.sh hands docker load the parts by the glob `*`.
+  if (files.some((file) => !SAFE_PART_PATH.test(file.path) || file.path.split("/").some((part) => part === "" || part.startsWith(".")))) return undefined;
   const layerFiles: ArchiveFile[] = [];
   for (const [index, layer] of layers.entries()) {
     const file = typeof layer === "string" ? byPath.get(layer.replace(/^\.\//, "")) : undefined;

@@ -26,8 +26,8 @@ export function parseImageParts(text: string): ImagePart[] | undefined {
     const match = /^(layer|file) ([0-9a-f]{64}) ([0-9]+) ([A-Za-z0-9._@+-][A-Za-z0-9._/@+-]*)$/.exec(line);
     if (match === null) return undefined;
     const [, kind = "", sha256 = "", size = "", path = ""] = match;
-    // A stream entry `image/<path>` must stay under image/.
-    if (path.split("/").some((part) => part === "" || part === "." || part === "..")) return undefined;
+    // A stream entry `image/<path>` must stay under image/, and install.sh's glob `*` must see it.
+    if (path.split("/").some((part) => part === "" || part.startsWith("."))) return undefined;
     // Layers come first: install.sh allows only layers below every layer sent to be left out.
     if (kind === "layer" && !isBelow) return undefined;
     if (kind === "file") isBelow = false;

@@ -589,8 +589,8 @@ fi
 if [ -n "$image_parts" ]; then
   # The files step 3 checked: docker load reads them as one archive and reuses the layers left out.
   say "loading the image from the parts plc ship sent"
-  # Members named as docker save names them (no ./ in front): shims and older loaders look them up so.
-  (cd "$image_parts" && find . -type f | sed 's#^\./##' | sort | tar -cf - -T -) | docker load >/dev/null || die "docker load failed"
+  # Members named as docker save names them (no ./ in front); no name starts with a dot (load/image.ts).
+  (cd "$image_parts" && tar -cf - -- *) | docker load >/dev/null || die "docker load failed"
   docker image inspect "$image" >/dev/null 2>&1 || die "the image parts do not hold $image (nothing was pulled)"
 elif [ -f "$here/image.tar" ]; then
   say "loading the image from image.tar"
