@@ -297,7 +297,7 @@ export async function shipTo(
     const plan = planLayers(parts, hasExited ? [] : stacks);
     total = layeredSize(plan.send);
     chunks = () => layeredChunks(shipment, plan.send);
-    imageDetail = `, image layers: ${String(plan.layers - plan.held)} of ${String(plan.layers)} sent (${formatBytes(plan.savedBytes)} the host has left out)`;
+    imageDetail = `, image layers: ${String(plan.layers - plan.held)} of ${String(plan.layers)} sent (${formatBytes(plan.savedBytes)} left out: the host has them)`;
   }
   const counted = async function* (): AsyncGenerator<Buffer> {
     for await (const chunk of chunks()) {
