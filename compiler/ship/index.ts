@@ -220,7 +220,7 @@ function printDryRun(plans: readonly ShipPlan[], settings: SshSettings, mode: In
       out.push(`  stream (${formatBytes(streamSize(shipment))}): bundle.tar.gz ${shipment.description}, ${formatBytes(shipment.size)}, sha256 ${shipment.sha256}`);
     } else {
       const layers = shipment.imageParts.filter((part) => part.isLayer).length;
-      out.push(`  the host first lists the image layers its docker has; then the stream: the image archive's files but those layers (${String(layers)} in all), ${shipment.description} without image.tar (--full-image: all of it)`);
+      out.push(`  the host first lists the image layers its docker has; then the stream: the image archive's files but those layers (of ${String(layers)}), bundle.tar.gz ${shipment.description} without image.tar (--full-image: all of it)`);
     }
     if (shipment.secrets !== undefined) out.push(`    + secrets.env (${shipment.secretKeys.join(", ") || "keys not listed"}; values not shown)`);
     else if (shipment.secretKeys.length > 0) out.push(`    no secrets file: the host's current secrets are used (${shipment.secretKeys.join(", ")})`);
