@@ -193,6 +193,14 @@ describe("what a snapshot records (playlabs: the image, its GIT_COMMIT, docker l
     assert.equal(lines.length, 50000);
     assert.equal(lines[0], "10002");
     assert.equal(lines.at(-1), "shim: stopped");
+
+    // One line of 40 MiB (no newline to cut at): its last 32 MiB.
+    host.must(`head -c 41943040 /dev/zero | tr '\\0' x >>"$PLC_SHIM_STATE/containers/${NAME}/log" && printf 'end\\n' >>"$PLC_SHIM_STATE/containers/${NAME}/log"`);
+    host.must(`${HOME}/backup.sh 2>/dev/null`);
+    const last = snapshots(host).pop();
+    assert.ok(last !== undefined);
+    assert.equal(host.must(`${RESTIC_ENV} restic dump ${last.id} ${HOME}/.backup/docker.log | wc -c`).trim(), "33554432");
+    assert.equal(host.must(`${RESTIC_ENV} restic dump ${last.id} ${HOME}/.backup/docker.log | tail -c 8`), "xxxxend\n");
   });
 });
 
