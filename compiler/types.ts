@@ -78,7 +78,7 @@ export interface WrittenSpec {
   /** Image config read from an archive or a local docker, when available. */
   imageEnv: Map<string, string> | undefined;
   /** The `docker save` archive that travels in the bundle (air-gapped hosts). */
-  imageArchive: Buffer | undefined;
+  imageArchive: FileOnDisk | undefined;
   /** The archive's RepoTags: what `docker load` names the image on the host. */
   imageTags: string[] | undefined;
   /** Said when the image config could not be read (plc carries on with the plugins given). */
@@ -119,7 +119,7 @@ export interface ResolvedSpec {
   /** JSON pointer (`/env/SECRET_KEY`) -> where it came from. */
   values: Map<string, ResolvedValue>;
   plugins: PluginDefinition[];
-  imageArchive: Buffer | undefined;
+  imageArchive: FileOnDisk | undefined;
   imageTags: string[] | undefined;
   /** Human-readable notes about plugin order changes. */
   notes: string[];
@@ -239,7 +239,7 @@ export interface Spec {
   releasesKept: number;
   /** Plugin mounts with their targets rendered. */
   mounts: { source: string; target: string }[];
-  imageArchive: Buffer | undefined;
+  imageArchive: FileOnDisk | undefined;
   /** Top-level variables holding secrets: masked in check/explain, out of the inputs digest. */
   secretVariables: string[];
   /** Env keys whose values the host generates once and keeps (`.host-secrets.env`). */
@@ -284,10 +284,25 @@ export interface BundleFile {
   content: string | Buffer;
 }
 
+/** A file's bytes left on disk, read in chunks when packed and written: an image archive may be gigabytes. */
+export interface FileOnDisk {
+  path: string;
+  size: number;
+}
+
+/** A bundle file whose bytes stay on disk (image.tar). */
+export interface StreamedFile {
+  path: string;
+  mode: 0o644;
+  content: FileOnDisk;
+}
+
 export interface Bundle {
   /** `<prefix>-<instance>`: the tarball's root folder. */
   root: string;
   files: BundleFile[];
+  /** Files packed from disk in chunks (the image archive). */
+  streamed?: StreamedFile[];
   /** KEY=value lines (shell-quoted) kept out of the tarball unless embedded. */
   secrets: { key: string; value: string }[];
 }
@@ -296,7 +311,12 @@ export interface PackedBundle {
   id: string;
   /** Every file of the tarball, MANIFEST.json and SHA256SUMS included, relative to the root folder. */
   files: BundleFile[];
-  tgz: Buffer;
+  /** Files of the tarball whose bytes stay on disk. */
+  streamed: StreamedFile[];
+  /** The tar.gz in chunks, made anew by each call (files on disk are read again); pack's tgzBytes joins them. */
+  tgz: () => Generator<Buffer>;
+  /** Whether the tarball holds a file left on disk: then it is written in chunks, never held whole. */
+  isStreamed: boolean;
   fileName: string;
   manifest: Manifest;
 }

@@ -1,16 +1,17 @@
 // The edge that writes: `plc build`'s tarball (+ secrets file, + .run) and `plc render`'s tree. Every
 // output or none; a failure is exit 1 with nothing left behind.
-import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { compileBundle, secretsText } from "./index.js";
 import { fail } from "./diagnostics.js";
 import type { LoadOptions } from "./load/index.js";
 import { packBundle, type PackOptions } from "./pack/index.js";
-import { selfExtractingBundle, selfExtractingName } from "./ship/self-extracting.js";
+import { selfExtractingChunks, selfExtractingName } from "./ship/self-extracting.js";
 
 interface Output {
   path: string;
-  content: Buffer | string;
+  /** Bytes, or chunks made as they are written (a tarball with an image inside is never held whole). */
+  content: Buffer | string | (() => Iterable<Buffer>);
   mode: number;
 }
 
@@ -71,7 +72,7 @@ function writeOutputs(outputs: readonly Output[]): void {
     const temporary = join(dirname(output.path), `.${basename(output.path)}.tmp-${process.pid}`);
     try {
       temporaries.push(temporary);
-      writeFileSync(temporary, output.content, { mode: output.mode, flag: "wx" });
+      writeContent(temporary, output.content, output.mode);
       chmodSync(temporary, output.mode);
     } catch (error) {
       undo();
@@ -91,6 +92,19 @@ function writeOutputs(outputs: readonly Output[]): void {
   });
 }
 
+function writeContent(path: string, content: Output["content"], mode: number): void {
+  if (typeof content !== "function") {
+    writeFileSync(path, content, { mode, flag: "wx" });
+    return;
+  }
+  const fd = openSync(path, "wx", mode);
+  try {
+    for (const chunk of content()) writeSync(fd, chunk);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** `plc build`: compiles once, writes the tarball and its siblings; returns the lines for stdout and stderr. */
 export function writeBuild(load: LoadOptions, pack: PackOptions, options: BuildOptions): { paths: string[]; notes: string[]; summary: string } {
   const compiled = compileBundle(load, pack);
@@ -106,7 +120,7 @@ export function writeBuild(load: LoadOptions, pack: PackOptions, options: BuildO
   if (secrets !== undefined && !holdsSecrets) outputs.push({ path: tarball.replace(/\.tar\.gz$/, ".secrets.env"), content: secrets, mode: 0o600 });
   if (options.selfExtracting === true) {
     const runFile = join(options.outDir, selfExtractingName(packed));
-    outputs.push({ path: runFile, content: selfExtractingBundle(packed, compiled.bundle.root), mode: holdsSecrets ? 0o700 : 0o755 });
+    outputs.push({ path: runFile, content: () => selfExtractingChunks(packed, compiled.bundle.root), mode: holdsSecrets ? 0o700 : 0o755 });
   }
   outputs.push({ path: tarball, content: packed.tgz, mode: holdsSecrets ? 0o600 : 0o644 });
   prepareOutDir(options.outDir);
@@ -115,7 +129,7 @@ export function writeBuild(load: LoadOptions, pack: PackOptions, options: BuildO
     // Printed in the order scripts have always read: tarball, .run, secrets file.
     paths: [...outputs].reverse().map((output) => output.path),
     notes: compiled.spec.notes,
-    summary: `bundle ${packed.id.slice(0, 12)}: ${compiled.spec.name}, image ${compiled.spec.image}, ${packed.files.length} files`,
+    summary: `bundle ${packed.id.slice(0, 12)}: ${compiled.spec.name}, image ${compiled.spec.image}, ${packed.files.length + packed.streamed.length} files`,
   };
 }
 
@@ -136,10 +150,11 @@ export function writeTree(load: LoadOptions, pack: PackOptions, dir: string, fla
   // Written beside, then swapped in: a failed render leaves the earlier one, not half a tree.
   const temporary = join(dirname(root), `.${basename(root)}.tmp-${process.pid}`);
   try {
-    for (const file of compiled.packed.files) {
+    for (const file of [...compiled.packed.files, ...compiled.packed.streamed]) {
       const path = join(temporary, file.path);
       mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, file.content, { mode: file.mode });
+      if (typeof file.content === "string" || Buffer.isBuffer(file.content)) writeFileSync(path, file.content, { mode: file.mode });
+      else copyFileSync(file.content.path, path);
       chmodSync(path, file.mode);
     }
     rmSync(root, { recursive: true, force: true });

@@ -38,7 +38,7 @@ const MUTATIONS = [
   ["m16", "a failed nginx -t keeps the new vhost", "compiler/render/templates/install/transaction.sh.ejs", '  if [ -f "$journal/before/vhost" ]; then cp -p "$journal/before/vhost" "$1"; else rm -f "$1"; fi', "  true", "host/intent host/upgrade"],
   ["m17", "releases_kept off by one", "compiler/render/templates/install/transaction.sh.ejs", "tail -n <%- sh(spec.releasesKept) %>", "tail -n <%- sh(spec.releasesKept + 1) %>", "host/upgrade"],
   ["m18", "the backup/prune/restore lock is a no-op", "compiler/render/templates/_lock.sh.ejs", '  if ! flock -w "${PLC_LOCK_WAIT:-7200}" 8; then', "  if false; then", "host/backup"],
-  ["m19", "check and explain stop masking secrets", "compiler/explain.ts", "isSecretPointer(spec, pointer) && !isEmpty ? MASK : value", "value", "plugins secrets explain"],
+  ["m19", "check and explain stop masking secrets", "compiler/explain.ts", "isSecretPointer(spec, pointer) && !isEmpty ? MASK : value", "isSecretPointer(spec, pointer) && !isEmpty && false ? MASK : value", "plugins secrets explain"],
   ["m20", "plc verify skips the bundle-id check", "compiler/verify.ts", "if (problems.length === 0 && bundleId([], manifest, id) !== manifest.id)", "if (problems.length < 0 && bundleId([], manifest, id) !== manifest.id)", "intent verify"],
   ["m21", "the receiver skips the sha256 plc computed", "compiler/ship/receiver.ts", "printf '%s  %s\\\\n' \"$expected\" \"$dir/${STREAM.bundle}\" | sha256sum -c --strict --quiet >/dev/null 2>&1 ||", "true ||", "intent"],
   ["m22", "ssh StrictHostKeyChecking=accept-new", "compiler/ship/ssh.ts", "StrictHostKeyChecking=yes", "StrictHostKeyChecking=accept-new", "ship/ship ship/jump"],

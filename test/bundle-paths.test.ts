@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { packBundle } from "../compiler/pack/index.js";
+import { packBundle, tgzBytes } from "../compiler/pack/index.js";
 import { CLI, compileFixture, FIXTURES, readFixture } from "./fixtures.js";
 import { withManifestEdited } from "./tamper.js";
 
@@ -31,9 +31,10 @@ describe("bundle paths", () => {
 
   it("pack refuses a path given twice (a rendered file and an extra file)", () => {
     const compiled = compileFixture(readFixture("image-archive"));
-    const image = compiled.bundle.files.find((file) => file.path === "image.tar");
+    const image = compiled.bundle.streamed?.find((file) => file.path === "image.tar");
     assert.ok(image !== undefined, "the fixture renders image.tar");
-    assert.throws(() => packBundle(compiled.spec, compiled.bundle, { plcVersion: "0", mtime: 0, extraFiles: [image] }), /twice: image\.tar/);
+    assert.throws(() => packBundle(compiled.spec, compiled.bundle, { plcVersion: "0", mtime: 0, extraFiles: [{ ...image, content: "x" }] }), /twice: image\.tar/);
+    assert.throws(() => packBundle(compiled.spec, compiled.bundle, { plcVersion: "0", mtime: 0, streamedFiles: [image] }), /twice: image\.tar/);
   });
 
   it("plc verify refuses a MANIFEST.json that lists a path twice", (t) => {
@@ -42,7 +43,7 @@ describe("bundle paths", () => {
       rmSync(dir, { recursive: true, force: true });
     });
     const compiled = compileFixture(readFixture("bare-image"));
-    const twice = withManifestEdited(compiled.packed.tgz, compiled.bundle.root, (manifest) => {
+    const twice = withManifestEdited(tgzBytes(compiled.packed), compiled.bundle.root, (manifest) => {
       const files = manifest["files"] as { path: string }[];
       files.push({ ...(files.find((file) => file.path === "install.sh") ?? { path: "install.sh" }) });
     });

@@ -9,7 +9,8 @@ import type { LoadOptions } from "../compiler/load/index.js";
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const FIXTURES = join(ROOT, "fixtures");
 export const GOLDEN = join(ROOT, "golden");
-export const CLI = join(ROOT, "build", "compiler", "cli.js");
+/** The shipped CLI, as `bin` names it: the bundle `npm run build` makes. */
+export const CLI = join(ROOT, "build", "bundle", "plc.js");
 
 export interface FixtureCase {
   name: string;

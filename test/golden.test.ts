@@ -32,10 +32,12 @@ describe("golden bundles", () => {
     it(name, () => {
       const fixture = readFixture(name);
       const compiled = compileFixture(fixture);
+      // Files pack read from disk (image.tar) are compared with the rest.
+      const files = [...compiled.packed.files, ...compiled.packed.streamed.map((file) => ({ ...file, content: readFileSync(file.content.path) }))];
       const actualDir = join(ROOT, ".golden-actual", name);
       const goldenDir = join(GOLDEN, name);
       rmSync(actualDir, { recursive: true, force: true });
-      for (const file of compiled.packed.files) {
+      for (const file of files) {
         mkdirSync(dirname(join(actualDir, file.path)), { recursive: true });
         writeFileSync(join(actualDir, file.path), file.content);
       }
@@ -47,13 +49,13 @@ describe("golden bundles", () => {
         refused = recorded.refused;
         writeFileSync(reviewedPath(name), JSON.stringify(recorded.reviewed, null, 2) + "\n");
         rmSync(goldenDir, { recursive: true, force: true });
-        for (const file of compiled.packed.files) {
+        for (const file of files) {
           mkdirSync(dirname(join(goldenDir, file.path)), { recursive: true });
           writeFileSync(join(goldenDir, file.path), file.content);
         }
       }
       const expected = listFiles(goldenDir);
-      const actual = compiled.packed.files.map((file) => file.path).sort();
+      const actual = files.map((file) => file.path).sort();
       assert.deepEqual(actual, expected, `file list of ${name} differs from golden/${name} (UPDATE_GOLDEN=1 npm test to accept)`);
       const diffs: string[] = [];
       for (const path of actual) {
@@ -74,7 +76,7 @@ describe("golden bundles", () => {
       assert.deepEqual(missing, [], `${name}: ${missing.join(", ")} never reviewed: UPDATE_GOLDEN=1 records them`);
 
       // Intent that survives regeneration.
-      const byPath = new Map(compiled.packed.files.map((file) => [file.path, file.content.toString()]));
+      const byPath = new Map(files.map((file) => [file.path, file.content.toString()]));
       for (const [path, lines] of Object.entries(fixture.expect ?? {})) {
         const content = byPath.get(path);
         assert.ok(content !== undefined, `${name}: ${path} is missing`);

@@ -49,6 +49,37 @@ function staticClosure(file: string): { modules: Set<string>; packages: Set<stri
   return { modules, packages };
 }
 
+/** esbuild's metafile of the bundle (scripts/build.ts writes it): which sources went into which output. */
+interface BundleMeta {
+  outputs: Record<string, { imports: { path: string; kind: string; external?: boolean }[]; inputs: Record<string, unknown> }>;
+}
+
+function readBundleMeta(): BundleMeta {
+  return JSON.parse(readFileSync(join(ROOT, "build", "bundle", "meta.json"), "utf8")) as BundleMeta;
+}
+
+/** The output file that holds a source. */
+function chunkOf(meta: BundleMeta, input: string): string {
+  const found = Object.keys(meta.outputs).find((output) => meta.outputs[output]?.inputs[input] !== undefined);
+  assert.ok(found !== undefined, `${input} is in no output of the bundle`);
+  return found;
+}
+
+/** The sources an output loads before its first line runs: its own and those of the chunks it imports statically. */
+function bundleClosure(meta: BundleMeta, output: string): Set<string> {
+  const inputs = new Set<string>();
+  const seen = new Set<string>();
+  const visit = (path: string): void => {
+    const entry = meta.outputs[path];
+    if (seen.has(path) || entry === undefined) return;
+    seen.add(path);
+    for (const input of Object.keys(entry.inputs)) inputs.add(input);
+    for (const imported of entry.imports) if (imported.kind === "import-statement" && imported.external !== true) visit(imported.path);
+  };
+  visit(output);
+  return inputs;
+}
+
 /** The first circle found by a depth-first walk, as a list of modules, or undefined. */
 export function findCircle(graph: Map<string, string[]>): string[] | undefined {
   const state = new Map<string, "open" | "done">();
@@ -94,6 +125,22 @@ describe("imports", () => {
     const heavy = loaded.filter((file) => !file.startsWith("commands/") && !["cli.js", "paths.js", "diagnostics.js"].includes(file));
     assert.deepEqual(heavy, [], "modules a command should import() when it runs");
     assert.deepEqual([...packages].filter((name) => ["ajv", "ejs", "tar", "yaml"].some((heavyName) => name === heavyName || name.startsWith(`${heavyName}/`))), []);
+  });
+
+  it("the shipped bundle (build/bundle/plc.js) loads before a command runs only what cli.js does", () => {
+    const meta = readBundleMeta();
+    const loaded = [...bundleClosure(meta, "build/bundle/plc.js")].sort();
+    const startup = loaded.filter((input) => !input.startsWith("node_modules/commander/"));
+    const heavy = startup.filter((input) => !/^build\/compiler\/(commands\/[^/]+|cli|paths|diagnostics)\.js$/.test(input));
+    assert.deepEqual(heavy, [], "sources the bundle loads at start-up that a command should import() when it runs");
+    assert.ok(loaded.includes("build/compiler/cli.js"), "the bundle is made from cli.js");
+  });
+
+  it("plc build's part of the bundle holds nothing only ship, verify or diff need", () => {
+    const meta = readBundleMeta();
+    const loaded = bundleClosure(meta, chunkOf(meta, "build/compiler/write.js"));
+    const shipOnly = [...loaded].filter((input) => /^build\/compiler\/(ship\/(?!self-extracting)|verify\.js|diff\.js|diff-site\.js)/.test(input));
+    assert.deepEqual(shipOnly, []);
   });
 
   it("every command is a module of its own under compiler/commands/, registered from cli.ts", () => {

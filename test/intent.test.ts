@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { checkSpec, compileBundle } from "../compiler/index.js";
 import { explainSpec } from "../compiler/explain.js";
+import { tgzBytes } from "../compiler/pack/index.js";
 import { receiverScript, RECEIVER_STATUS } from "../compiler/ship/receiver.js";
 import { streamChunks } from "../compiler/ship/transport.js";
 import type { Shipment } from "../compiler/ship/shipment.js";
@@ -98,7 +99,7 @@ describe("intent", () => {
   it("plc verify refuses a bundle whose only fault is its id", (t) => {
     const dir = scratch(t);
     const compiled = compileFixture(readFixture("bare-image"));
-    const forged = withManifestEdited(compiled.packed.tgz, compiled.bundle.root, (manifest) => {
+    const forged = withManifestEdited(tgzBytes(compiled.packed), compiled.bundle.root, (manifest) => {
       manifest["id"] = "0".repeat(64);
     });
     writeFileSync(join(dir, "forged.tar.gz"), forged);

@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
+import { tgzBytes } from "../compiler/pack/index.js";
 import { after, before, describe, it } from "node:test";
 import { CLI, compileFixture, fixtureNames, readFixture } from "./fixtures.js";
 import { readEntries } from "./tamper.js";
@@ -168,7 +169,7 @@ describe("fixtures", () => {
     if (fixture.secrets === undefined) continue;
     it(`${name}: no secret value in the tarball`, () => {
       const compiled = compileFixture(fixture);
-      const tar = gunzipSync(compiled.packed.tgz);
+      const tar = gunzipSync(tgzBytes(compiled.packed));
       for (const secret of fixture.secrets ?? []) assert.equal(tar.indexOf(Buffer.from(secret)), -1, `${name}: tarball holds ${secret}`);
       const kept = compiled.bundle.secrets.map((s) => s.value).join("\n");
       for (const secret of fixture.secrets ?? []) assert.ok(kept.includes(secret), `${name}: ${secret} is in the secrets file`);

@@ -55,7 +55,8 @@ export function loadSpec(options: LoadOptions): WrittenSpec {
   const plugins = readPlugins(options.pluginsDirs, options.cwd);
   if (inventory !== undefined) prepareHost(inventory, parsed.assignments, parsed.targets, plugins, secrets, options.cwd, environment);
   const archive = options.imageArchive === undefined ? undefined : readImageArchive(options.imageArchive, options.cwd);
-  const imageArchive = options.imageArchive === undefined ? undefined : readFileSync(options.imageArchive);
+  // Left on disk, its size noted: pack reads it in chunks (an image may be gigabytes).
+  const imageArchive = options.imageArchive === undefined ? undefined : { path: options.imageArchive, size: statSync(options.imageArchive).size };
   const passwords = inventory === undefined ? new Map<string, PasswordFile>() : readPasswords(inventory.dir, secrets, options.cwd);
   const written: WrittenSpec = { argv: parsed.assignments, targets: parsed.targets, inventory, imageEnv: archive?.env, imageArchive, imageTags: archive?.tags, imageNote: undefined, plugins, passwords };
   if (written.imageEnv !== undefined || options.inspectLocalDocker !== true) return written;

@@ -1,11 +1,12 @@
 // Plugins are folders: plugin.yml plus optional hook templates. External dirs are searched first.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { Ajv, type ErrorObject } from "ajv";
+import type { ErrorObject, Options, ValidateFunction } from "ajv";
 import { LineCounter, parseDocument, isMap, isScalar, type Node } from "yaml";
 import { diagnostic, displayPath, PlcError, type Diagnostic } from "../diagnostics.js";
 import { BUILTIN_PLUGINS_DIR, SCHEMA_DIR } from "../paths.js";
 import { lintTemplate } from "../render/template-lint.js";
+import { loadValidator } from "../precompiled.js";
 import { HOOK_NAMES, type HookName, type PluginDefinition } from "../types.js";
 
 /**
@@ -46,14 +47,19 @@ export function readPlugins(extraDirs: readonly string[], cwd: string, options: 
   return [...byName.values()];
 }
 
-// Compiling a schema costs milliseconds; the schema file is part of plc, so once per process is enough.
-let compiledValidator: ReturnType<Ajv["compile"]> | undefined;
+// Compiling a schema costs milliseconds; the schema file is part of plc, so once per process is enough
+// (and none when the build precompiled it).
+let compiledValidator: ValidateFunction | undefined;
 
-function pluginValidator(): ReturnType<Ajv["compile"]> {
-  if (compiledValidator === undefined) {
-    const schema = JSON.parse(readFileSync(join(SCHEMA_DIR, "plugin.schema.json"), "utf8")) as object;
-    compiledValidator = new Ajv({ allErrors: true, strict: true }).compile(schema);
-  }
+export const PLUGIN_AJV_OPTIONS: Options = { allErrors: true, strict: true };
+
+/** plugin.schema.json, the schema of a plugin.yml. */
+export function readPluginManifestSchema(): object {
+  return JSON.parse(readFileSync(join(SCHEMA_DIR, "plugin.schema.json"), "utf8")) as object;
+}
+
+function pluginValidator(): ValidateFunction {
+  compiledValidator ??= loadValidator(readPluginManifestSchema(), PLUGIN_AJV_OPTIONS, {});
   return compiledValidator;
 }
 
@@ -61,7 +67,7 @@ function readPlugin(
   dir: string,
   manifestFile: string,
   cwd: string,
-  validate: ReturnType<Ajv["compile"]> | undefined,
+  validate: ValidateFunction | undefined,
   problems: Diagnostic[],
 ): PluginDefinition | undefined {
   const display = displayPath(cwd, manifestFile);

@@ -1,9 +1,12 @@
 // Phase 5, pack: a deterministic tar.gz with MANIFEST.json and SHA256SUMS. Returns bytes; writes nothing.
-import { createHash } from "node:crypto";
+// A file left on disk (an image archive) is read here in chunks, twice: once for the id, once as the
+// tarball is made; it is never held whole.
+import { createHash, type Hash } from "node:crypto";
+import { closeSync, openSync, readSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { Header, Pax } from "tar";
 import { isSecretPointer } from "../secrecy.js";
-import type { Bundle, BundleFile, Manifest, PackedBundle, Spec } from "../types.js";
+import type { Bundle, BundleFile, FileOnDisk, Manifest, PackedBundle, Spec, StreamedFile } from "../types.js";
 
 export interface PackOptions {
   plcVersion: string;
@@ -11,7 +14,12 @@ export interface PackOptions {
   mtime: number;
   /** Extra files that travel inside the tarball (image.tar, an embedded secrets.env). */
   extraFiles?: BundleFile[];
+  /** Extra files packed from disk in chunks (image.tar given to plc ship). */
+  streamedFiles?: StreamedFile[];
 }
+
+/** A file as pack takes it: its bytes in memory or on disk. */
+type PackInput = BundleFile | StreamedFile;
 
 export const TAR_BLOCK = 512;
 const BLOCK = TAR_BLOCK;
@@ -22,10 +30,13 @@ export function sha256(data: string | Buffer): string {
 
 /** Packs rendered files into the bundle tarball; the id is the sha256 of the uncompressed payload tar. */
 export function packBundle(spec: Spec, bundle: Bundle, options: PackOptions): PackedBundle {
-  const payload = [...bundle.files, ...(options.extraFiles ?? [])].sort((a, b) => compare(a.path, b.path));
+  const payload: PackInput[] = [...bundle.files, ...(bundle.streamed ?? []), ...(options.extraFiles ?? []), ...(options.streamedFiles ?? [])].sort((a, b) => compare(a.path, b.path));
   assertSafePaths(payload);
   // Each entry is encoded and hashed once: the payload tar (the id) and the final tar share them.
   const entries = encodeEntries(bundle.root, payload, options.mtime, true).sort((a, b) => compare(a.path, b.path));
+  // One pass over the payload: the id's first part, and the sha256 of each file left on disk.
+  const idHash = createHash("sha256");
+  for (const chunk of tarChunks(entries, false)) idHash.update(chunk);
   const unsigned: Manifest = {
     plc: options.plcVersion,
     id: "",
@@ -38,7 +49,7 @@ export function packBundle(spec: Spec, bundle: Bundle, options: PackOptions): Pa
     secrets: bundle.secrets.map((secret) => secret.key),
     files: entries.flatMap((entry) => (entry.file === undefined ? [] : [{ path: entry.file.path, mode: entry.file.mode.toString(8).padStart(4, "0"), sha256: entry.sha256 }])),
   };
-  const id = bundleId([assembleTar(entries)], unsigned);
+  const id = bundleId([], unsigned, idHash);
   const manifest: Manifest = { ...unsigned, id };
   const manifestFile: BundleFile = { path: "MANIFEST.json", mode: 0o644, content: manifestText(manifest) };
   const manifestEntries = encodeEntries(bundle.root, [manifestFile], options.mtime, false);
@@ -49,14 +60,109 @@ export function packBundle(spec: Spec, bundle: Bundle, options: PackOptions): Pa
     content: sumsText(listed.map((entry) => ({ path: entry.file?.path ?? "", sha256: entry.sha256 }))),
   };
   const all = [...entries, ...manifestEntries, ...encodeEntries(bundle.root, [sums], options.mtime, false)].sort((a, b) => compare(a.path, b.path));
+  const streamed = all.flatMap((entry) => (entry.file !== undefined && isStreamedFile(entry.file) ? [entry.file] : []));
+  let cached: Buffer | undefined;
   return {
     id,
-    files: all.flatMap((entry) => (entry.file === undefined ? [] : [entry.file])),
-    // Level 6 (zlib's default): half the time of 9 for 1% more bytes on a typical bundle.
-    tgz: gzipSync(assembleTar(all), { level: 6 }),
+    files: all.flatMap((entry) => (entry.file === undefined || isStreamedFile(entry.file) ? [] : [entry.file])),
+    streamed,
+    tgz:
+      streamed.length > 0
+        ? () => gzipMembers(tarChunks(all, true))
+        : function* tgz(): Generator<Buffer> {
+            cached ??= Buffer.concat([...gzipMembers(tarChunks(all, true))]);
+            yield cached;
+          },
+    isStreamed: streamed.length > 0,
     fileName: `${bundle.root}-${id.slice(0, 12)}.tar.gz`,
     manifest,
   };
+}
+
+/** The whole tar.gz of a bundle held in memory (one without files left on disk). */
+export function tgzBytes(packed: Pick<PackedBundle, "tgz">): Buffer {
+  return Buffer.concat([...packed.tgz()]);
+}
+
+// Level 6 (zlib's default): half the time of 9 for 1% more bytes on a typical bundle.
+const GZIP_LEVEL = 6;
+/**
+ * Gzip input per member. A tarball under it is one member, as gzip writes it; a bigger one (an image
+ * inside) is a concatenation of members, which gzip, tar -z and busybox read as one stream, made here
+ * one member at a time in bounded memory. The boundaries depend only on the bytes: still deterministic.
+ */
+const GZIP_MEMBER = 4 * 1024 * 1024;
+/** Reads of a file left on disk. */
+const READ_CHUNK = 1024 * 1024;
+
+/** Chunks are copied as they come (readChunks reuses its buffer); one staging buffer serves every member. */
+function* gzipMembers(chunks: Iterable<Buffer>): Generator<Buffer> {
+  let staging = Buffer.allocUnsafe(0);
+  let size = 0;
+  for (const chunk of chunks) {
+    if (size + chunk.length > staging.length) {
+      const grown = Buffer.allocUnsafe(Math.max(size + chunk.length, Math.min(2 * staging.length, GZIP_MEMBER + READ_CHUNK)));
+      staging.copy(grown, 0, 0, size);
+      staging = grown;
+    }
+    chunk.copy(staging, size);
+    size += chunk.length;
+    if (size >= GZIP_MEMBER) {
+      yield gzipSync(staging.subarray(0, size), { level: GZIP_LEVEL });
+      size = 0;
+    }
+  }
+  if (size > 0) yield gzipSync(staging.subarray(0, size), { level: GZIP_LEVEL });
+}
+
+function isStreamedFile(file: PackInput): file is StreamedFile {
+  return typeof file.content !== "string" && !Buffer.isBuffer(file.content);
+}
+
+function isOnDisk(content: EncodedEntry["content"]): content is FileOnDisk {
+  return content !== undefined && !Buffer.isBuffer(content);
+}
+
+/** The tar stream of the entries, end blocks included; the first pass (isAgain false) hashes files on disk. */
+function* tarChunks(entries: readonly EncodedEntry[], isAgain: boolean): Generator<Buffer> {
+  for (const entry of entries) {
+    yield* entry.header;
+    const content = entry.content;
+    if (isOnDisk(content)) {
+      const hash: Hash | undefined = isAgain ? undefined : createHash("sha256");
+      for (const chunk of readChunks(content)) {
+        hash?.update(chunk);
+        yield chunk;
+      }
+      if (hash !== undefined) entry.sha256 = hash.digest("hex");
+    } else if (content !== undefined) {
+      yield content;
+    }
+    if (entry.padding.length > 0) yield entry.padding;
+  }
+  yield Buffer.alloc(BLOCK * 2);
+}
+
+/**
+ * A file's bytes in chunks, each valid until the next is asked for (one buffer, reused); one that changed
+ * size since it was loaded would break the id, so it fails.
+ */
+function* readChunks(file: FileOnDisk): Generator<Buffer> {
+  const fd = openSync(file.path, "r");
+  const buffer = Buffer.allocUnsafe(READ_CHUNK);
+  try {
+    let total = 0;
+    for (;;) {
+      const read = readSync(fd, buffer, 0, READ_CHUNK, null);
+      if (read === 0) break;
+      total += read;
+      if (total > file.size) break;
+      yield buffer.subarray(0, read);
+    }
+    if (total !== file.size) throw new Error(`${file.path} changed while plc was packing it (${file.size} bytes when loaded)`);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -88,7 +194,7 @@ function inputsDigest(spec: Spec): string {
   return sha256(JSON.stringify(visible));
 }
 
-function assertSafePaths(files: readonly BundleFile[]): void {
+function assertSafePaths(files: readonly PackInput[]): void {
   const seen = new Set<string>();
   for (const file of files) {
     // Two entries of one path: SHA256SUMS would list both, and unpacking keeps only the later one.
@@ -109,14 +215,13 @@ function compare(a: string, b: string): number {
 
 interface EncodedEntry {
   path: string;
-  /** Header (and pax header when needed), content, padding. */
-  bytes: Buffer[];
-  file: BundleFile | undefined;
+  /** Header blocks (a pax header first when needed). */
+  header: Buffer[];
+  content: Buffer | FileOnDisk | undefined;
+  padding: Buffer;
+  file: PackInput | undefined;
+  /** For a file left on disk, set by the first pass over the tar stream. */
   sha256: string;
-}
-
-function assembleTar(entries: readonly EncodedEntry[]): Buffer {
-  return Buffer.concat([...entries.flatMap((entry) => entry.bytes), Buffer.alloc(BLOCK * 2)]);
 }
 
 /**
@@ -131,7 +236,7 @@ export function encodeHeader(entry: { path: string; mode: number; size: number; 
 }
 
 /** Fixed modes and mtime; directories listed explicitly (tar walks readdir order). */
-function encodeEntries(root: string, files: readonly BundleFile[], mtime: number, withDirectories: boolean): EncodedEntry[] {
+function encodeEntries(root: string, files: readonly PackInput[], mtime: number, withDirectories: boolean): EncodedEntry[] {
   const directories = new Set<string>(withDirectories ? [root] : []);
   if (withDirectories) {
     for (const file of files) {
@@ -139,17 +244,17 @@ function encodeEntries(root: string, files: readonly BundleFile[], mtime: number
       parts.forEach((_, index) => directories.add(`${root}/${parts.slice(0, index + 1).join("/")}`));
     }
   }
-  const encode = (path: string, mode: number, content: Buffer | undefined): Buffer[] => {
-    const bytes = encodeHeader({ path, mode, size: content?.length ?? 0, mtime, type: content === undefined ? "Directory" : "File" });
-    if (content !== undefined) bytes.push(content, Buffer.alloc((BLOCK - (content.length % BLOCK)) % BLOCK));
-    return bytes;
+  const encode = (path: string, mode: number, content: Buffer | FileOnDisk | undefined): Pick<EncodedEntry, "header" | "content" | "padding"> => {
+    const size = content === undefined ? 0 : Buffer.isBuffer(content) ? content.length : content.size;
+    const header = encodeHeader({ path, mode, size, mtime, type: content === undefined ? "Directory" : "File" });
+    return { header, content, padding: Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK) };
   };
   return [
-    ...[...directories].map((path) => ({ path: `${path}/`, bytes: encode(`${path}/`, 0o755, undefined), file: undefined, sha256: "" })),
+    ...[...directories].map((path) => ({ path: `${path}/`, ...encode(`${path}/`, 0o755, undefined), file: undefined, sha256: "" })),
     ...files.map((file) => {
       const content = typeof file.content === "string" ? Buffer.from(file.content, "utf8") : file.content;
       const path = `${root}/${file.path}`;
-      return { path, bytes: encode(path, file.mode, content), file, sha256: sha256(content) };
+      return { path, ...encode(path, file.mode, content), file, sha256: Buffer.isBuffer(content) ? sha256(content) : "" };
     }),
   ];
 }

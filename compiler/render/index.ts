@@ -5,7 +5,7 @@ import { Script } from "node:vm";
 import ejs from "ejs";
 import { diagnostic, fail, PlcError } from "../diagnostics.js";
 import { TEMPLATES_DIR } from "../paths.js";
-import type { Bundle, BundleFile, HookName, Origin, Spec } from "../types.js";
+import type { Bundle, BundleFile, HookName, Origin, Spec, StreamedFile } from "../types.js";
 import { hashHtpasswd } from "./htpasswd.js";
 import { planBlueGreen, planInstall, type BlueGreen, type HookFile, type InstallPlan } from "./install-plan.js";
 import { QUOTE_HELPERS, shAssign, unquoteSh } from "./quote.js";
@@ -110,7 +110,6 @@ export function renderBundle(spec: Spec): Bundle {
       });
     }
   }
-  if (spec.imageArchive !== undefined) files.push({ path: "image.tar", mode: 0o644, content: spec.imageArchive });
   for (const [index, plugin] of spec.plugins.entries()) {
     for (const [hook, { file, source }] of plugin.hooks) {
       files.push({
@@ -130,7 +129,9 @@ export function renderBundle(spec: Spec): Bundle {
     ...(spec.tls.key === undefined ? [] : [{ key: SECRET_TLS_KEY, value: spec.tls.key }]),
     ...(notify === undefined ? [] : notifySecretEntries(notify.secrets)),
   ];
-  return { root: spec.name, files: files.sort((a, b) => compare(a.path, b.path)), secrets };
+  // The image archive stays on disk: pack reads it in chunks.
+  const streamed: StreamedFile[] = spec.imageArchive === undefined ? [] : [{ path: "image.tar", mode: 0o644, content: spec.imageArchive }];
+  return { root: spec.name, files: files.sort((a, b) => compare(a.path, b.path)), streamed, secrets };
 }
 
 /** A plugin's secrets.env.ejs renders `KEY='value'` lines (through shAssign) that stay out of the tarball. */

@@ -14,10 +14,18 @@ export function selfExtractingName(packed: Pick<PackedBundle, "fileName">): stri
 
 /** The `.run` file's bytes: header, then the tarball unchanged. Deterministic, like the tarball. */
 export function selfExtractingBundle(packed: Pick<PackedBundle, "tgz" | "id">, root: string): Buffer {
-  const sha256 = createHash("sha256").update(packed.tgz).digest("hex");
+  return Buffer.concat([...selfExtractingChunks(packed, root)]);
+}
+
+/** The same bytes in chunks: the tarball is made twice (its sha256 heads the file), never held whole. */
+export function* selfExtractingChunks(packed: Pick<PackedBundle, "tgz" | "id">, root: string): Generator<Buffer> {
+  const hash = createHash("sha256");
+  for (const chunk of packed.tgz()) hash.update(chunk);
+  const sha256 = hash.digest("hex");
   const render = (offset: number): string => header(root, packed.id, sha256, String(offset).padStart(OFFSET_WIDTH, "0"));
   const length = Buffer.byteLength(render(0), "utf8");
-  return Buffer.concat([Buffer.from(render(length + 1), "utf8"), packed.tgz]);
+  yield Buffer.from(render(length + 1), "utf8");
+  yield* packed.tgz();
 }
 
 function header(root: string, id: string, sha256: string, offset: string): string {

@@ -1,10 +1,13 @@
 // What travels to a host: a bundle (a built tarball or one built in memory) and its secrets.
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
+import { closeSync, createReadStream, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { displayPath, fail } from "../diagnostics.js";
 import { readBundleManifest, readBundleTarball } from "../load/bundle.js";
 import { NOTIFY_CONFIG_FILE, parseNotifyConfig, readNotifySecrets } from "../notify/settings.js";
 import type { NotifyConfig, NotifySecrets } from "../notify/targets.js";
+import { tgzBytes } from "../pack/index.js";
 import type { PackedBundle } from "../types.js";
 import type { Destination } from "./ssh.js";
 
@@ -47,14 +50,43 @@ export interface ShipPlan {
   shipment: Shipment;
 }
 
-/** A shipment of a bundle plc just built, held in memory. */
+/**
+ * A shipment of a bundle plc just built: held in memory, or, with an image archive inside, written in
+ * chunks to a temporary file (removed when plc exits) and sent from there like a built tarball.
+ */
 export function shipmentOfPacked(packed: PackedBundle, root: string, secrets: string | undefined): Shipment {
+  const hash = createHash("sha256");
+  let source: Shipment["source"];
+  let size = 0;
+  if (packed.isStreamed) {
+    const dir = mkdtempSync(join(tmpdir(), "plc-ship-"));
+    process.once("exit", () => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const path = join(dir, packed.fileName);
+    const fd = openSync(path, "wx", 0o600);
+    try {
+      for (const chunk of packed.tgz()) {
+        hash.update(chunk);
+        size += chunk.length;
+        writeSync(fd, chunk);
+      }
+    } finally {
+      closeSync(fd);
+    }
+    source = { kind: "file", path };
+  } else {
+    const data = tgzBytes(packed);
+    hash.update(data);
+    size = data.length;
+    source = { kind: "bytes", data };
+  }
   return {
     root,
     id: packed.id,
-    source: { kind: "bytes", data: packed.tgz },
-    size: packed.tgz.length,
-    sha256: createHash("sha256").update(packed.tgz).digest("hex"),
+    source,
+    size,
+    sha256: hash.digest("hex"),
     secrets: secrets === undefined || secrets === "" ? undefined : Buffer.from(secrets, "utf8"),
     description: `${packed.fileName} (built now)`,
     secretKeys: packed.manifest.secrets,

@@ -1,5 +1,5 @@
 // Phase 3, validate: the project schema plus each plugin's variables, checked by ajv; errors located.
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import type { ErrorObject, Options, ValidateFunction } from "ajv";
 import ejs from "ejs";
 import { diagnostic, formatOrigin, nearest, PlcError, type Diagnostic } from "../diagnostics.js";
 import { pointerOf } from "../resolve/index.js";
@@ -8,6 +8,7 @@ import { isAbsolutePath, isHomePath, isHostName, isImageReference, normalizeImag
 import { reservedEnvKey } from "./reserved.js";
 import { planTls } from "../tls/index.js";
 import { PLAYLABS_NAMES } from "../resolve/playlabs.js";
+import { loadValidator, type Formats } from "../precompiled.js";
 
 import { readProjectSchema, type ProjectSchema } from "../schema.js";
 
@@ -28,25 +29,31 @@ export function schemaFor(plugins: readonly PluginDefinition[], base: ProjectSch
 /** Variables that are secrets whatever their origin; vault values are secret wherever they are. */
 const CORE_SECRET_VARIABLES = ["backup_password", "lftp_dsn", "htaccess", "users", "tls_certificate", "tls_key", "slack_token", "notify_webhook"];
 
-const compiled = new Map<string, ValidateFunction>();
+/** Validators and their schemas by set of active plugins: one inventory builds many instances. */
+const compiled = new Map<string, { schema: ProjectSchema; validate: ValidateFunction }>();
 
-/** One compiled validator per set of active plugins (a schema is a function of them). */
-function compile(schema: ProjectSchema, plugins: readonly PluginDefinition[]): ValidateFunction {
+// coerceTypes: argv values are strings (`port=8000`); "array" lets `dns: example.com` stand for a list of one.
+// validateSchema off: checking against the draft-07 meta-schema costs a run ~20 ms, and the schema
+// is plc's (tested: test/plugins.test.ts); strict mode still refuses unknown keywords of plugins.
+export const PROJECT_AJV_OPTIONS: Options = { allErrors: true, useDefaults: true, coerceTypes: "array", strict: true, verbose: true, validateSchema: false };
+
+export const PROJECT_FORMATS: Formats = {
+  "image-reference": isImageReference,
+  "host-name": isHostName,
+  "absolute-path": isAbsolutePath,
+  "home-path": isHomePath,
+  "lftp-dsn": (text: string) => typeof parseLftpDsn(text) !== "string",
+};
+
+/** One validator per set of active plugins (a schema is a function of them): precompiled, or compiled once. */
+function compile(plugins: readonly PluginDefinition[]): { schema: ProjectSchema; validate: ValidateFunction } {
   const key = plugins.map((plugin) => plugin.dir).join("\n");
   const cached = compiled.get(key);
   if (cached) return cached;
-  // coerceTypes: argv values are strings (`port=8000`); "array" lets `dns: example.com` stand for a list of one.
-  // validateSchema off: checking against the draft-07 meta-schema costs a run ~20 ms, and the schema
-  // is plc's (tested: test/plugins.test.ts); strict mode still refuses unknown keywords of plugins.
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: "array", strict: true, verbose: true, validateSchema: false });
-  ajv.addFormat("image-reference", isImageReference);
-  ajv.addFormat("host-name", isHostName);
-  ajv.addFormat("absolute-path", isAbsolutePath);
-  ajv.addFormat("home-path", isHomePath);
-  ajv.addFormat("lftp-dsn", (text: string) => typeof parseLftpDsn(text) !== "string");
-  const validate = ajv.compile(schema);
-  compiled.set(key, validate);
-  return validate;
+  const schema = schemaFor(plugins);
+  const entry = { schema, validate: loadValidator(schema, PROJECT_AJV_OPTIONS, PROJECT_FORMATS) };
+  compiled.set(key, entry);
+  return entry;
 }
 
 /** Checks the resolved spec and returns it typed, or throws every problem found, located. */
@@ -60,9 +67,10 @@ export function validateSpec(resolved: ResolvedSpec): Spec {
   }
   if (problems.length > 0) throw new PlcError(problems);
 
-  const schema = schemaFor(resolved.plugins);
+  // By name, so one precompiled validator serves every order the plugins come in.
+  const byName = [...resolved.plugins].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const { schema, validate } = compile(byName);
   const vars = structuredClone(resolved.vars);
-  const validate = compile(schema, resolved.plugins);
   if (!validate(vars)) {
     const located = (validate.errors ?? []).map((error) => toDiagnostic(error, resolved, schema));
     // A derived default (home from prefix) fails because of the user's value: report only the latter.
@@ -88,8 +96,17 @@ function noteYamlScalar(pointer: string, resolved: ResolvedValue, notes: string[
 /** Plugin values are EJS templates over the resolved variables (`<%- name %>-postgres`). */
 function renderPluginTemplate(template: string, context: Record<string, unknown>): string {
   const locals = Object.keys(context).filter((key) => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key));
-  return ejs.render(template, context, { strict: true, _with: false, destructuredLocals: locals, async: false } as ejs.Options & { async: false });
+  // Compiled once per template and set of names: 1000 instances of one inventory render the same ones.
+  const key = `${locals.join(",")}\n${template}`;
+  let render = pluginTemplates.get(key);
+  if (render === undefined) {
+    render = ejs.compile(template, { strict: true, _with: false, destructuredLocals: locals, async: false } as ejs.Options & { async: false }) as ejs.TemplateFunction;
+    pluginTemplates.set(key, render);
+  }
+  return render(context);
 }
+
+const pluginTemplates = new Map<string, ejs.TemplateFunction>();
 
 /**
  * A vault value is a secret, and only env values and secret variables are kept out of the tarball:

@@ -180,7 +180,9 @@ test("plc ship to one host over a real sshd", { timeout: 150_000 }, async (t) =>
   await t.test("self-extracting .run: checksum checked before unpacking, then it installs", () => {
     const tgz = readFileSync(first);
     const id = /-([0-9a-f]{12})\.tar\.gz$/.exec(first)?.[1] ?? "";
-    const run = selfExtractingBundle({ tgz, id: id.padEnd(64, "0") }, "ybs-hack");
+    const run = selfExtractingBundle({ tgz: function* () {
+      yield tgz;
+    }, id: id.padEnd(64, "0") }, "ybs-hack");
     const good = join(client.dir, "ybs-hack.run");
     writeFileSync(good, run, { mode: 0o755 });
     const tampered = Buffer.from(run);

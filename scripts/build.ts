@@ -1,0 +1,73 @@
+// `npm run build`, after tsc: the shipped CLI as one bundled file (build/bundle/plc.js). Node then reads and
+// compiles one file instead of resolving a few hundred modules; the sources and their layout stay as they are.
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { _, type Options } from "ajv";
+import standalone from "ajv/dist/standalone/index.js";
+import { build, transform } from "esbuild";
+import { readPluginManifestSchema, readPlugins, PLUGIN_AJV_OPTIONS } from "../compiler/load/plugins.js";
+import { PRECOMPILED_DIR } from "../compiler/paths.js";
+import { newAjv, validatorFile, validatorKey, type Formats } from "../compiler/precompiled.js";
+import { PROJECT_AJV_OPTIONS, PROJECT_FORMATS, schemaFor } from "../compiler/validate/index.js";
+import type { PluginDefinition } from "../compiler/types.js";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/**
+ * Bundles build/compiler/cli.js. Each command's `import()` stays lazy: esbuild splits what a command loads
+ * into chunks beside plc.js, so `plc --version` reads none of them. Every file stays two folders deep,
+ * so PACKAGE_ROOT (paths.ts) is the same from each. meta.json says which sources went where
+ * (test/imports.test.ts reads it).
+ */
+async function bundleCli(): Promise<void> {
+  const outdir = join(ROOT, "build", "bundle");
+  rmSync(outdir, { recursive: true, force: true });
+  const result = await build({
+    absWorkingDir: ROOT,
+    entryPoints: { plc: join(ROOT, "build", "compiler", "cli.js") },
+    outdir,
+    bundle: true,
+    splitting: true,
+    chunkNames: "[name]-[hash]",
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    minify: true,
+    legalComments: "none",
+    logLevel: "warning",
+    metafile: true,
+    // The CommonJS dependencies (ajv, ejs) call require; an ES module has none of its own.
+    banner: { js: "import { createRequire as __plcCreateRequire } from 'node:module'; const require = __plcCreateRequire(import.meta.url);" },
+  });
+  writeFileSync(join(outdir, "meta.json"), JSON.stringify(result.metafile));
+  chmodSync(join(outdir, "plc.js"), 0o755);
+}
+
+/**
+ * ajv's standalone code for one schema, as a CommonJS factory taking the formats (plc's own functions,
+ * so the file holds no copy of them). validate/precompiled.ts finds it by the schema's digest.
+ */
+async function precompileValidator(schema: object, options: Options, formats: Formats): Promise<void> {
+  const ajv = newAjv({ ...options, code: { source: true, formats: _`__plcFormats` } }, formats);
+  const source = standalone.default(ajv, ajv.compile(schema));
+  const factory = `"use strict";\nmodule.exports = function (__plcFormats) {\nconst module = { exports: {} }; const exports = module.exports;\n${source}\nreturn module.exports;\n};\n`;
+  const { code } = await transform(factory, { minify: true, format: "cjs", target: "node20", legalComments: "none" });
+  writeFileSync(validatorFile(validatorKey(schema, options, formats)), code);
+}
+
+/** Every subset of the built-in plugins, sorted by name as validate/index.ts asks for them. */
+function subsets(plugins: readonly PluginDefinition[]): PluginDefinition[][] {
+  const sorted = [...plugins].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return Array.from({ length: 2 ** sorted.length }, (_, mask) => sorted.filter((_, bit) => (mask & (1 << bit)) !== 0));
+}
+
+async function precompileValidators(): Promise<void> {
+  rmSync(join(PRECOMPILED_DIR, "validate"), { recursive: true, force: true });
+  mkdirSync(join(PRECOMPILED_DIR, "validate"), { recursive: true });
+  await precompileValidator(readPluginManifestSchema(), PLUGIN_AJV_OPTIONS, {});
+  for (const plugins of subsets(readPlugins([], ROOT))) await precompileValidator(schemaFor(plugins), PROJECT_AJV_OPTIONS, PROJECT_FORMATS);
+}
+
+await precompileValidators();
+await bundleCli();
