@@ -39,12 +39,6 @@ const RENDER_DIR_HINT = "give a new or empty directory (plc render replaces it w
 const BUNDLE_EDITED = "the tarball was repacked or edited";
 const BUNDLE_HINT = "give the .tar.gz plc build wrote";
 
-/** Where the text of a located sub-problem comes from: a checker (template lint, bundle verify, Jinja) names it. */
-interface Finding {
-  problem: string;
-  fix?: string | undefined;
-}
-
 /** Any entry, whatever its args: what the table is checked against. */
 interface AnyEntry {
   exit: ExitClass;
@@ -530,11 +524,44 @@ export const MESSAGES = {
     (a) => `variables refer to each other in a cycle: ${a.cycle}`,
     () => "one of them must hold a value, not a template reading the others",
   ),
-  "jinja-error": input<{ variable: string; template: string } & Finding>(
-    "a Jinja template in the inventory that plc cannot evaluate (syntax, unknown filter, undefined name)",
-    { variable: "dns", template: "{{ name | bogus }}", problem: "unknown filter 'bogus'", fix: "plc knows the filters default, lower, upper" },
+  "jinja-syntax": input(
+    "a Jinja template in the inventory that does not parse",
+    { variable: "dns", template: "{{ name ", problem: "expected variable end" },
+    (a) => `${a.variable}: template syntax error: ${a.problem} in ${JSON.stringify(a.template)}`,
+    () => "check the {{ }} and {% %} pairs and the quotes inside them",
+  ),
+  "jinja-undefined": input<{ variable: string; template: string; names: string[]; facts: string[] }>(
+    "a Jinja template reading names the inventory does not define (a host fact is unknown at build time)",
+    { variable: "env.X", template: "{{ nowhere }}", names: ["nowhere"], facts: [] },
+    (a) => `${a.variable}: '${a.names.join("', '")}' ${a.names.length === 1 ? "is" : "are"} undefined in ${JSON.stringify(a.template)}`,
+    (a) =>
+      a.facts.length > 0
+        ? `${a.facts.join(", ")} ${a.facts.length === 1 ? "is a fact" : "are facts"} of the host, unknown at build time: give the value in the inventory or on the command line`
+        : `define ${a.names[0] ?? "it"} in the inventory or on the command line (${a.names[0] ?? "name"}=value), or write {{ ${a.names[0] ?? "name"} | default("…") }}`,
+  ),
+  "jinja-unknown-filter": input(
+    "a Jinja filter plc does not have",
+    { variable: "dns", template: "{{ name | bogus }}", filter: "bogus", known: "default, lower, upper" },
+    (a) => `${a.variable}: unknown filter '${a.filter}' in ${JSON.stringify(a.template)}`,
+    (a) => `plc knows the filters ${a.known}`,
+  ),
+  "jinja-self-reference": input(
+    "a variable whose template reads itself",
+    { variable: "dns", template: "{{ dns }}", name: "dns" },
+    (a) => `${a.variable}: ${a.name} refers to itself in ${JSON.stringify(a.template)}`,
+    () => "a variable cannot be defined from its own value in Ansible (recursive loop)",
+  ),
+  "jinja-filter": input<{ variable: string; template: string; problem: string; fix: string }>(
+    "a Jinja filter or lookup that refused its input (a lookup plc does not evaluate, a vaulted_read of a missing file); the filter says why",
+    { variable: "env.X", template: "{{ lookup('pipe', 'date') }}", problem: "lookup('pipe') runs on the control machine", fix: "give the value itself" },
     (a) => `${a.variable}: ${a.problem} in ${JSON.stringify(a.template)}`,
     (a) => a.fix,
+  ),
+  "jinja-error": input(
+    "a Jinja template that fails to evaluate for another reason (nunjucks says why)",
+    { variable: "dns", template: "{{ 1 / none }}", problem: "unable to call `none`" },
+    (a) => `${a.variable}: ${a.problem} in ${JSON.stringify(a.template)}`,
+    () => "fix the expression",
   ),
   // The template lint (render/template-lint.ts): built-in templates and every plugin's, as they load.
   "lint-unclosed-tag": lint("an EJS tag that does not close", {}, () => "unclosed EJS tag"),

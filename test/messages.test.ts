@@ -55,7 +55,8 @@ describe("the message catalogue", () => {
     for (const code of CODES) {
       const entry = MESSAGES[code] as unknown as Entry<unknown>;
       const message = entry.message(entry.example);
-      assert.ok(message.length > 10 && !message.includes("undefined"), `${code}: ${message}`);
+      // A JavaScript undefined never reaches the words (jinja-undefined says "is undefined" on purpose).
+      assert.ok(message.length > 10 && (code === "jinja-undefined" || !message.includes("undefined")), `${code}: ${message}`);
       const hint = entry.hint?.(entry.example);
       assert.ok(hint === undefined || (hint.length > 5 && !hint.includes("undefined")), `${code}: ${String(hint)}`);
       assert.ok(entry.summary.length > 10, code);

@@ -5,6 +5,7 @@ import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import nunjucks from "nunjucks";
 import { diagnostic, displayPath, PlcError } from "../diagnostics.js";
+import type { ArgsOf, DiagnosticCode } from "../messages.js";
 import type { Assignment, InventoryVariable, Origin, TemplateSource } from "../types.js";
 import { valueOf } from "./hostvars.js";
 import { decryptVault, isVaultText, VaultError, type VaultSecret } from "./vault.js";
@@ -138,7 +139,7 @@ export class TemplateEvaluator {
     try {
       root = PARSER.parse(text, [], {});
     } catch (error) {
-      throw this.located(assignment, variable, text, `template syntax error: ${innerMessage(error)}`, "check the {{ }} and {% %} pairs and the quotes inside them");
+      throw this.located(assignment, "jinja-syntax", { variable, template: text, problem: innerMessage(error) });
     }
     const context: Record<string, unknown> = {};
     const unknown: string[] = [];
@@ -167,30 +168,22 @@ export class TemplateEvaluator {
       if (error instanceof PlcError) throw error;
       // Set by a filter during the render, which TypeScript's narrowing cannot see.
       const problem = this.problem as TemplateProblem | undefined;
-      if (problem !== undefined) throw this.located(assignment, variable, text, problem.message, problem.hint);
+      if (problem !== undefined) throw this.located(assignment, "jinja-filter", { variable, template: text, problem: problem.message, fix: problem.hint });
       const message = innerMessage(error);
       if (/null or undefined/.test(message) && unknown.length > 0) {
         const facts = unknown.filter((name) => name.startsWith("ansible_") || name === "hostvars");
-        throw this.located(
-          assignment,
-          variable,
-          text,
-          `'${unknown.join("', '")}' ${unknown.length === 1 ? "is" : "are"} undefined`,
-          facts.length > 0
-            ? `${facts.join(", ")} ${facts.length === 1 ? "is a fact" : "are facts"} of the host, unknown at build time: give the value in the inventory or on the command line`
-            : `define ${unknown[0] ?? "it"} in the inventory or on the command line (${unknown[0] ?? "name"}=value), or write {{ ${unknown[0] ?? "name"} | default("…") }}`,
-        );
+        throw this.located(assignment, "jinja-undefined", { variable, template: text, names: unknown, facts });
       }
       // nunjucks wraps what a filter throws, sometimes twice: the cause chain leads to it.
       for (let cause: unknown = error; typeof cause === "object" && cause !== null; cause = (cause as { cause?: unknown }).cause) {
-        if (cause instanceof TemplateProblem) throw this.located(assignment, variable, text, cause.message, cause.hint);
+        if (cause instanceof TemplateProblem) throw this.located(assignment, "jinja-filter", { variable, template: text, problem: cause.message, fix: cause.hint });
         if (cause instanceof PlcError) throw cause;
       }
       const filter = /filter not found: (\S+)/.exec(message);
       if (filter !== null) {
-        throw this.located(assignment, variable, text, `unknown filter '${filter[1] ?? ""}'`, `plc knows the filters ${[...FILTER_NAMES].sort().join(", ")}`);
+        throw this.located(assignment, "jinja-unknown-filter", { variable, template: text, filter: filter[1] ?? "", known: [...FILTER_NAMES].sort().join(", ") });
       }
-      throw this.located(assignment, variable, text, message, "fix the expression");
+      throw this.located(assignment, "jinja-error", { variable, template: text, problem: message });
     }
   }
 
@@ -199,7 +192,7 @@ export class TemplateEvaluator {
     if (extra !== undefined) return extra;
     if (this.scope.variables.has(name)) {
       if (this.stack.includes(name) && assignment.path[0] === name) {
-        throw this.located(assignment, variable, text, `${name} refers to itself`, "a variable cannot be defined from its own value in Ansible (recursive loop)");
+        throw this.located(assignment, "jinja-self-reference", { variable, template: text, name });
       }
       const evaluated = this.variable(name);
       const assignments = evaluated?.assignments ?? [];
@@ -212,10 +205,8 @@ export class TemplateEvaluator {
     return this.scope.magic.get(name);
   }
 
-  private located(assignment: Assignment, variable: string, text: string, message: string, hint: string): PlcError {
-    return new PlcError([
-      diagnostic("jinja-error", { variable, template: text, problem: message, fix: hint }, { origin: assignment.origin, variable }),
-    ]);
+  private located<C extends Extract<DiagnosticCode, `jinja-${string}`>>(assignment: Assignment, code: C, args: ArgsOf<C> & { variable: string }): PlcError {
+    return new PlcError([diagnostic(code, args, { origin: assignment.origin, variable: args.variable })]);
   }
 
   private markSecret(): void {
