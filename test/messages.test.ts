@@ -98,6 +98,15 @@ describe("--error-format json", () => {
     assert.ok(lines.some((line) => line["code"] === "invalid-instance-name"), run.stderr);
   });
 
+  it("carries no secret: an lftp_dsn's password and an argument's value stay out of args and origin", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "plc-messages-"));
+    const run = spawnSync(process.execPath, [CLI, "check", "--error-format=json", "image=nginx:1", "backup_password=hunter2", "lftp_dsn=sftp://u:hunter2@host/x;!sh"], { cwd, encoding: "utf8" });
+    assert.equal(run.status, 2, run.stderr);
+    const [line] = run.stderr.trim().split("\n").map((text) => JSON.parse(text) as Record<string, unknown>);
+    assert.equal(line?.["code"], "invalid-format");
+    assert.doesNotMatch(run.stderr, /hunter2/);
+  });
+
   it("carries a usage error of the playlabs forms too (before commander parses)", () => {
     const run = spawnSync(process.execPath, [CLI, "ship", "--error-format=json", "-u", "a", "-u", "b", "image=nginx:1"], { encoding: "utf8" });
     assert.equal(run.status, 2, run.stderr);
