@@ -1,13 +1,16 @@
 // `npm run build`, after tsc: the shipped CLI as one bundled file (build/bundle/plc.js). Node then reads and
 // compiles one file instead of resolving a few hundred modules; the sources and their layout stay as they are.
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { _, type Options } from "ajv";
 import standalone from "ajv/dist/standalone/index.js";
+import ejs from "ejs";
 import { build, transform } from "esbuild";
 import { readPluginManifestSchema, readPlugins, PLUGIN_AJV_OPTIONS } from "../compiler/load/plugins.js";
 import { PRECOMPILED_DIR } from "../compiler/paths.js";
+import { COMPILED_TEMPLATE_DIRS, COMPILED_TEMPLATES_FILE, templateKey } from "../compiler/render/compiled-templates.js";
+import { RENDER_EJS_OPTIONS } from "../compiler/render/index.js";
 import { newAjv, validatorFile, validatorKey, type Formats } from "../compiler/precompiled.js";
 import { PROJECT_AJV_OPTIONS, PROJECT_FORMATS, schemaFor } from "../compiler/validate/index.js";
 import type { PluginDefinition } from "../compiler/types.js";
@@ -69,5 +72,36 @@ async function precompileValidators(): Promise<void> {
   for (const plugins of subsets(readPlugins([], ROOT))) await precompileValidator(schemaFor(plugins), PROJECT_AJV_OPTIONS, PROJECT_FORMATS);
 }
 
+/** Every .ejs file under a folder. */
+function templatesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? templatesUnder(join(dir, entry.name)) : entry.name.endsWith(".ejs") ? [join(dir, entry.name)] : [],
+  );
+}
+
+/**
+ * plc's own templates as functions (render/compiled-templates.ts runs them): EJS compiles each with the
+ * options render gives it, and its generated body is wrapped in a function of the same parameters.
+ * One EJS does not compile (a syntax error) is left out: render reports it as it runs, located.
+ */
+function precompileTemplates(): void {
+  const entries: string[] = [];
+  // prep's templates take locals by their context's keys: EJS compiles them as plc prep runs.
+  const files = COMPILED_TEMPLATE_DIRS.flatMap((dir) => templatesUnder(join(ROOT, dir))).filter((file) => !file.includes("/templates/prep/"));
+  for (const file of files.sort()) {
+    const template = new ejs.Template(readFileSync(file, "utf8"), { ...RENDER_EJS_OPTIONS, destructuredLocals: [...RENDER_EJS_OPTIONS.destructuredLocals], filename: file });
+    try {
+      template.compile();
+    } catch {
+      continue;
+    }
+    const body = `"use strict";\nlet __line = 1;\ntry {\n${template.source}} catch (e) {\n  rethrow(e, __line);\n}\n`;
+    entries.push(`${JSON.stringify(templateKey(file))}: { text: ${JSON.stringify(template.templateText)}, render: function (locals, escapeFn, include, rethrow) {\n${body}} }`);
+  }
+  // Not minified: an error raised while rendering names the template's own identifiers, as EJS's does.
+  writeFileSync(COMPILED_TEMPLATES_FILE, `"use strict";\nmodule.exports = {\n${entries.join(",\n")}\n};\n`);
+}
+
 await precompileValidators();
+precompileTemplates();
 await bundleCli();

@@ -1,7 +1,7 @@
 // The image config (`ENV PLAYLABS_PLUGINS`, GIT_COMMIT, UWSGI_*) from a `docker save` archive, read in TypeScript.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import * as tar from "tar";
+import { list } from "tar/list";
 import { displayPath, fail } from "../diagnostics.js";
 
 // Config blobs are small; layers are skipped without being buffered.
@@ -30,7 +30,7 @@ export function readImageArchive(archive: string, cwd: string): ImageArchive {
   if (!existsSync(archive)) notArchive("no such file");
   const small = new Map<string, Buffer>();
   try {
-    tar.t({
+    list({
       file: archive,
       sync: true,
       strict: true,

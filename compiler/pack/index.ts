@@ -4,7 +4,8 @@
 import { createHash, type Hash } from "node:crypto";
 import { closeSync, openSync, readSync } from "node:fs";
 import { gzipSync } from "node:zlib";
-import { Header, Pax } from "tar";
+import { Header } from "tar/header";
+import { Pax } from "tar/pax";
 import { isSecretPointer } from "../secrecy.js";
 import type { Bundle, BundleFile, FileOnDisk, Manifest, PackedBundle, Spec, StreamedFile } from "../types.js";
 
