@@ -7,7 +7,7 @@ import { _, type Options } from "ajv";
 import standalone from "ajv/dist/standalone/index.js";
 import ejs from "ejs";
 import { build, transform } from "esbuild";
-import { readPluginManifestSchema, readPlugins, PLUGIN_AJV_OPTIONS } from "../compiler/load/plugins.js";
+import { BUILT_IN_PLUGINS_FILE, readPluginManifestSchema, readPlugins, PLUGIN_AJV_OPTIONS, storedBuiltInPlugins } from "../compiler/load/plugins.js";
 import { PRECOMPILED_DIR } from "../compiler/paths.js";
 import { COMPILED_TEMPLATE_DIRS, COMPILED_TEMPLATES_FILE, templateKey } from "../compiler/render/compiled-templates.js";
 import { RENDER_EJS_OPTIONS } from "../compiler/render/index.js";
@@ -102,6 +102,9 @@ function precompileTemplates(): void {
   writeFileSync(COMPILED_TEMPLATES_FILE, `"use strict";\nmodule.exports = {\n${entries.join(",\n")}\n};\n`);
 }
 
+// What an earlier build stored is not read back: readPlugins would take it for the plugins' folders.
+rmSync(PRECOMPILED_DIR, { recursive: true, force: true });
 await precompileValidators();
+writeFileSync(BUILT_IN_PLUGINS_FILE, storedBuiltInPlugins(ROOT));
 precompileTemplates();
 await bundleCli();

@@ -40,9 +40,16 @@ function compiledTemplates(): Record<string, CompiledTemplate> {
   return table;
 }
 
-/** A template's key among the compiled ones: its path from the package root. */
+const keys = new Map<string, string>();
+
+/** A template's key among the compiled ones: its path from the package root (kept: a bundle renders a hundred). */
 export function templateKey(file: string): string {
-  return relative(PACKAGE_ROOT, file).split("\\").join("/");
+  let key = keys.get(file);
+  if (key === undefined) {
+    key = relative(PACKAGE_ROOT, file).split("\\").join("/");
+    keys.set(file, key);
+  }
+  return key;
 }
 
 /** Whether the build compiled this file (plc's own templates; not an external plugin's). */
