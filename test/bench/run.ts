@@ -67,7 +67,8 @@ function benchStartup(runs: number): { pairs: Pair[]; bytes: number; tar: Buffer
         plcTimes.push(plc);
         ratios.push(plc / node);
         if (BASELINE !== undefined) {
-          const base = timed(process.execPath, [BASELINE, ...args], env);
+          // Its own output folder: the tarball measured below is this plc's.
+          const base = timed(process.execPath, [BASELINE, ...args.map((arg) => (arg === dir ? `${dir}-baseline` : arg))], env);
           baseTimes.push(base);
           baseRatios.push(base / node);
         }
@@ -79,6 +80,7 @@ function benchStartup(runs: number): { pairs: Pair[]; bytes: number; tar: Buffer
     return { pairs, bytes: statSync(tarball).size, tar: gunzipSync(readFileSync(tarball)) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    rmSync(`${dir}-baseline`, { recursive: true, force: true });
   }
 }
 
