@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { _, type Options } from "ajv";
 import standalone from "ajv/dist/standalone/index.js";
 import ejs from "ejs";
-import { build, transform } from "esbuild";
+import { build } from "esbuild";
 import { BUILT_IN_PLUGINS_FILE, readPluginManifestSchema, readPlugins, PLUGIN_AJV_OPTIONS, storedBuiltInPlugins } from "../compiler/load/plugins.js";
 import { PRECOMPILED_DIR } from "../compiler/paths.js";
 import { COMPILED_TEMPLATE_DIRS, COMPILED_TEMPLATES_FILE, templateKey } from "../compiler/render/compiled-templates.js";
@@ -55,8 +55,10 @@ async function precompileValidator(schema: object, options: Options, formats: Fo
   const ajv = newAjv({ ...options, code: { source: true, formats: _`__plcFormats` } }, formats);
   const source = standalone.default(ajv, ajv.compile(schema));
   const factory = `"use strict";\nmodule.exports = function (__plcFormats) {\nconst module = { exports: {} }; const exports = module.exports;\n${source}\nreturn module.exports;\n};\n`;
-  const { code } = await transform(factory, { minify: true, format: "cjs", target: "node20", legalComments: "none" });
-  writeFileSync(validatorFile(validatorKey(schema, options, formats)), code);
+  // Bundled: the few runtime helpers the code requires (ajv/dist/runtime/ucs2length) go inside, so a
+  // run with plc's own plugins loads nothing of ajv's.
+  const built = await build({ stdin: { contents: factory, resolveDir: ROOT, loader: "js" }, bundle: true, write: false, minify: true, format: "cjs", platform: "node", target: "node20", legalComments: "none", logLevel: "warning" });
+  writeFileSync(validatorFile(validatorKey(schema, options, formats)), built.outputFiles[0]?.text ?? "");
 }
 
 /** Every subset of the built-in plugins, sorted by name as validate/index.ts asks for them. */
