@@ -81,6 +81,8 @@ export interface WrittenSpec {
   imageArchive: FileOnDisk | undefined;
   /** The archive's RepoTags: what `docker load` names the image on the host. */
   imageTags: string[] | undefined;
+  /** image.parts of the archive (load/image.ts), when it can travel layer by layer. */
+  imageParts: string | undefined;
   /** Said when the image config could not be read (plc carries on with the plugins given). */
   imageNote: string | undefined;
   plugins: PluginDefinition[];
@@ -121,6 +123,7 @@ export interface ResolvedSpec {
   plugins: PluginDefinition[];
   imageArchive: FileOnDisk | undefined;
   imageTags: string[] | undefined;
+  imageParts: string | undefined;
   /** Human-readable notes about plugin order changes. */
   notes: string[];
   passwords: Map<string, PasswordFile>;
@@ -240,6 +243,7 @@ export interface Spec {
   /** Plugin mounts with their targets rendered. */
   mounts: { source: string; target: string }[];
   imageArchive: FileOnDisk | undefined;
+  imageParts: string | undefined;
   /** Top-level variables holding secrets: masked in check/explain, out of the inputs digest. */
   secretVariables: string[];
   /** Env keys whose values the host generates once and keeps (`.host-secrets.env`). */

@@ -116,7 +116,7 @@ describe("intent", () => {
     assert.equal(runTool("tar", ["-czf", join(dir, "fake.tar.gz"), "-C", join(dir, "tree"), "fake"]).status, 0);
     const data = readFileSync(join(dir, "fake.tar.gz"));
     const sha256 = runTool("sha256sum", [join(dir, "fake.tar.gz")]).stdout.split(" ")[0] ?? "";
-    const shipment: Shipment = { root: "fake", id: "x", source: { kind: "bytes", data }, size: data.length, sha256, secrets: undefined, description: "fake", secretKeys: [], notify: undefined, signature: undefined };
+    const shipment: Shipment = { root: "fake", id: "x", source: { kind: "bytes", data }, size: data.length, sha256, secrets: undefined, description: "fake", secretKeys: [], notify: undefined, signature: undefined, imageParts: undefined };
     const chunks: Buffer[] = [];
     for await (const chunk of streamChunks(shipment)) chunks.push(chunk);
     const stream = Buffer.concat(chunks);

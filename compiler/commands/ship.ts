@@ -17,6 +17,7 @@ export function register(program: Command, run: Run): void {
     .option("--secrets <file>", "secrets file to send (default: the *.secrets.env beside BUNDLE)")
     .option("--check", "run install.sh --check on the hosts: prerequisites, checksums, secrets; change nothing")
     .option("--dry-run", "print what would run on each host; connect to none")
+    .option("--full-image", "send the bundle's image.tar whole, even the layers the host's docker already has")
     .option(
       "--accept-new-host-keys",
       "trust a host's key on first contact and remember it (ssh StrictHostKeyChecking=accept-new); a changed key is still refused. " +

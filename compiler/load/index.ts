@@ -58,7 +58,7 @@ export function loadSpec(options: LoadOptions): WrittenSpec {
   // Left on disk, its size noted: pack reads it in chunks (an image may be gigabytes).
   const imageArchive = options.imageArchive === undefined ? undefined : { path: options.imageArchive, size: statSync(options.imageArchive).size };
   const passwords = inventory === undefined ? new Map<string, PasswordFile>() : readPasswords(inventory.dir, secrets, options.cwd);
-  const written: WrittenSpec = { argv: parsed.assignments, targets: parsed.targets, inventory, imageEnv: archive?.env, imageArchive, imageTags: archive?.tags, imageNote: undefined, plugins, passwords };
+  const written: WrittenSpec = { argv: parsed.assignments, targets: parsed.targets, inventory, imageEnv: archive?.env, imageArchive, imageTags: archive?.tags, imageParts: archive?.parts, imageNote: undefined, plugins, passwords };
   if (written.imageEnv !== undefined || options.inspectLocalDocker !== true) return written;
   // The image may come from the command line or the inventory, whichever layer named it.
   const image = imageOf(written, inventory === undefined ? [] : imageKeys(parsed.assignments));

@@ -112,6 +112,8 @@ export function renderBundle(spec: Spec): Bundle {
       });
     }
   }
+  // The archive's files by content address: plc ship sends only the layers the host lacks, install.sh checks them.
+  if (spec.imageArchive !== undefined && spec.imageParts !== undefined) files.push({ path: "image.parts", mode: 0o644, content: spec.imageParts });
   for (const [index, plugin] of spec.plugins.entries()) {
     for (const [hook, { file, source }] of plugin.hooks) {
       files.push({

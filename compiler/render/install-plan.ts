@@ -81,6 +81,8 @@ export interface InstallPlan {
   tls: { mode: Spec["tls"]["mode"] } | undefined;
   /** deploy_strategy blue-green: the slots, the upstream and the drain; undefined: recreate. */
   blueGreen: BlueGreen | undefined;
+  /** The image travels with image.parts: install.sh takes --image-parts DIR, the archive's files plc ship sent. */
+  imageParts: boolean;
 }
 
 /** A hook install.sh runs, and what it says when the hook fails. */
@@ -120,6 +122,7 @@ export function planInstall({ spec, backups, vhostFile, dataDirs, hooks, blueGre
           },
     tls: vhostFile === undefined || spec.tls.mode === "off" ? undefined : { mode: spec.tls.mode },
     blueGreen,
+    imageParts: spec.imageArchive !== undefined && spec.imageParts !== undefined,
   };
 }
 

@@ -67,7 +67,7 @@ export function resolveSpec(written: WrittenSpec): ResolvedSpec {
   for (const plugin of written.plugins) {
     if (plugin.shadows !== undefined) notes.push(`plugin '${plugin.name}' of ${plugin.dir} shadows the built-in ${plugin.name} plugin: -p ${plugin.name} runs it`);
   }
-  return { vars: buildObject(values.map), values: values.map, plugins, notes, imageArchive: written.imageArchive, imageTags: written.imageTags, passwords: written.passwords };
+  return { vars: buildObject(values.map), values: values.map, plugins, notes, imageArchive: written.imageArchive, imageTags: written.imageTags, imageParts: written.imageParts, passwords: written.passwords };
 }
 
 function lastString(assignments: readonly Assignment[], name: string): string | undefined {

@@ -28,6 +28,7 @@ export interface ShipOptions extends SshOptions {
   dryRun?: boolean;
   secrets?: string;
   check?: boolean;
+  fullImage?: boolean;
 }
 
 /** Ships `operands` (BUNDLE @host…, or @host vars…); `load` is the command line as load reads it. */
@@ -39,7 +40,9 @@ export async function ship(operands: string[], options: ShipOptions, load: LoadO
   const rollout = readRollout(options);
   // Checked before planning, so a bad -o or -F costs no build.
   readSshSettings(options, true);
-  const plans = await planShips(operands, options, load, pack);
+  const planned = await planShips(operands, options, load, pack);
+  // --full-image: the tarball as built, image.tar in it, without asking the host for its layers.
+  const plans = options.fullImage === true ? planned.map((plan) => ({ ...plan, shipment: { ...plan.shipment, imageParts: undefined } })) : planned;
   const mode: InstallMode = options.check === true ? "--check" : "install";
   // Prompts need a terminal, and several at once cannot share one.
   const sshSettings = readSshSettings(options, !process.stdin.isTTY || (plans.length > 1 && (parallel > 1 || rollout !== undefined)));
@@ -213,7 +216,12 @@ function printDryRun(plans: readonly ShipPlan[], settings: SshSettings, mode: In
   for (const { destination, shipment } of plans) {
     out.push(`${destination.label}:`);
     out.push(`  ${formatSshCommand(destination, settings, shipment, mode)}`);
-    out.push(`  stream (${formatBytes(streamSize(shipment))}): bundle.tar.gz ${shipment.description}, ${formatBytes(shipment.size)}, sha256 ${shipment.sha256}`);
+    if (shipment.imageParts === undefined) {
+      out.push(`  stream (${formatBytes(streamSize(shipment))}): bundle.tar.gz ${shipment.description}, ${formatBytes(shipment.size)}, sha256 ${shipment.sha256}`);
+    } else {
+      const layers = shipment.imageParts.filter((part) => part.isLayer).length;
+      out.push(`  the host first lists the image layers its docker has; then the stream: the image archive's files but those layers (of ${String(layers)}), bundle.tar.gz ${shipment.description} without image.tar (--full-image: all of it)`);
+    }
     if (shipment.secrets !== undefined) out.push(`    + secrets.env (${shipment.secretKeys.join(", ") || "keys not listed"}; values not shown)`);
     else if (shipment.secretKeys.length > 0) out.push(`    no secrets file: the host's current secrets are used (${shipment.secretKeys.join(", ")})`);
     out.push(`  then on the host: verify the sha256, unpack, install.sh${mode === "install" ? "" : ` ${mode}`} (through sudo -n unless root), remove the temporary files`);

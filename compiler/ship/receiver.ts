@@ -13,9 +13,15 @@ export const RECEIVER_STATUS = {
 export const PHASE_MARK = "@@plc-ship ";
 
 /** Names of the stream's entries, in the order they travel. `END` comes last, so a cut stream lacks it. */
-export const STREAM = { bundle: "bundle.tar.gz", secrets: "secrets.env", signature: "bundle.tar.gz.sig", end: "END" } as const;
+export const STREAM = { bundle: "bundle.tar.gz", secrets: "secrets.env", signature: "bundle.tar.gz.sig", image: "image", end: "END" } as const;
 
-/** The receiver script. Arguments: $1 the bundle's sha256, $2 its root folder, $3 install.sh's mode option or empty. */
+/** $4 when plc ship sends the image layer by layer: the receiver first lists the host's layer stacks. */
+export const LAYERS_ARGUMENT = "layers";
+
+/**
+ * The receiver script. Arguments: $1 the bundle's sha256, $2 its root folder, $3 install.sh's mode option
+ * or empty, $4 `layers` when the image comes as its archive's files (then the bundle's sha256 is in END).
+ */
 export function receiverScript(): string {
   const s = RECEIVER_STATUS;
   return `set -u
@@ -23,6 +29,7 @@ umask 077
 expected=$1
 root=$2
 mode=\${3:-}
+layered=\${4:-}
 dir=
 sudo=
 installer=
@@ -64,13 +71,28 @@ if [ "$(id -u)" != 0 ]; then
 else
   phase ready root
 fi
+if [ "$layered" = ${LAYERS_ARGUMENT} ]; then
+  # The layer stacks this host's docker holds (diff IDs, bottom first, one image a line), before the
+  # stream: plc sends only the layers they lack. Nothing listed (no docker, no access): all travel.
+  if [ -z "$installer" ] && command -v docker >/dev/null 2>&1; then
+    # $sudo is empty or "sudo -n", split on purpose.
+    # shellcheck disable=SC2086
+    $sudo docker image ls --all --quiet --no-trunc 2>/dev/null | sort -u | xargs -r $sudo docker image inspect --format '{{range .RootFS.Layers}}{{.}} {{end}}' 2>/dev/null | sort -u | while read -r stack; do phase layers "$stack"; done
+  fi
+  phase listed
+fi
 dir=$(mktemp -d "\${TMPDIR:-/tmp}/plc-ship.XXXXXXXX") || fail ${s.host} "cannot create a temporary directory (nothing was changed)"
 # The stream is a tar archive: ${STREAM.bundle}, ${STREAM.secrets} when there are secrets, ${STREAM.end} last.
 tar -xf - -C "$dir" 2>/dev/null || fail ${s.incomplete} "the transfer was cut before its end (nothing was changed)"
 [ -f "$dir/${STREAM.end}" ] || fail ${s.incomplete} "the transfer was cut before its end (nothing was changed)"
 phase received
 (cd "$dir" && sha256sum -c --strict --quiet ${STREAM.end} >/dev/null 2>&1) || fail ${s.checksum} "the stream does not match its checksums (nothing was changed)"
-printf '%s  %s\\n' "$expected" "$dir/${STREAM.bundle}" | sha256sum -c --strict --quiet >/dev/null 2>&1 || fail ${s.checksum} "the bundle's sha256 is not the one plc computed (nothing was changed)"
+if [ "$layered" = ${LAYERS_ARGUMENT} ]; then
+  # plc made this bundle.tar.gz (the built one without image.tar) as it sent it: its sha256 is in END.
+  grep -q '^[0-9a-f]\\{64\\}  ${STREAM.bundle}$' "$dir/${STREAM.end}" || fail ${s.checksum} "the stream's END names no bundle (nothing was changed)"
+else
+  printf '%s  %s\\n' "$expected" "$dir/${STREAM.bundle}" | sha256sum -c --strict --quiet >/dev/null 2>&1 || fail ${s.checksum} "the bundle's sha256 is not the one plc computed (nothing was changed)"
+fi
 # Read before unpacking: only regular files and directories. (GNU tar itself refuses members with '..'.)
 listing=$(tar -tvzf "$dir/${STREAM.bundle}" 2>/dev/null) || fail ${s.host} "cannot read the bundle (nothing was changed)"
 if printf '%s\n' "$listing" | grep -q '^[^-d]'; then fail ${s.checksum} "the bundle holds a link, a device node or a FIFO (nothing was changed)"; fi
@@ -91,6 +113,7 @@ phase verified
 set -- env PLC_SHIP_EVENTS=1 sh "$dir/bundle/$root/install.sh"
 if [ -n "$installer" ]; then set -- "$installer" "$dir/${STREAM.bundle}" "$dir/${STREAM.signature}"; fi
 if [ -f "$dir/${STREAM.secrets}" ]; then set -- "$@" --secrets "$dir/${STREAM.secrets}"; fi
+if [ -d "$dir/${STREAM.image}" ]; then set -- "$@" --image-parts "$dir/${STREAM.image}"; fi
 if [ -n "$mode" ]; then set -- "$@" "$mode"; fi
 phase installing
 $sudo "$@" </dev/null

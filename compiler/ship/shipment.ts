@@ -10,6 +10,9 @@ import type { NotifyConfig, NotifySecrets } from "../notify/targets.js";
 import { tgzBytes } from "../pack/index.js";
 import type { PackedBundle } from "../types.js";
 import type { Destination } from "./ssh.js";
+import { parseImageParts, readTarballFile, type ImagePart } from "./layers.js";
+
+const IMAGE_PARTS_FILE = "image.parts";
 
 export interface Shipment {
   /** The tarball's root folder, `<prefix>-<instance>`. */
@@ -30,6 +33,19 @@ export interface Shipment {
   notify: { config: NotifyConfig; secrets: NotifySecrets } | undefined;
   /** BUNDLE.sig (plc sign): a host whose deploy user may only run plc-install checks it. */
   signature: Buffer | undefined;
+  /**
+   * The image archive's files (the bundle's image.parts), when the image may travel layer by layer:
+   * the host lists its layers first and gets only those it lacks. Undefined: the tarball goes whole
+   * (no image, a signed bundle, which plc-install needs whole, or plc ship --full-image).
+   */
+  imageParts: ImagePart[] | undefined;
+}
+
+/** image.parts of a bundle whose image.tar may be left behind; undefined when it must travel whole. */
+function imagePartsOf(files: readonly { path: string; content: string | Buffer }[], hasImage: boolean, signature: Buffer | undefined): ImagePart[] | undefined {
+  if (!hasImage || signature !== undefined) return undefined;
+  const text = fileText(files, IMAGE_PARTS_FILE);
+  return text === undefined ? undefined : parseImageParts(text);
 }
 
 /** notify.json of the bundle with the secrets that go with it (a secrets.env inside when embedded). */
@@ -92,6 +108,7 @@ export function shipmentOfPacked(packed: PackedBundle, root: string, secrets: st
     secretKeys: packed.manifest.secrets,
     notify: notifyOf(fileText(packed.files, NOTIFY_CONFIG_FILE), secrets === undefined ? undefined : Buffer.from(secrets, "utf8"), fileText(packed.files, "secrets.env")),
     signature: undefined,
+    imageParts: imagePartsOf(packed.files, [...packed.streamed, ...packed.files].some((file) => file.path === "image.tar"), undefined),
   };
 }
 
@@ -116,7 +133,11 @@ export async function readShipment(path: string, secretsFile: string | undefined
   }
   // One more pass over the tarball only for a bundle that sends notifications (an image archive makes passes long).
   const hasNotify = manifest.files.some((file) => file.path === NOTIFY_CONFIG_FILE);
+  const signature = existsSync(`${path}.sig`) ? readFileSync(`${path}.sig`) : undefined;
+  const hasImage = manifest.files.some((file) => file.path === "image.tar");
+  const hasParts = hasImage && signature === undefined && manifest.files.some((file) => file.path === IMAGE_PARTS_FILE);
   const kept = hasNotify ? readBundleTarball(path, cwd, (file) => file === NOTIFY_CONFIG_FILE || file === "secrets.env").entries : [];
+  const parts = hasParts ? await readTarballFile(path, `${root}/${IMAGE_PARTS_FILE}`) : undefined;
   return {
     root,
     id,
@@ -127,7 +148,8 @@ export async function readShipment(path: string, secretsFile: string | undefined
     description: display,
     secretKeys,
     notify: notifyOf(fileText(kept, NOTIFY_CONFIG_FILE), secrets, fileText(kept, "secrets.env")),
-    signature: existsSync(`${path}.sig`) ? readFileSync(`${path}.sig`) : undefined,
+    signature,
+    imageParts: imagePartsOf(parts === undefined ? [] : [{ path: IMAGE_PARTS_FILE, content: parts }], hasImage, signature),
   };
 }
 

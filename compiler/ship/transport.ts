@@ -8,7 +8,9 @@ import { pipeline } from "node:stream/promises";
 import { Header } from "tar/header";
 import { diagnostic, type Diagnostic } from "../diagnostics.js";
 import { sh } from "../render/quote.js";
-import { PHASE_MARK, RECEIVER_STATUS, STREAM, receiverScript } from "./receiver.js";
+import { createGunzip } from "node:zlib";
+import { layeredEntries, layersHeld, parseStack, partsToSend, type ImagePart, type StreamFile } from "./layers.js";
+import { LAYERS_ARGUMENT, PHASE_MARK, RECEIVER_STATUS, STREAM, receiverScript } from "./receiver.js";
 import type { Shipment } from "./shipment.js";
 import type { Target } from "../types.js";
 import { describeTarget, exitOf, explainConnectFailure, lastLine, noSsh, runSsh, sshArguments, type Destination, type SshSettings } from "./ssh.js";
@@ -51,7 +53,8 @@ const CHUNK = 64 * 1024;
 /** The command the remote login shell runs: `sh -c RECEIVER plc-ship SHA256 ROOT [MODE]`; no secret in it. */
 export function remoteCommand(shipment: Shipment, mode: InstallMode, receiverWord = sh(receiverScript())): string {
   const words = ["sh", "-c", receiverWord, "plc-ship", shipment.sha256, sh(shipment.root)];
-  if (mode !== "install") words.push(mode);
+  if (shipment.imageParts !== undefined) words.push(mode === "install" ? "''" : mode, LAYERS_ARGUMENT);
+  else if (mode !== "install") words.push(mode);
   return words.join(" ");
 }
 
@@ -68,7 +71,8 @@ function runLocal(args: string[]): ReturnType<typeof runSsh> {
 
 /** The receiver run here, as ssh would run it on a host (it takes sudo -n itself when not root). */
 function localArguments(shipment: Shipment, mode: InstallMode): string[] {
-  return ["-c", receiverScript(), "plc-ship", shipment.sha256, shipment.root, ...(mode === "install" ? [] : [mode])];
+  const modeWords = shipment.imageParts !== undefined ? [mode === "install" ? "" : mode, LAYERS_ARGUMENT] : mode === "install" ? [] : [mode];
+  return ["-c", receiverScript(), "plc-ship", shipment.sha256, shipment.root, ...modeWords];
 }
 
 /** The ssh command line as a person would type it, with the receiver shown as a variable. */
@@ -141,6 +145,68 @@ function bytesBeforeTrailer(shipment: Shipment): number {
   return total;
 }
 
+/** What the layered stream holds once the host said which layers it has. */
+export interface LayeredPlan {
+  /** The image's bottom layers the host holds, which stay out of the stream. */
+  held: number;
+  layers: number;
+  send: ImagePart[];
+  /** Bytes of the image archive's files left out. */
+  savedBytes: number;
+}
+
+/** Which parts travel, from the receiver's `layers` lines. */
+export function planLayers(parts: readonly ImagePart[], stacks: readonly string[]): LayeredPlan {
+  const held = layersHeld(parts, stacks.map(parseStack));
+  const send = partsToSend(parts, held);
+  const savedBytes = parts.reduce((sum, part) => sum + part.size, 0) - send.reduce((sum, part) => sum + part.size, 0);
+  return { held, layers: parts.filter((part) => part.isLayer).length, send, savedBytes };
+}
+
+/** The tarball's bytes as they are read. */
+function tgzChunks(shipment: Shipment): AsyncIterable<Buffer> | Iterable<Buffer> {
+  if (shipment.source.kind === "file") return createReadStream(shipment.source.path, { highWaterMark: CHUNK });
+  const data = shipment.source.data;
+  return (function* () {
+    for (let offset = 0; offset < data.length; offset += CHUNK) yield data.subarray(offset, offset + CHUNK);
+  })();
+}
+
+/**
+ * The stream when the image travels as its archive's files: the parts the host lacks (`image/<path>`),
+ * the bundle without image.tar, secrets, END (sha256 of each), read from the tarball in one pass.
+ */
+export async function* layeredChunks(shipment: Shipment, send: readonly ImagePart[]): AsyncGenerator<Buffer> {
+  const files: StreamFile[] = [];
+  let written = 0;
+  const counted = (chunk: Buffer): Buffer => {
+    written += chunk.length;
+    return chunk;
+  };
+  const gunzip = createGunzip();
+  const source = Readable.from(tgzChunks(shipment));
+  source.on("error", (error) => gunzip.destroy(error));
+  source.pipe(gunzip);
+  for await (const chunk of layeredEntries(gunzip, shipment.root, send, tarHeader, (file) => files.push(file))) yield counted(chunk);
+  if (shipment.secrets !== undefined) {
+    files.push({ name: STREAM.secrets, size: shipment.secrets.length, sha256: createHash("sha256").update(shipment.secrets).digest("hex") });
+    yield counted(tarHeader(STREAM.secrets, shipment.secrets.length));
+    yield counted(shipment.secrets);
+    yield counted(padding(shipment.secrets.length));
+  }
+  const end = Buffer.from(files.map((file) => `${file.sha256}  ${file.name}\n`).join(""), "utf8");
+  yield counted(tarHeader(STREAM.end, end.length));
+  yield counted(end);
+  yield counted(padding(end.length));
+  const trailer = 2 * BLOCK;
+  yield Buffer.alloc(trailer + ((RECORD - ((written + trailer) % RECORD)) % RECORD));
+}
+
+/** Bytes of the layered stream's image parts: the progress line's total (the rest is a few KiB). */
+function layeredSize(send: readonly ImagePart[]): number {
+  return send.reduce((sum, part) => sum + BLOCK + part.size + padding(part.size).length, 0);
+}
+
 /** Splits a byte stream into lines, keeping a partial line until its end arrives. */
 function onLines(stream: Readable, handle: (line: string) => void): void {
   let rest = "";
@@ -192,11 +258,19 @@ export async function shipTo(
     httpsUrl = httpsUrlOf(line) ?? httpsUrl;
     onEvent({ kind: "output", label, line });
   });
+  // The layer stacks the host lists before it reads the stream, when the image travels layer by layer.
+  const stacks: string[] = [];
+  let onListed: (() => void) | undefined;
+  const listed = new Promise<void>((resolve) => {
+    onListed = resolve;
+  });
   onLines(child.stderr, (line) => {
     if (line.startsWith(PHASE_MARK)) {
       isRemote = true;
       const [name = "", ...rest] = line.slice(PHASE_MARK.length).split(" ");
-      if (name === "installed") installStatus = Number(rest[0]);
+      if (name === "layers") stacks.push(rest.join(" "));
+      else if (name === "listed") onListed?.();
+      else if (name === "installed") installStatus = Number(rest[0]);
       else if (name === "event") onEvent({ kind: "event", label, name: rest[0] ?? "", detail: rest.slice(1).join(" ") });
       else if (name === "ready" || name === "received" || name === "verified" || name === "installing") reach(name, rest.join(" "));
       return;
@@ -211,11 +285,22 @@ export async function shipTo(
   });
 
   // The stream goes out at once; a receiver that refuses early makes the write fail, which the exit status explains.
-  const total = streamSize(shipment);
   let sent = 0;
   let lastProgress = 0;
+  let total = streamSize(shipment);
+  let chunks: () => AsyncGenerator<Buffer> = () => streamChunks(shipment);
+  let imageDetail = "";
+  const parts = shipment.imageParts;
+  if (parts !== undefined) {
+    // Nothing is sent before the host said which layers it has, or refused (then it exited).
+    const hasExited = await Promise.race([listed.then(() => false), exited.then(() => true)]);
+    const plan = planLayers(parts, hasExited ? [] : stacks);
+    total = layeredSize(plan.send);
+    chunks = () => layeredChunks(shipment, plan.send);
+    imageDetail = `, image layers: ${String(plan.layers - plan.held)} of ${String(plan.layers)} sent (${formatBytes(plan.savedBytes)} left out: the host has them)`;
+  }
   const counted = async function* (): AsyncGenerator<Buffer> {
-    for await (const chunk of streamChunks(shipment)) {
+    for await (const chunk of chunks()) {
       sent += chunk.length;
       const now = Date.now();
       if (now - lastProgress >= 100 || sent === total) {
@@ -225,7 +310,7 @@ export async function shipTo(
       yield chunk;
     }
   };
-  reach("sending", `${formatBytes(total)}${shipment.secrets === undefined ? "" : " with secrets"}`);
+  reach("sending", `${formatBytes(total)}${shipment.secrets === undefined ? "" : " with secrets"}${imageDetail}`);
   const sending = pipeline(Readable.from(counted()), stdin).then(
     () => {
       reach("sent", `${formatBytes(sent)} in ${formatSeconds(Date.now() - started)}`);

@@ -523,6 +523,7 @@ function toSpec(vars: Record<string, unknown>, input: ResolvedSpec, problems: Di
     mounts,
     hostSecretKeys,
     imageArchive: resolved.imageArchive,
+    imageParts: resolved.imageParts,
     secretVariables: [...CORE_SECRET_VARIABLES, ...resolved.plugins.flatMap((plugin) => plugin.secretVariables)],
     vars,
     values: resolved.values,

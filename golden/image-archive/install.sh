@@ -101,9 +101,11 @@ run_hook() {
 
 usage() {
   cat <<'USAGE'
-usage: install.sh [--secrets FILE] [--check | --rollback | --repair]
+usage: install.sh [--secrets FILE] [--image-parts DIR] [--check | --rollback | --repair]
   (no option)     deploy this bundle: verify, back up, start, health check, switch
   --secrets FILE  the build's *.secrets.env (plc ship sends it); else the host's current one
+  --image-parts DIR  the image as the files image.parts lists, instead of image.tar; layers
+                  left out must be ones this host's docker has (plc ship sends only the others)
   --check         check prerequisites, checksums and secrets; change nothing
   --rollback      restart the release deployed before the current one
   --repair        finish or undo an interrupted deploy, then stop
@@ -114,6 +116,7 @@ USAGE
 
 mode=install
 secrets_given=
+image_parts=
 while [ $# -gt 0 ]; do
   case $1 in
     --check) mode=check ;;
@@ -122,6 +125,11 @@ while [ $# -gt 0 ]; do
     --secrets)
       [ $# -ge 2 ] || die "--secrets needs a file"
       secrets_given=$2
+      shift
+      ;;
+    --image-parts)
+      [ $# -ge 2 ] || die "--image-parts needs a directory"
+      image_parts=$2
       shift
       ;;
     -h | --help)
@@ -162,6 +170,14 @@ fi
       grep -v '  \(image\.tar\|secrets\.env\)$' SHA256SUMS >"$sums" || true
       ;;
   esac
+  # The image came as its files (--image-parts, checked below): image.tar is left out, nothing else.
+  dropped='image\.tar\|secrets\.env'
+  if [ -n "$image_parts" ] && [ "$sums" = SHA256SUMS ]; then
+    sums=$(mktemp)
+    trap 'rm -f "$sums"' EXIT
+    dropped='image\.tar'
+    grep -v '  image\.tar$' SHA256SUMS >"$sums" || true
+  fi
   # "MODE PATH" per file, from the layout plc writes MANIFEST.json in (paths are [A-Za-z0-9._/@+-]).
   modes=$(awk '/^      "path": "/ { p = $0; sub(/^      "path": "/, "", p); sub(/",$/, "", p) }
     /^      "mode": "[0-7]+",$/ { m = $0; gsub(/[^0-7]/, "", m); print m, p }' MANIFEST.json)
@@ -178,17 +194,51 @@ fi
   sha256sum --check --strict --quiet "$sums" >&2 || die "checksum mismatch: the bundle was altered or truncated (nothing was changed)"
   listed=$(sed 's/^[0-9a-f]\{64\}  //' "$sums" | sort)
   manifest=$({ printf '%s\n' "$modes" | sed 's/^[0-7]* //'; echo MANIFEST.json; } | sort)
-  if [ "$sums" != SHA256SUMS ]; then manifest=$(printf '%s\n' "$manifest" | grep -v '^\(image\.tar\|secrets\.env\)$'); fi
+  if [ "$sums" != SHA256SUMS ]; then manifest=$(printf '%s\n' "$manifest" | grep -v "^\\($dropped\\)\$"); fi
   [ "$listed" = "$manifest" ] || die "SHA256SUMS and MANIFEST.json list different files: the bundle was altered (nothing was changed)"
   present=$(find . ! -type d ! -path ./SHA256SUMS | sed 's#^\./##' | sort)
   [ "$listed" = "$present" ] || die "the bundle holds files SHA256SUMS does not list (nothing was changed)"
   if [ "$mode" = install ]; then
     printf '%s\n' "$modes" | while read -r file_mode path; do
+      if [ -n "$image_parts" ] && [ "$path" = image.tar ]; then continue; fi
       chmod "$file_mode" "./$path" || exit 1
     done || die "cannot set the modes MANIFEST.json gives (nothing was changed)"
     chmod 0644 MANIFEST.json SHA256SUMS
   fi
 )
+if [ -n "$image_parts" ] && [ "$mode" != rollback ] && [ "$mode" != repair ]; then
+  # plc ship sent the image as the files of its archive, leaving out the layers this host's docker
+  # has: each file sent must match image.parts (in the id), each one left out must be a layer below
+  # every layer sent, and docker must hold that stack of layers (by diff ID), before anything changes.
+  [ -d "$image_parts" ] || die "--image-parts $image_parts is not a directory (nothing was changed)"
+  [ -z "$(find "$image_parts" ! -type f ! -type d)" ] || die "the image parts hold a link, a device node, a FIFO or a socket (nothing was changed)"
+  parts_sums=$(mktemp) || die "cannot create a temporary file (nothing was changed)"
+  left_out=
+  is_below=1
+  while read -r kind sum _ path; do
+    if [ -f "$image_parts/$path" ]; then
+      printf '%s  %s\n' "$sum" "$path" >>"$parts_sums"
+      is_below=
+    elif [ "$kind" = layer ] && [ -n "$is_below" ]; then
+      left_out="${left_out}sha256:$sum "
+    else
+      rm -f "$parts_sums"
+      die "the image parts lack $path, which only a layer below every layer sent may (nothing was changed)"
+    fi
+  done <"$here/image.parts"
+  sent=$(find "$image_parts" -type f | wc -l)
+  checked=$(wc -l <"$parts_sums")
+  if ! (cd "$image_parts" && sha256sum --check --strict --quiet "$parts_sums" >&2) || [ "$sent" -ne "$checked" ]; then
+    rm -f "$parts_sums"
+    die "the image parts do not match image.parts: a file was altered or is not the image's (nothing was changed)"
+  fi
+  rm -f "$parts_sums"
+  if [ -n "$left_out" ]; then
+    # One line per image: its layers' diff IDs, bottom first; docker load reuses a stack it has.
+    stacks=$(docker image ls --all --quiet --no-trunc | sort -u | xargs -r docker image inspect --format '{{range .RootFS.Layers}}{{.}} {{end}}') || stacks=
+    printf '%s\n' "$stacks" | grep -q "^$left_out" || die "docker on this host lacks layers plc ship left out of the image (${left_out% }): ship again, or with plc ship --full-image (nothing was changed)"
+  fi
+fi
 id=$(sed -n 's/^  "id": "\([0-9a-f]\{64\}\)",$/\1/p' "$here/MANIFEST.json")
 [ -n "$id" ] || die "MANIFEST.json names no bundle id"
 short=$(printf '%.12s' "$id")
@@ -255,6 +305,7 @@ if [ -z "${PLC_INSTALL_WORKER:-}" ]; then
   set -- sh "$here/install.sh"
   case $mode in rollback | repair) set -- "$@" "--$mode" ;; esac
   if [ -n "$secrets_given" ]; then set -- "$@" --secrets "$secrets_given"; fi
+  if [ -n "$image_parts" ]; then set -- "$@" --image-parts "$image_parts"; fi
   PLC_INSTALL_WORKER=1 setsid "$@" </dev/null >>"$log.out" 2>>"$log.err" &
   worker=$!
   trap '' PIPE
@@ -535,7 +586,13 @@ fi
 # the registry. A digest never moves: pulled only when missing. A tag may (:latest, :master): pulled
 # on every deploy, but a failed pull (registry down, an image built on this host) is only a warning
 # when the host has the image.
-if [ -f "$here/image.tar" ]; then
+if [ -n "$image_parts" ]; then
+  # The files step 3 checked: docker load reads them as one archive and reuses the layers left out.
+  say "loading the image from the parts plc ship sent"
+  # Members named as docker save names them (no ./ in front); no name starts with a dot (load/image.ts).
+  (cd "$image_parts" && tar -cf - -- *) | docker load >/dev/null || die "docker load failed"
+  docker image inspect "$image" >/dev/null 2>&1 || die "the image parts do not hold $image (nothing was pulled)"
+elif [ -f "$here/image.tar" ]; then
   say "loading the image from image.tar"
   docker load --input "$here/image.tar" >/dev/null || die "docker load failed"
   docker image inspect "$image" >/dev/null 2>&1 || die "image.tar does not hold $image (nothing was pulled)"

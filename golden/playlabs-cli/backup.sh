@@ -77,15 +77,66 @@ trap 'exit 143' TERM
 
 printf '%s\n' "$home/docker-image" "$home/log" >"$PLC_BACKUP_LIST"
 
+note() { printf '%s: note: %s\n' "$script" "$*" >&2; }
+# restic splits a tag on commas: a value of the image or the container becomes a tag only when it is
+# made of what an image reference can hold.
+tag_safe() {
+  case $1 in '' | -* | *[!A-Za-z0-9._/:@-]*) return 1 ;; esac
+  [ "${#1}" -le 255 ]
+}
+# What the snapshot is of, as playlabs tagged it: the image that runs (the live container's, else
+# docker-image's) and the GIT_COMMIT of its env, so `restic snapshots --tag <commit>` finds it. The commit
+# comes from the image the container was created from (by id): a tag pulled again since names another.
+container='' image='' image_id='' running=''
+if container=$(docker container inspect --format '{{.Config.Image}} {{.Image}} {{.State.Running}}' "$name" 2>/dev/null); then
+  image=${container%% *}
+  running=${container##* }
+  image_id=${container#"$image" }
+  image_id=${image_id%" $running"}
+else
+  image=$(head -n 1 "$home/docker-image" 2>/dev/null) || image=
+fi
+image_tag='' commit_tag=''
+if tag_safe "$image"; then
+  image_tag=$image
+  commit=$(docker image inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "${image_id:-$image}" 2>/dev/null | sed -n 's/^GIT_COMMIT=//p' | head -n 1) || commit=
+  case $commit in
+    '') ;;
+    *[!0-9a-f]*) note "the GIT_COMMIT of $image is not a commit hash (hex digits): the snapshot is not tagged with it" ;;
+    *) if [ "${#commit}" -ge 4 ] && [ "${#commit}" -le 64 ]; then commit_tag=$commit; else note "the GIT_COMMIT of $image is not a commit hash (4 to 64 hex digits): the snapshot is not tagged with it"; fi ;;
+  esac
+elif [ -n "$image" ]; then
+  note "the image reference of $name holds characters no image reference has: the snapshot is not tagged with it"
+fi
+
+# The container's output (stdout and stderr) goes in too: removing the container, as every deploy does,
+# removes what docker kept of it (playlabs saved it to log/docker.log). Written only in root's .backup/, never
+# through log/, which the container writes. Bounded: the last 50000 lines, and at most their last 32 MiB.
+docker_log=$PLC_BACKUP_DIR/docker.log
+if [ -n "$container" ]; then
+  [ "$running" = true ] || note "$name is not running: the snapshot holds its output up to its stop"
+  { docker logs --tail 50000 "$name" 2>&1 || printf '%s\n' "$?" >"$PLC_BACKUP_DIR/docker-logs.failed"; } | tail -c 33554432 >"$docker_log"
+  if [ -f "$PLC_BACKUP_DIR/docker-logs.failed" ]; then
+    note "docker logs $name failed (exit $(cat "$PLC_BACKUP_DIR/docker-logs.failed")): the snapshot holds what it printed"
+  fi
+else
+  : >"$docker_log"
+  note "there is no container $name: the snapshot holds no container output"
+fi
+printf '%s\n' "$docker_log" >>"$PLC_BACKUP_LIST"
+
 # restic skips a missing path silently: every path must be there and readable.
 while IFS= read -r path; do
   [ -e "$path" ] || die "backup path $path is missing; no snapshot was made"
   [ -r "$path" ] || die "backup path $path is unreadable; no snapshot was made"
 done <"$PLC_BACKUP_LIST"
 
-say "backing up"
+say "backing up ${image_tag:-(no image)}${commit_tag:+ (commit $commit_tag)}"
+set -- --tag plc
+if [ -n "$image_tag" ]; then set -- "$@" --tag "$image_tag"; fi
+if [ -n "$commit_tag" ]; then set -- "$@" --tag "$commit_tag"; fi
 status=0
-restic backup --quiet --json --host "$name" --tag plc --files-from-verbatim "$PLC_BACKUP_LIST" >"$PLC_BACKUP_DIR/summary.json" || status=$?
+restic backup --quiet --json --host "$name" "$@" --files-from-verbatim "$PLC_BACKUP_LIST" >"$PLC_BACKUP_DIR/summary.json" || status=$?
 if [ "$status" -eq 3 ]; then
   # Exit 3: restic saved a snapshot without the files it could not read. That is not a backup.
   snapshot=$(sed -n 's/.*"snapshot_id":"\([0-9a-f]*\)".*/\1/p' "$PLC_BACKUP_DIR/summary.json" | tail -n 1)

@@ -55,8 +55,10 @@ if [ "$(restic snapshots --json --path "$home/docker-image" 2>/dev/null)" = "[]"
   die "the repository holds no snapshot of $name; refusing to prune"
 fi
 say "forgetting snapshots outside the retention policy"
-# Grouped by host and paths (restic's default): playlabs' snapshots keep a policy of their own.
-restic forget --quiet --prune --path "$home/docker-image" \
+# Grouped by host only: playlabs' snapshots (the machine's host name) keep a policy of their own, while
+# plc's are one history whatever paths each holds (restic's default also groups by paths, and a plugin
+# or the container's docker.log added since would start a second history that is never thinned).
+restic forget --quiet --prune --group-by host --path "$home/docker-image" \
   --keep-last 7 \
   --keep-daily 7 \
   --keep-weekly 5 \

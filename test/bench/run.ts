@@ -192,6 +192,16 @@ async function main(): Promise<void> {
     rows.push(["plc ship to a sandbox host", `not measured: ${(error as Error).message.split("\n")[0] ?? ""}`]);
   }
   try {
+    const { benchLayers } = await import("./layers.js");
+    const layers = await benchLayers(255);
+    rows.push([
+      `ship stream, ${String(layers.archiveMiB)} MiB image, host has its base`,
+      `layer by layer ${(layers.layered.bytes / 1024 / 1024).toFixed(1)} MiB in ${String(layers.layered.ms)} ms (${layers.layered.layers} layers) vs --full-image ${(layers.full.bytes / 1024 / 1024).toFixed(1)} MiB in ${String(layers.full.ms)} ms`,
+    ]);
+  } catch (error) {
+    rows.push(["ship stream, layer by layer", `not measured: ${(error as Error).message.split("\n")[0] ?? ""}`]);
+  }
+  try {
     const { benchRollout } = await import("./rollout.js");
     const rollout = await benchRollout(20);
     rows.push([

@@ -24,7 +24,12 @@ interface Snapshot {
   time: string;
   hostname: string;
   paths: string[];
+  tags?: string[];
 }
+
+// The commits the images were built from, as CI sets GIT_COMMIT in them.
+const C1 = "0123456789abcdef0123456789abcdef01234567";
+const C2 = "fedcba9876543210fedcba9876543210fedcba98";
 
 function snapshots(host: SandboxHost): Snapshot[] {
   return JSON.parse(host.must(`${RESTIC_ENV} restic snapshots --json`)) as Snapshot[];
@@ -45,8 +50,8 @@ function listing(host: SandboxHost, dir: string): string {
 /** An installed host; its repository is seeded with a fast key unless the test wants restic init. */
 async function installed(t: TestContext, extra: string[] = [], options: { init?: boolean } = {}): Promise<SandboxHost> {
   const host = await SandboxHost.start(t);
-  host.image(V1, { user: "1000:1000", body: "v1\n" });
-  host.image(V2, { user: "1000:1000", body: "v2\n" });
+  host.image(V1, { user: "1000:1000", body: "v1\n", env: `PATH=/usr/bin:/bin\nGIT_COMMIT=${C1}`, log: "v1 listening" });
+  host.image(V2, { user: "1000:1000", body: "v2\n", env: `GIT_COMMIT=${C2}`, log: "v2 listening" });
   mustInstall(host, buildBundle(args(V1, ...extra)));
   if (options.init !== true) seedRepository(host, HOME, "pw");
   return host;
@@ -93,6 +98,109 @@ describe("backup and restore", () => {
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /is not a snapshot id/);
     assert.equal(listing(host, `${HOME}/log`), original);
+  });
+});
+
+describe("what a snapshot records (playlabs: the image, its GIT_COMMIT, docker logs)", () => {
+  const tagged = (host: SandboxHost, tag: string): Snapshot[] => JSON.parse(host.must(`${RESTIC_ENV} restic snapshots --json --tag ${tag}`)) as Snapshot[];
+  const dockerLog = (host: SandboxHost, id: string): string => host.must(`${RESTIC_ENV} restic dump ${id} ${HOME}/.backup/docker.log`);
+
+  it("tags plc, the image that runs and its commit; holds the container's output; the snapshot before a deploy is found by the replaced release's commit", async (t) => {
+    if (!requireSandbox(t, "restic")) return;
+    const host = await installed(t);
+    // The container can write log/: a link it plants there must not be where root writes.
+    host.must(`ln -s /root/planted ${HOME}/log/docker.log && chown -h 1000:1000 ${HOME}/log/docker.log`);
+    const out = host.sh(`${HOME}/backup.sh`);
+    assert.equal(out.status, 0, out.stderr);
+    assert.match(out.stdout, new RegExp(`backing up betagouv/mrs:v1 \\(commit ${C1}\\)`));
+    assert.equal(out.stderr, "", "nothing to note");
+    const [first] = snapshots(host);
+    assert.ok(first !== undefined);
+    assert.deepEqual(first.tags?.sort(), [C1, V1, "plc"].sort());
+    assert.match(dockerLog(host, first.id), /^v1 listening$/m);
+    assert.ok(!host.exists("/root/planted"), "root wrote through a link in log/");
+    assert.equal(host.must(`readlink ${HOME}/log/docker.log`), "/root/planted\n");
+
+    // The upgrade's backup runs before the v1 container goes: its commit finds that snapshot, with v1's output.
+    host.must(`rm ${HOME}/log/docker.log`);
+    mustInstall(host, buildBundle(args(V2)));
+    const v1 = tagged(host, C1);
+    assert.equal(v1.length, 2, "the timer's snapshot and the one before the deploy");
+    const beforeDeploy = v1.find((snapshot) => snapshot.id !== first.id);
+    assert.ok(beforeDeploy !== undefined);
+    assert.deepEqual(beforeDeploy.tags?.sort(), [C1, V1, "plc"].sort());
+    assert.match(dockerLog(host, beforeDeploy.id), /^v1 listening$/m);
+    assert.doesNotMatch(host.must(`docker logs ${NAME}`), /v1 listening/, "the v1 container is gone");
+    assert.deepEqual(tagged(host, C2), []);
+
+    host.must(`${HOME}/backup.sh`);
+    const [v2] = tagged(host, C2);
+    assert.ok(v2 !== undefined);
+    assert.deepEqual(v2.tags?.sort(), [C2, V2, "plc"].sort());
+    assert.match(dockerLog(host, v2.id), /^v2 listening$/m);
+    assert.doesNotMatch(dockerLog(host, v2.id), /v1 listening/);
+    // restore.sh and prune.sh still take every snapshot of the instance, whatever its tags.
+    assert.equal(host.must(`${HOME}/restore.sh`).split("\n").filter((line) => /^[0-9a-f]{8} /.test(line)).length, 3);
+  });
+
+  it("the commit is the running image's, even when its tag was pulled again and names another image since", async (t) => {
+    if (!requireSandbox(t, "restic")) return;
+    const host = await installed(t);
+    host.image(V1, { env: `GIT_COMMIT=${C2}` });
+    host.must(`docker pull ${V1}`);
+    host.must(`${HOME}/backup.sh`);
+    const [snapshot] = snapshots(host);
+    assert.deepEqual(snapshot?.tags?.sort(), [C1, V1, "plc"].sort());
+  });
+
+  it("a value restic would split or read as an option is no tag (noted on stderr); no container is a note, not a failure", async (t) => {
+    if (!requireSandbox(t, "restic")) return;
+    const host = await installed(t);
+    const notCommits = ["abc,plc", "--host=evil", "ABCDEF1", "abc", "a".repeat(65)];
+    for (const [index, commit] of notCommits.entries()) {
+      host.image(V1, { env: `GIT_COMMIT=${commit}` });
+      host.must(`docker pull ${V1}`);
+      host.must(`docker rm -f ${NAME} && ${HOME}/docker-run.sh`);
+      const out = host.sh(`${HOME}/backup.sh`);
+      assert.equal(out.status, 0, out.stderr);
+      assert.match(out.stderr, /note: the GIT_COMMIT of betagouv\/mrs:v1 is not a commit hash .*: the snapshot is not tagged with it/, commit);
+      assert.equal(snapshots(host).length, index + 1);
+      assert.deepEqual(snapshots(host)[index]?.tags?.sort(), [V1, "plc"].sort(), commit);
+    }
+
+    // No container (removed by hand), docker-image edited by hand into two tags.
+    host.must(`docker rm -f ${NAME} && printf 'betagouv/mrs:v1,evil\n' >${HOME}/docker-image`);
+    const out = host.sh(`${HOME}/backup.sh`);
+    assert.equal(out.status, 0, out.stderr);
+    assert.match(out.stderr, /note: the image reference of ybs-hack holds characters no image reference has: the snapshot is not tagged with it/);
+    assert.match(out.stderr, /note: there is no container ybs-hack: the snapshot holds no container output/);
+    const last = snapshots(host).pop();
+    assert.ok(last !== undefined);
+    assert.deepEqual(last.tags, ["plc"]);
+    assert.equal(dockerLog(host, last.id), "");
+  });
+
+  it("a stopped container's output up to its stop is kept; the log is bounded to its last 50000 lines", async (t) => {
+    if (!requireSandbox(t, "restic")) return;
+    const host = await installed(t);
+    host.must(`seq 1 60000 >>"$PLC_SHIM_STATE/containers/${NAME}/log" && docker stop ${NAME}`);
+    const out = host.sh(`${HOME}/backup.sh`);
+    assert.equal(out.status, 0, out.stderr);
+    assert.match(out.stderr, /note: ybs-hack is not running: the snapshot holds its output up to its stop/);
+    const [snapshot] = snapshots(host);
+    assert.ok(snapshot !== undefined);
+    const lines = dockerLog(host, snapshot.id).split("\n").filter((line) => line !== "");
+    assert.equal(lines.length, 50000);
+    assert.equal(lines[0], "10002");
+    assert.equal(lines.at(-1), "shim: stopped");
+
+    // One line of 40 MiB (no newline to cut at): its last 32 MiB.
+    host.must(`head -c 41943040 /dev/zero | tr '\\0' x >>"$PLC_SHIM_STATE/containers/${NAME}/log" && printf 'end\\n' >>"$PLC_SHIM_STATE/containers/${NAME}/log"`);
+    host.must(`${HOME}/backup.sh 2>/dev/null`);
+    const last = snapshots(host).pop();
+    assert.ok(last !== undefined);
+    assert.equal(host.must(`${RESTIC_ENV} restic dump ${last.id} ${HOME}/.backup/docker.log | wc -c`).trim(), "33554432");
+    assert.equal(host.must(`${RESTIC_ENV} restic dump ${last.id} ${HOME}/.backup/docker.log | tail -c 8`), "xxxxend\n");
   });
 });
 
@@ -176,6 +284,16 @@ describe("prune.sh", () => {
     // last 1: s1; daily 2: s1 s3; weekly 2: s1 s4; monthly 1: s1; yearly 2: s1 s5.
     assert.deepEqual(kept(host), [DATES[0], DATES[2], DATES[3], DATES[4]]);
     assert.match(resticCheck(host), /no errors were found/);
+  });
+
+  it("one policy for all of the instance's snapshots, whatever paths each holds (docker.log, a plugin added since)", async (t) => {
+    if (!requireSandbox(t, "restic")) return;
+    const host = await installed(t, ["retention.last=1", "retention.daily=1", "retention.weekly=1", "retention.monthly=1", "retention.yearly=1"]);
+    // Older backup.sh snapshots held docker-image and log/; today's hold .backup/docker.log too (same week).
+    host.must(`${RESTIC_ENV} restic backup --quiet --host ${NAME} --tag plc --time '2020-01-09 12:00:00' ${HOME}/docker-image ${HOME}/log >/dev/null`);
+    host.must(`mkdir -p ${HOME}/.backup && : >${HOME}/.backup/docker.log && ${RESTIC_ENV} restic backup --quiet --host ${NAME} --tag plc --time '2020-01-10 12:00:00' ${HOME}/docker-image ${HOME}/log ${HOME}/.backup/docker.log >/dev/null && rm -rf ${HOME}/.backup`);
+    host.must(`${HOME}/prune.sh`);
+    assert.deepEqual(kept(host), ["2020-01-10 12:00:00"]);
   });
 });
 

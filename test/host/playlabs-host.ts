@@ -8,7 +8,7 @@
 //   it, by the real restic: from the home, relative paths `log docker-run.sh docker-image media`
 //   (restic 0.14 stores them at the tree root), the postgres dump by its absolute path
 //   <home>/postgres/data/data.dump (`pg_dumpall -c` written by the server into its data directory),
-//   tagged with the image, under the machine's host name (not <name>);
+//   tagged with the image and the GIT_COMMIT of its env, under the machine's host name (not <name>);
 // - its units backup-<name>.service (enabled for boot: WantedBy=basic.target) and .timer (23:00),
 //   backup-<name>.prune.service and .prune.timer (06:00);
 // - the app container <name> on the network <name> with VIRTUAL_HOST/LETSENCRYPT_* in its env, the
@@ -28,6 +28,10 @@ export const PLAYLABS = {
   name: "ybs-hack",
   home: "/home/ybs-hack",
   image: "betagouv/mrs:old",
+  /** The GIT_COMMIT in the image's env (its CI built it from that commit). */
+  commit: "5e0f1c2d3b4a59687766554433221100ffeeddcc",
+  /** A line the app container printed (docker logs shows it). */
+  appOutput: "mrs old: listening on 8000",
   dns: "hack.example.com",
   letsencryptEmail: "ops@example.com",
   /** The backup password playlabs' inventory gave (project_backup_password). */
@@ -84,7 +88,7 @@ export function playlabsBackup(host: SandboxHost, options: { postgres?: boolean;
 docker logs ${name} >${home}/log/docker.log 2>&1
 ${options.postgres === true ? `docker exec ${name}-postgres pg_dumpall -U ${name} -c -f /var/lib/postgresql/data/data.dump` : ":"}
 cd ${home}
-unshare --uts sh -c ${q(`hostname ${PLAYLABS.machine} && ${RESTIC_ENV} restic backup --quiet --tag ${q(image)}${time} log docker-run.sh docker-image${dump} media >/dev/null`)}`);
+unshare --uts sh -c ${q(`hostname ${PLAYLABS.machine} && ${RESTIC_ENV} restic backup --quiet --tag ${PLAYLABS.commit} --tag ${q(image)}${time} log docker-run.sh docker-image${dump} media >/dev/null`)}`);
   const made = snapshotIds(host).filter((id) => !before.has(id));
   if (made.length !== 1 || made[0] === undefined) throw new Error(`playlabs' backup made ${String(made.length)} snapshots`);
   return made[0];
@@ -97,7 +101,7 @@ function snapshotIds(host: SandboxHost): string[] {
 /** Puts a playlabs-made instance on the host; see the top of this file for what it holds. */
 export function makePlaylabsHost(host: SandboxHost, options: PlaylabsHostOptions = {}): PlaylabsSite {
   const plugins = options.postgres === true ? "postgres django" : "django";
-  host.image(image, { user: "1000:1000" });
+  host.image(image, { user: "1000:1000", env: `PATH=/usr/local/bin:/usr/bin:/bin\nGIT_COMMIT=${PLAYLABS.commit}`, log: PLAYLABS.appOutput });
   host.must(`set -e
 printf 'deploy:x:${String(PLAYLABS.deployUid)}:${String(PLAYLABS.deployUid)}::/home/deploy:/bin/sh\\n' >>/etc/passwd
 printf 'deploy:x:${String(PLAYLABS.deployUid)}:\\n' >>/etc/group

@@ -50,6 +50,8 @@ export interface ImageSettings {
   exec?: "fail";
   /** The PostgreSQL version a postgres image says it runs (`17.2`); default: the installed one's. */
   version?: string;
+  /** The image's Config.Env, one KEY=VALUE a line (e.g. GIT_COMMIT=…), taken when it is pulled. */
+  env?: string;
 }
 
 /** Tools the sandbox itself needs; a test calls this before startHost. */

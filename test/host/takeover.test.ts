@@ -69,6 +69,15 @@ describe("taking over a playlabs host", () => {
     assert.ok(all.some((s) => s.short_id === site.snapshot));
     assert.equal(host.read(`${HOME}/.backup_password`), PLAYLABS.backupPassword);
     assert.equal(host.must(`stat -c '%u %a' ${HOME}/.backup_password ${HOME}/docker-image`), "0 600\n0 644\n");
+    // What the replaced site ran is found as with playlabs (restic snapshots --tag <commit>): its snapshot
+    // and plc's of it, tagged with the image and its commit, holding the replaced container's output.
+    const byCommit = JSON.parse(host.must(`${RESTIC_ENV} restic snapshots --json --tag ${PLAYLABS.commit}`)) as Snapshot[];
+    assert.deepEqual(byCommit.map((s) => s.hostname).sort(), [PLAYLABS.machine, NAME].sort());
+    const plc = byCommit.find((s) => s.hostname === NAME);
+    assert.ok(plc !== undefined);
+    assert.deepEqual(plc.tags?.sort(), [PLAYLABS.commit, PLAYLABS.image, "plc"].sort());
+    assert.match(host.must(`${RESTIC_ENV} restic dump ${plc.id} ${HOME}/.backup/docker.log`), new RegExp(`^${PLAYLABS.appOutput}$`, "m"));
+    assert.doesNotMatch(host.must(`docker logs ${NAME}`), new RegExp(PLAYLABS.appOutput), "the replaced container is gone");
 
     // One backup a day, by plc's timer; no boot backup, no playlabs prune.
     for (const unit of ["backup-ybs-hack.prune.service", "backup-ybs-hack.prune.timer", "basic.target.wants/backup-ybs-hack.service", "timers.target.wants/backup-ybs-hack.prune.timer"]) {

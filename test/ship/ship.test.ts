@@ -1,7 +1,7 @@
 // plc ship against a real sshd on 127.0.0.1: one connection per ship, verified, nothing left behind.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -45,13 +45,17 @@ async function withProcessWatch<T>(secret: string, during: () => Promise<T>): Pr
 
 
 /** A `docker save`-shaped archive with an incompressible layer, so a transfer takes a while. */
-function writeImageArchive(dir: string, megabytes: number): string {
-  const staging = join(dir, "image");
+function writeImageArchive(dir: string, megabytes: number, options: { name?: string; diffIds?: boolean } = {}): string {
+  const name = options.name ?? "air";
+  const staging = join(dir, `image-${name}`);
   mkdirSync(staging, { recursive: true });
+  const layer = randomBytes(megabytes * 1024 * 1024);
+  // With diff IDs (a real docker save has them), plc ship may send the image layer by layer.
+  const rootfs = options.diffIds === true ? `,"rootfs":{"type":"layers","diff_ids":["sha256:${createHash("sha256").update(layer).digest("hex")}"]}` : "";
   writeFileSync(join(staging, "manifest.json"), '[{"Config":"config.json","RepoTags":["plc/air:1"],"Layers":["layer.tar"]}]\n');
-  writeFileSync(join(staging, "config.json"), '{"config":{"Env":["PATH=/usr/bin"]}}\n');
-  writeFileSync(join(staging, "layer.tar"), randomBytes(megabytes * 1024 * 1024));
-  const archive = join(dir, "air.tar");
+  writeFileSync(join(staging, "config.json"), `{"config":{"Env":["PATH=/usr/bin"]}${rootfs}}\n`);
+  writeFileSync(join(staging, "layer.tar"), layer);
+  const archive = join(dir, `${name}.tar`);
   const tar = spawnSync("tar", ["-cf", archive, "-C", staging, "manifest.json", "config.json", "layer.tar"], { encoding: "utf8" });
   assert.equal(tar.status, 0, tar.stderr);
   return archive;
@@ -149,6 +153,22 @@ test("plc ship to one host over a real sshd", { timeout: 150_000 }, async (t) =>
     assert.ok(made.some((call) => /^docker 'load'/.test(call)), made.join("\n"));
     assert.ok(!made.some((call) => /^docker 'pull'/.test(call)), made.join("\n"));
     assert.equal(host.read("/home/ybs-hack/docker-image").trim(), "plc/air:1");
+  });
+
+  await t.test("air-gapped bundle with diff IDs: over the one connection the host lists its layers, then gets the image's files", async () => {
+    const layered = await buildInto(join(client.dir, "dist-layered"), ["--image-archive", writeImageArchive(client.dir, 1, { name: "layered", diffIds: true }), "image=plc/air:1", ...spec]);
+    const connections = host.connections();
+    const calls = host.calls().length;
+    const result = await runPlc(["ship", layered, target, ...ssh]);
+    assert.equal(result.status, 0, result.stderr + result.stdout);
+    assert.equal(host.connections(), connections + 1);
+    // The shim lists no layer: all of them travel, as files of the archive beside the bundle.
+    assert.match(result.stderr, /image layers: 1 of 1 sent/);
+    assert.match(result.stdout, /loading the image from the parts plc ship sent/);
+    const made = host.calls().slice(calls);
+    assert.ok(made.some((call) => /^docker 'image' 'ls' '--all'/.test(call)), made.join("\n"));
+    assert.ok(made.some((call) => /^docker 'load'$/.test(call)), made.join("\n"));
+    assert.deepEqual(await tmpOf(host), []);
   });
 
   await t.test("wrong or unknown host key: refused before anything is sent, with how to accept it", async () => {

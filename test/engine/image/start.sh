@@ -14,6 +14,7 @@ log() {
 }
 log "start ${APP_VERSION:-} uid=$(id -u)"
 echo "app ${APP_VERSION:-} starting, mode ${APP_MODE:-ok}"
+echo "app ${APP_VERSION:-} has a stderr too" >&2
 case ${APP_MODE:-ok} in
   crash)
     echo "app: crashing on purpose" >&2
