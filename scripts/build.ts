@@ -1,13 +1,16 @@
 // `npm run build`, after tsc: the shipped CLI as one bundled file (build/bundle/plc.js). Node then reads and
 // compiles one file instead of resolving a few hundred modules; the sources and their layout stay as they are.
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { _, type Options } from "ajv";
 import standalone from "ajv/dist/standalone/index.js";
-import { build, transform } from "esbuild";
-import { readPluginManifestSchema, readPlugins, PLUGIN_AJV_OPTIONS } from "../compiler/load/plugins.js";
+import ejs from "ejs";
+import { build } from "esbuild";
+import { BUILT_IN_PLUGINS_FILE, readPluginManifestSchema, readPlugins, PLUGIN_AJV_OPTIONS, storedBuiltInPlugins } from "../compiler/load/plugins.js";
 import { PRECOMPILED_DIR } from "../compiler/paths.js";
+import { COMPILED_TEMPLATE_DIRS, COMPILED_TEMPLATES_FILE, templateKey } from "../compiler/render/compiled-templates.js";
+import { RENDER_EJS_OPTIONS } from "../compiler/render/index.js";
 import { newAjv, validatorFile, validatorKey, type Formats } from "../compiler/precompiled.js";
 import { PROJECT_AJV_OPTIONS, PROJECT_FORMATS, schemaFor } from "../compiler/validate/index.js";
 import type { PluginDefinition } from "../compiler/types.js";
@@ -52,8 +55,10 @@ async function precompileValidator(schema: object, options: Options, formats: Fo
   const ajv = newAjv({ ...options, code: { source: true, formats: _`__plcFormats` } }, formats);
   const source = standalone.default(ajv, ajv.compile(schema));
   const factory = `"use strict";\nmodule.exports = function (__plcFormats) {\nconst module = { exports: {} }; const exports = module.exports;\n${source}\nreturn module.exports;\n};\n`;
-  const { code } = await transform(factory, { minify: true, format: "cjs", target: "node20", legalComments: "none" });
-  writeFileSync(validatorFile(validatorKey(schema, options, formats)), code);
+  // Bundled: the few runtime helpers the code requires (ajv/dist/runtime/ucs2length) go inside, so a
+  // run with plc's own plugins loads nothing of ajv's.
+  const built = await build({ stdin: { contents: factory, resolveDir: ROOT, loader: "js" }, bundle: true, write: false, minify: true, format: "cjs", platform: "node", target: "node20", legalComments: "none", logLevel: "warning" });
+  writeFileSync(validatorFile(validatorKey(schema, options, formats)), built.outputFiles[0]?.text ?? "");
 }
 
 /** Every subset of the built-in plugins, sorted by name as validate/index.ts asks for them. */
@@ -69,5 +74,39 @@ async function precompileValidators(): Promise<void> {
   for (const plugins of subsets(readPlugins([], ROOT))) await precompileValidator(schemaFor(plugins), PROJECT_AJV_OPTIONS, PROJECT_FORMATS);
 }
 
+/** Every .ejs file under a folder. */
+function templatesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? templatesUnder(join(dir, entry.name)) : entry.name.endsWith(".ejs") ? [join(dir, entry.name)] : [],
+  );
+}
+
+/**
+ * plc's own templates as functions (render/compiled-templates.ts runs them): EJS compiles each with the
+ * options render gives it, and its generated body is wrapped in a function of the same parameters.
+ * One EJS does not compile (a syntax error) is left out: render reports it as it runs, located.
+ */
+function precompileTemplates(): void {
+  const entries: string[] = [];
+  // prep's templates take locals by their context's keys: EJS compiles them as plc prep runs.
+  const files = COMPILED_TEMPLATE_DIRS.flatMap((dir) => templatesUnder(join(ROOT, dir))).filter((file) => !file.includes("/templates/prep/"));
+  for (const file of files.sort()) {
+    const template = new ejs.Template(readFileSync(file, "utf8"), { ...RENDER_EJS_OPTIONS, destructuredLocals: [...RENDER_EJS_OPTIONS.destructuredLocals], filename: file });
+    try {
+      template.compile();
+    } catch {
+      continue;
+    }
+    const body = `"use strict";\nlet __line = 1;\ntry {\n${template.source}} catch (e) {\n  rethrow(e, __line);\n}\n`;
+    entries.push(`${JSON.stringify(templateKey(file))}: { text: ${JSON.stringify(template.templateText)}, render: function (locals, escapeFn, include, rethrow) {\n${body}} }`);
+  }
+  // Not minified: an error raised while rendering names the template's own identifiers, as EJS's does.
+  writeFileSync(COMPILED_TEMPLATES_FILE, `"use strict";\nmodule.exports = {\n${entries.join(",\n")}\n};\n`);
+}
+
+// What an earlier build stored is not read back: readPlugins would take it for the plugins' folders.
+rmSync(PRECOMPILED_DIR, { recursive: true, force: true });
 await precompileValidators();
+writeFileSync(BUILT_IN_PLUGINS_FILE, storedBuiltInPlugins(ROOT));
+precompileTemplates();
 await bundleCli();

@@ -1,10 +1,12 @@
 // The compiler's modules form no import circle (type-only imports included): phases and commands
 // read one way, from the command line down to the phases.
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, it } from "node:test";
-import { ROOT } from "./fixtures.js";
+import { CLI, FIXTURES, ROOT } from "./fixtures.js";
 
 /** Every .ts file under a folder. */
 function sources(dir: string): string[] {
@@ -141,6 +143,29 @@ describe("imports", () => {
     const loaded = bundleClosure(meta, chunkOf(meta, "build/compiler/write.js"));
     const shipOnly = [...loaded].filter((input) => /^build\/compiler\/(ship\/(?!self-extracting)|verify\.js|diff\.js|diff-site\.js)/.test(input));
     assert.deepEqual(shipOnly, []);
+  });
+
+  it("plc build with built-in plugins loads neither ajv, EJS nor nunjucks; external plugins and templated values do", (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "plc-lazy-"));
+    t.after(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+    /** The packages under node_modules the run loaded with require (the bundle's lazy ones go there). */
+    const loaded = (args: string[]): string[] => {
+      const report = join(dir, `loaded-${String(Math.random()).slice(2)}`);
+      const hook = `data:text/javascript,import{createRequire}from"node:module";import{writeFileSync}from"node:fs";process.on("exit",()=>writeFileSync(${JSON.stringify(report)},Object.keys(createRequire("/plc-lazy.js").cache).join("\\n")))`;
+      const run = spawnSync(process.execPath, ["--import", hook, CLI, "build", "-o", join(dir, "out"), ...args], { cwd: dir, encoding: "utf8", env: { ...process.env, PATH: "/nonexistent" } });
+      assert.equal(run.status, 0, run.stderr);
+      return [...new Set([...readFileSync(report, "utf8").matchAll(/node_modules\/([^/]+)\//g)].map((match) => match[1] ?? ""))].sort();
+    };
+    const spec = ["image=app:1", "prefix=ybs", "instance=hack", "backup_password=x", "env.SECRET_KEY=x", "-p", "postgres,django,uwsgi,sentry", "sentry_dsn=https://k@sentry.example.com/1"];
+    assert.deepEqual(loaded(spec).filter((name) => ["ajv", "ejs", "nunjucks"].includes(name)), []);
+    const external = join(FIXTURES, "external-plugin");
+    const fixture = JSON.parse(readFileSync(join(external, "case.json"), "utf8")) as { args: string[]; plugins?: string[]; pluginsDirs?: string[] };
+    const withExternal = loaded([...fixture.args, ...(fixture.plugins ?? []).flatMap((names) => ["-p", names]), ...(fixture.pluginsDirs ?? []).flatMap((plugins) => ["--plugins-dir", join(external, plugins)])]);
+    assert.ok(withExternal.includes("ejs") && withExternal.includes("ajv"), `an external plugin loads EJS and ajv: ${withExternal.join(" ")}`);
+    writeFileSync(join(dir, "inventory.yml"), "all:\n  vars:\n    ybs_hack_image: \"app:{{ 1 + 1 }}\"\n");
+    assert.ok(loaded(["-i", join(dir, "inventory.yml"), "prefix=ybs", "instance=hack"]).includes("nunjucks"), "a value with {{ loads nunjucks");
   });
 
   it("every command is a module of its own under compiler/commands/, registered from cli.ts", () => {

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { describe, it } from "node:test";
 import { loadSpec } from "../compiler/load/index.js";
-import { PLUGIN_AJV_OPTIONS, readPluginManifestSchema, readPlugins } from "../compiler/load/plugins.js";
+import { BUILT_IN_PLUGINS_FILE, PLUGIN_AJV_OPTIONS, readPluginManifestSchema, readPlugins } from "../compiler/load/plugins.js";
 import { resolveSpec } from "../compiler/resolve/index.js";
 import { loadValidator, newAjv, validatorFile, validatorKey } from "../compiler/precompiled.js";
 import { PROJECT_AJV_OPTIONS, PROJECT_FORMATS, schemaFor } from "../compiler/validate/index.js";
@@ -12,6 +12,27 @@ import type { PluginDefinition } from "../compiler/types.js";
 import { fixtureNames, fixtureOptions, readFixture, ROOT } from "./fixtures.js";
 
 const byName = (plugins: readonly PluginDefinition[]): PluginDefinition[] => [...plugins].sort((a, b) => (a.name < b.name ? -1 : 1));
+
+describe("built-in plugins stored by the build", () => {
+  it("are what reading their folders gives, field by field (paths from this package)", () => {
+    assert.ok(existsSync(BUILT_IN_PLUGINS_FILE), "npm run build stores the built-in plugins");
+    const stored = readPlugins([], ROOT);
+    const read = readPlugins([], ROOT, { checkBuiltIn: true });
+    assert.ok(read.length >= 4);
+    assert.deepEqual(stored, read);
+  });
+
+  it("are copies: a plugin marked by one build does not stay marked for the next", () => {
+    const first = readPlugins([], ROOT);
+    const postgres = first.find((plugin) => plugin.name === "postgres");
+    assert.ok(postgres !== undefined);
+    postgres.shadows = "/elsewhere/postgres";
+    postgres.hooks.clear();
+    const again = readPlugins([], ROOT).find((plugin) => plugin.name === "postgres");
+    assert.equal(again?.shadows, undefined);
+    assert.ok((again?.hooks.size ?? 0) > 0);
+  });
+});
 
 describe("precompiled validators", () => {
   const builtins = byName(readPlugins([], ROOT));

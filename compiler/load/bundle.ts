@@ -1,6 +1,6 @@
 // Reading a built tarball back: verify, ship and diff all start here.
 import { existsSync, statSync } from "node:fs";
-import * as tar from "tar";
+import { list } from "tar/list";
 import { displayPath, fail } from "../diagnostics.js";
 import type { Manifest } from "../types.js";
 
@@ -49,7 +49,7 @@ export function readBundleTarball(file: string, cwd: string, keep: (path: string
   const roots = new Set<string>();
   const entries: TarEntry[] = [];
   try {
-    tar.t({
+    list({
       file,
       sync: true,
       strict: true,

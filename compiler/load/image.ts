@@ -2,7 +2,7 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import * as tar from "tar";
+import { list } from "tar/list";
 import { displayPath, fail } from "../diagnostics.js";
 
 // Config blobs are small; layers are skipped without being buffered.
@@ -69,7 +69,7 @@ export function readImageArchive(archive: string, cwd: string): ImageArchive {
   const files: ArchiveFile[] = [];
   const types = new Set<string>();
   try {
-    tar.t({
+    list({
       file: archive,
       sync: true,
       strict: true,

@@ -3,7 +3,8 @@
 // playlabs' own (vaulted_read, vaulted_password, url_only, key_pub_read). The engine is nunjucks.
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import nunjucks from "nunjucks";
+import { createRequire } from "node:module";
+import type nunjucks from "nunjucks";
 import { diagnostic, displayPath, PlcError } from "../diagnostics.js";
 import type { ArgsOf, DiagnosticCode } from "../messages.js";
 import type { Assignment, InventoryVariable, Origin, TemplateSource } from "../types.js";
@@ -44,8 +45,17 @@ interface TemplateNode {
   children: unknown[];
 }
 
-/** nunjucks' parser: exported by the package, absent from its typings. */
-const PARSER = (nunjucks as unknown as { parser: { parse(src: string, extensions: unknown[], options: object): TemplateNode } }).parser;
+type Nunjucks = typeof nunjucks & { parser: { parse(src: string, extensions: unknown[], options: object): TemplateNode } };
+let engineModule: Nunjucks | undefined;
+
+/**
+ * nunjucks, loaded when a value first holds a template: most inventories have none, and loading it
+ * costs a build several milliseconds. Its parser is exported by the package, absent from its typings.
+ */
+function loadNunjucks(): Nunjucks {
+  engineModule ??= createRequire(import.meta.url)("nunjucks") as Nunjucks;
+  return engineModule;
+}
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Why an evaluation failed, turned into a located diagnostic by the evaluator. */
@@ -67,15 +77,22 @@ interface Evaluation {
 export class TemplateEvaluator {
   private readonly cache = new Map<string, InventoryVariable>();
   private readonly stack: string[] = [];
-  private readonly engine: nunjucks.Environment;
+  private environment: nunjucks.Environment | undefined;
   private current: Evaluation = { isSecret: false, inputs: [] };
   private captured: unknown;
   /** What a filter or lookup refused during the current render: nunjucks drops an error's type. */
   private problem: TemplateProblem | undefined;
 
   constructor(private readonly scope: TemplateScope) {
-    this.engine = new nunjucks.Environment([], { autoescape: false, throwOnUndefined: true });
-    this.registerFilters();
+  }
+
+  /** The nunjucks environment with playlabs' filters, made on the first template. */
+  private get engine(): nunjucks.Environment {
+    if (this.environment === undefined) {
+      this.environment = new (loadNunjucks().Environment)([], { autoescape: false, throwOnUndefined: true });
+      this.registerFilters(this.environment);
+    }
+    return this.environment;
   }
 
   /** The variable with every template in its leaves evaluated; undefined when the inventory lacks it. */
@@ -137,7 +154,7 @@ export class TemplateEvaluator {
     const variable = assignment.path.join(".");
     let root: TemplateNode;
     try {
-      root = PARSER.parse(text, [], {});
+      root = loadNunjucks().parser.parse(text, [], {});
     } catch (error) {
       throw this.located(assignment, "jinja-syntax", { variable, template: text, problem: innerMessage(error) });
     }
@@ -213,8 +230,7 @@ export class TemplateEvaluator {
     this.current.isSecret = true;
   }
 
-  private registerFilters(): void {
-    const engine = this.engine;
+  private registerFilters(engine: nunjucks.Environment): void {
     engine.addGlobal("__plc_value", (value: unknown) => {
       this.captured = value;
       return "";

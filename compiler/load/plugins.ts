@@ -1,10 +1,10 @@
 // Plugins are folders: plugin.yml plus optional hook templates. External dirs are searched first.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import type { ErrorObject, Options, ValidateFunction } from "ajv";
 import { LineCounter, parseDocument, isMap, isScalar, type Node } from "yaml";
 import { diagnostic, displayPath, PlcError, type Diagnostic } from "../diagnostics.js";
-import { BUILTIN_PLUGINS_DIR, SCHEMA_DIR } from "../paths.js";
+import { BUILTIN_PLUGINS_DIR, PACKAGE_ROOT, PRECOMPILED_DIR, SCHEMA_DIR } from "../paths.js";
 import { lintTemplate } from "../render/template-lint.js";
 import { loadValidator } from "../precompiled.js";
 import { HOOK_NAMES, type HookName, type PluginDefinition } from "../types.js";
@@ -25,16 +25,17 @@ export function readPlugins(extraDirs: readonly string[], cwd: string, options: 
       );
       continue;
     }
-    for (const entry of readdirSync(dir).sort()) {
+    const built = dir === BUILTIN_PLUGINS_DIR && validate === undefined ? builtInPlugins(cwd) : undefined;
+    for (const entry of built?.map((plugin) => plugin.name) ?? readdirSync(dir).sort()) {
       const manifestFile = join(dir, entry, "plugin.yml");
-      if (entry.startsWith("_") || !existsSync(manifestFile)) continue;
+      if (built === undefined && (entry.startsWith("_") || !existsSync(manifestFile))) continue;
       const hiding = byName.get(entry);
       if (hiding !== undefined) {
         // Plugins are code: a same-named external one replacing plc's own is said, never silent.
         if (dir === BUILTIN_PLUGINS_DIR && hiding.shadows === undefined) hiding.shadows = join(dir, entry);
         continue;
       }
-      const plugin = readPlugin(join(dir, entry), manifestFile, cwd, validate, problems);
+      const plugin = built?.find((builtIn) => builtIn.name === entry) ?? readPlugin(join(dir, entry), manifestFile, cwd, validate, problems);
       // Built-in templates are linted by test/templates.test.ts; an external plugin's, every time it loads.
       if (plugin && dir !== BUILTIN_PLUGINS_DIR) problems.push(...lintPluginTemplates(plugin.dir, cwd));
       if (plugin) byName.set(plugin.name, plugin);
@@ -42,6 +43,48 @@ export function readPlugins(extraDirs: readonly string[], cwd: string, options: 
   }
   if (problems.length > 0) throw new PlcError(problems);
   return [...byName.values()];
+}
+
+/** build/precompiled/plugins.json: the built-in plugins as the build read them, paths from the package root. */
+export const BUILT_IN_PLUGINS_FILE = join(PRECOMPILED_DIR, "plugins.json");
+
+type StoredPlugin = Omit<PluginDefinition, "hooks"> & { hooks: [HookName, { file: string; source: string }][] };
+
+/** The built-in plugins as `npm run build` stores them: JSON, every path relative to the package root. */
+export function storedBuiltInPlugins(cwd: string): string {
+  const stored: StoredPlugin[] = readPlugins([], cwd).map((plugin) => ({
+    ...plugin,
+    dir: relative(PACKAGE_ROOT, plugin.dir),
+    // As the folders are read it is a display path, relative to the run's cwd: made again as it loads.
+    manifestFile: relative(PACKAGE_ROOT, join(plugin.dir, "plugin.yml")),
+    secretsTemplate: plugin.secretsTemplate === undefined ? undefined : { ...plugin.secretsTemplate, file: relative(PACKAGE_ROOT, plugin.secretsTemplate.file) },
+    hooks: [...plugin.hooks].map(([hook, template]) => [hook, { ...template, file: relative(PACKAGE_ROOT, template.file) }]),
+  }));
+  return JSON.stringify(stored);
+}
+
+let builtIns: PluginDefinition[] | undefined;
+
+/**
+ * The built-in plugins read at build time (parsing five plugin.yml costs a run milliseconds), a fresh
+ * copy each call (resolve may mark one as shadowed); undefined without the build step, then they are read.
+ */
+function builtInPlugins(cwd: string): PluginDefinition[] | undefined {
+  if (builtIns === undefined) {
+    if (!existsSync(BUILT_IN_PLUGINS_FILE)) return undefined;
+    const stored = JSON.parse(readFileSync(BUILT_IN_PLUGINS_FILE, "utf8")) as StoredPlugin[];
+    const at = (path: string): string => join(PACKAGE_ROOT, path);
+    builtIns = stored.map((plugin) => ({
+      ...plugin,
+      dir: at(plugin.dir),
+      manifestFile: at(plugin.manifestFile),
+      secretsTemplate: plugin.secretsTemplate === undefined ? undefined : { ...plugin.secretsTemplate, file: at(plugin.secretsTemplate.file) },
+      hooks: new Map(plugin.hooks.map(([hook, template]) => [hook, { ...template, file: at(template.file) }])),
+      // JSON drops a key whose value is undefined; the shape stays the one readPlugin gives.
+      hostSecrets: plugin.hostSecrets.map((secret) => ({ key: secret.key, requiredFor: secret.requiredFor })),
+    }));
+  }
+  return builtIns.map((plugin) => ({ ...structuredClone(plugin), manifestFile: displayPath(cwd, plugin.manifestFile) }));
 }
 
 // Compiling a schema costs milliseconds; the schema file is part of plc, so once per process is enough

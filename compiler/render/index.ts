@@ -1,11 +1,13 @@
 // Phase 4, render: EJS templates produce the bundle's files as data. Logic here, layout in templates.
 import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
+import { createRequire } from "node:module";
 import { Script } from "node:vm";
-import ejs from "ejs";
+import type { Options } from "ejs";
 import { diagnostic, fail, PlcError } from "../diagnostics.js";
 import { TEMPLATES_DIR } from "../paths.js";
 import type { Bundle, BundleFile, HookName, Origin, Spec, StreamedFile } from "../types.js";
+import { isCompiled, renderCompiled } from "./compiled-templates.js";
 import { hashHtpasswd } from "./htpasswd.js";
 import { planBlueGreen, planInstall, type BlueGreen, type HookFile, type InstallPlan } from "./install-plan.js";
 import { QUOTE_HELPERS, shAssign, unquoteSh } from "./quote.js";
@@ -361,8 +363,17 @@ function lftpCommands(spec: Spec, lftp: NonNullable<Spec["lftp"]>): LftpCommands
 
 function renderTemplate(name: string, context: RenderContext): string {
   const file = join(TEMPLATES_DIR, name);
-  // With cache, EJS compiles from the file by name: the source is read only the first time.
-  return renderSource(ejs.cache.get(file) === undefined ? readFileSync(file, "utf8") : "", file, context);
+  // Compiled at build time: no file read. Without the build step, EJS reads and compiles it once.
+  return renderSource(isCompiled(file) || ejs?.cache.get(file) !== undefined ? "" : readFileSync(file, "utf8"), file, context);
+}
+
+type Ejs = typeof import("ejs");
+let ejs: Ejs | undefined;
+
+/** EJS itself, for an external plugin's template only: plc's own are compiled at build time. */
+function loadEjs(): Ejs {
+  ejs ??= createRequire(import.meta.url)("ejs") as Ejs;
+  return ejs;
 }
 
 const LOCALS = [
@@ -392,22 +403,27 @@ const LOCALS = [
   "plugin",
 ];
 
+/** The EJS options of every bundle template; scripts/build.ts compiles plc's own with them. */
+export const RENDER_EJS_OPTIONS = { async: false, strict: true, _with: false, destructuredLocals: LOCALS } as const;
+
+function escapeRefused(value: unknown): string {
+  // EJS also escapes the template's own file name when it reports an error raised while rendering.
+  if (typeof value === "string" && isAbsolute(value) && value.endsWith(".ejs") && existsSync(value)) return value;
+  throw new Error(`<%= is forbidden: quote ${String(value)} with a helper (sh, unitValue, nginx…) and <%-`);
+}
+
 function renderSource(source: string, file: string, context: RenderContext & { plugin?: string }): string {
+  const data = { ...QUOTE_HELPERS, plugin: undefined, ...context };
   try {
-    return ejs.render(source, { ...QUOTE_HELPERS, plugin: undefined, ...context }, {
-      async: false,
+    if (isCompiled(file)) return renderCompiled(file, data, escapeRefused);
+    return loadEjs().render(source, data, {
+      ...RENDER_EJS_OPTIONS,
+      destructuredLocals: [...LOCALS],
       filename: file,
       // Compiled templates are kept by file name: plc's and plugins' templates do not change while it runs.
       cache: true,
-      strict: true,
-      _with: false,
-      destructuredLocals: LOCALS,
-      escape: (value: unknown) => {
-        // EJS also escapes the template's own file name when it reports an error raised while rendering.
-        if (typeof value === "string" && isAbsolute(value) && value.endsWith(".ejs") && existsSync(value)) return value;
-        throw new Error(`<%= is forbidden: quote ${String(value)} with a helper (sh, unitValue, nginx…) and <%-`);
-      },
-    } as ejs.Options & { async: false });
+      escape: escapeRefused,
+    } as Options & { async: false });
   } catch (error) {
     // An error while rendering comes as "<file>:<line>\n<excerpt>\n\n" once per include level, then
     // the message: the innermost template and line are where it was raised.

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { Header } from "tar";
+import { Header } from "tar/header";
 import { diagnostic, type Diagnostic } from "../diagnostics.js";
 import { sh } from "../render/quote.js";
 import { createGunzip } from "node:zlib";

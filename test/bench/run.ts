@@ -1,8 +1,8 @@
 // npm run bench: start-up against node's own, per instance over 1000 instances, plc ship on loopback and at
 // 50 ms RTT, peak RSS with a 1 GiB image archive. Measures only; no number here fails a test.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { gunzipSync, gzipSync } from "node:zlib";
@@ -16,9 +16,9 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }
 
-function timed(command: string, args: readonly string[]): number {
+function timed(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): number {
   const start = performance.now();
-  const result = spawnSync(command, args, { encoding: "utf8" });
+  const result = spawnSync(command, args, { encoding: "utf8", env });
   if (result.status !== 0) throw new Error(result.stderr);
   return performance.now() - start;
 }
@@ -29,7 +29,13 @@ interface Pair {
   node: number;
   /** Median of the per-pair ratios: each plc run beside the `node -e 0` run just before it. */
   ratio: number;
+  /** The same for PLC_BENCH_BASELINE, another build of plc run in the same loop (before/after). */
+  baseline: { plc: number; ratio: number } | undefined;
 }
+
+/** PLC_BENCH_BASELINE=path/to/plc.js: an earlier plc measured beside this one, pair by pair. */
+const BASELINE = process.env["PLC_BENCH_BASELINE"];
+const STARTUP_RUNS = Number(process.env["PLC_BENCH_STARTUP_RUNS"] ?? "10");
 
 /**
  * Start-up, pair by pair in one run: `node -e 0`, then the plc command, `runs` times, for --version,
@@ -38,35 +44,49 @@ interface Pair {
 function benchStartup(runs: number): { pairs: Pair[]; bytes: number; tar: Buffer } {
   const dir = mkdtempSync(join(tmpdir(), "plc-bench-"));
   const spec = ["-i", join(FIXTURES, "plugins-full", "inventory"), "image=betagouv/mrs:master", "prefix=ybs", "instance=hack", "-p", "postgres,uwsgi,django", "backup_password=foo", "env.SECRET_KEY=x"];
-  const commands: [string, string[]][] = [
-    ["plc --version", ["--version"]],
-    ["plc check", ["check", ...spec]],
-    ["plc build", ["build", "-o", dir, ...spec]],
+  // plc build asks a local docker for the image's config (ENV PLAYLABS_PLUGINS): a docker CLI on PATH
+  // costs a build its own start, daemon or not. The last pair leaves it out, to show plc's own part.
+  const noDocker = { ...process.env, PATH: (process.env["PATH"] ?? "").split(":").filter((dir) => !existsSync(join(dir, "docker"))).join(":") };
+  const commands: [string, string[], NodeJS.ProcessEnv][] = [
+    ["plc --version", ["--version"], process.env],
+    ["plc check", ["check", ...spec], process.env],
+    ["plc build", ["build", "-o", dir, ...spec], process.env],
+    ["plc build, no docker on PATH", ["build", "-o", dir, ...spec], noDocker],
   ];
   try {
-    const pairs = commands.map(([name, args]) => {
+    const pairs = commands.map(([name, args, env]) => {
       const plcTimes: number[] = [];
       const nodeTimes: number[] = [];
       const ratios: number[] = [];
+      const baseTimes: number[] = [];
+      const baseRatios: number[] = [];
       for (let run = 0; run < runs; run++) {
         const node = timed(process.execPath, ["-e", "0"]);
-        const plc = timed(process.execPath, [CLI, ...args]);
+        const plc = timed(process.execPath, [CLI, ...args], env);
         nodeTimes.push(node);
         plcTimes.push(plc);
         ratios.push(plc / node);
+        if (BASELINE !== undefined) {
+          // Its own output folder: the tarball measured below is this plc's.
+          const base = timed(process.execPath, [BASELINE, ...args.map((arg) => (arg === dir ? `${dir}-baseline` : arg))], env);
+          baseTimes.push(base);
+          baseRatios.push(base / node);
+        }
       }
-      return { name, plc: median(plcTimes), node: median(nodeTimes), ratio: median(ratios) };
+      const baseline = BASELINE === undefined ? undefined : { plc: median(baseTimes), ratio: median(baseRatios) };
+      return { name, plc: median(plcTimes), node: median(nodeTimes), ratio: median(ratios), baseline };
     });
     const tarball = join(dir, readdirSync(dir).find((file) => file.endsWith(".tar.gz")) ?? "");
     return { pairs, bytes: statSync(tarball).size, tar: gunzipSync(readFileSync(tarball)) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    rmSync(`${dir}-baseline`, { recursive: true, force: true });
   }
 }
 
 /** gzip of the largest fixture's tar at a few levels: time (median of 30) against size. */
 function benchGzipLevels(tar: Buffer): string {
-  return [1, 4, 6, 9]
+  return [1, 2, 3, 4, 6, 9]
     .map((level) => {
       const times: number[] = [];
       let size = 0;
@@ -130,9 +150,12 @@ function checkEnvKeys(count: number): number {
 
 async function main(): Promise<void> {
   const rows: [string, string][] = [];
-  const startup = benchStartup(10);
+  // Times are only comparable on a quiet machine: the load is printed with them.
+  rows.push(["load average (1, 5 min) at the start", `${loadavg().slice(0, 2).map((load) => load.toFixed(1)).join(", ")} on ${String(availableParallelism())} CPUs`]);
+  const startup = benchStartup(STARTUP_RUNS);
   for (const pair of startup.pairs) {
-    rows.push([`${pair.name} (median of 10 pairs)`, `${pair.plc.toFixed(1)} ms vs node -e 0 ${pair.node.toFixed(1)} ms: ${pair.ratio.toFixed(2)}x (goal within 2x)`]);
+    const before = pair.baseline === undefined ? "" : `; baseline ${pair.baseline.plc.toFixed(1)} ms: ${pair.baseline.ratio.toFixed(2)}x`;
+    rows.push([`${pair.name} (median of ${String(STARTUP_RUNS)} pairs)`, `${pair.plc.toFixed(1)} ms vs node -e 0 ${pair.node.toFixed(1)} ms: ${pair.ratio.toFixed(2)}x (goal within 2x)${before}`]);
   }
   rows.push(["bundle size, largest fixture", `${startup.bytes} bytes (${(startup.bytes / 1024).toFixed(1)} KiB; goal under 32 KiB)`]);
   rows.push(["gzip of its tar (level: time, size)", benchGzipLevels(startup.tar)]);
@@ -145,6 +168,8 @@ async function main(): Promise<void> {
   rows.push(["1000 instances in one process", `${perInstance.toFixed(2)} ms per instance (goal < 1 ms)`]);
   for (const [name, value] of rows) process.stdout.write(`${name.padEnd(48)} ${value}\n`);
   rows.length = 0;
+  // PLC_BENCH_SHIP=0: the in-process and start-up rows only (the ship rows need root and take minutes).
+  if (process.env["PLC_BENCH_SHIP"] === "0") return;
   try {
     const { benchShip } = await import("./ship.js");
     // PLC_BENCH_ARCHIVE_MIB=0 skips the 1 GiB archive (peak RSS of build and ship).
@@ -186,6 +211,7 @@ async function main(): Promise<void> {
   } catch (error) {
     rows.push(["rollout to 20 hosts", `not measured: ${(error as Error).message.split("\n")[0] ?? ""}`]);
   }
+  rows.push(["load average (1, 5 min) at the end", loadavg().slice(0, 2).map((load) => load.toFixed(1)).join(", ")]);
   for (const [name, value] of rows) process.stdout.write(`${name.padEnd(48)} ${value}\n`);
 }
 

@@ -147,9 +147,12 @@ async function tarArchive(dir: string, archive: string): Promise<void> {
 }
 
 /** Peak RSS of plc build --image-archive and plc ship with an archive of `size` bytes, beside a build without. */
-async function benchRss(client: SshClient, address: string, port: number, httpPort: number, size: number): Promise<NonNullable<ShipBench["rss"]>> {
+async function benchRss(client: SshClient, address: string, port: number, size: number): Promise<NonNullable<ShipBench["rss"]>> {
   const archive = writeBigArchive(client.dir, size);
   await tarArchive(client.dir, archive);
+  // A port of its own: ybs-bench still listens on the first one, and a second instance on it fails
+  // its install (the container cannot bind it), which is what the 1 GiB ship once ended with.
+  const httpPort = await freePort();
   const args = ["image=local/app:big", "prefix=ybs", "instance=big", "healthcheck_timeout=5", `host_port=${httpPort}`];
   const plain = must(await plcWithRss(["build", "-o", join(client.dir, "plain"), ...args], client.dir), "plc build (plain)");
   const bigBuild = must(await plcWithRss(["build", "-o", join(client.dir, "big"), "--image-archive", archive, ...args], client.dir), "plc build --image-archive");
@@ -226,7 +229,7 @@ export async function benchShip(runs = 5, rssArchiveBytes = 1024 * 1024 * 1024):
     const result: ShipBench = { runs, bundleBytes, loopback, latency };
     if (rssArchiveBytes > 0) {
       try {
-        result.rss = await benchRss(client, host.address, host.port, httpPort, rssArchiveBytes);
+        result.rss = await benchRss(client, host.address, host.port, rssArchiveBytes);
       } catch (error) {
         result.rssError = (error as Error).message.split("\n")[0] ?? "";
       }
