@@ -232,10 +232,59 @@ interface EncodedEntry {
  * path is long). verify re-encodes what it reads with this, so the id covers every header field.
  */
 export function encodeHeader(entry: { path: string; mode: number; size: number; mtime: number; type: "File" | "Directory" }): Buffer[] {
+  const plain = plainHeader(entry);
+  if (plain !== undefined) return [plain];
   const data = { ...entry, mtime: new Date(entry.mtime * 1000), uid: 0, gid: 0, uname: "", gname: "" };
   const block = Buffer.alloc(BLOCK);
   const needsPax = new Header(data).encode(block, 0);
   return needsPax ? [new Pax(data).encode(), block] : [block];
+}
+
+/** The fields of a ustar header block that are the same in every header pack writes: uid, gid, magic, devmajor/minor. */
+const PLAIN_TEMPLATE = (() => {
+  const block = Buffer.alloc(BLOCK);
+  block.write("000000 \0", 108, "ascii");
+  block.write("000000 \0", 116, "ascii");
+  block.write("ustar\u000000", 257, "ascii");
+  block.write("000000 \0", 329, "ascii");
+  block.write("000000 \0", 337, "ascii");
+  return block;
+})();
+/** Padding to a block's end, shared by every entry: tarChunks only reads it. */
+const ZEROS = Buffer.alloc(BLOCK);
+const MAX_OCTAL_8 = 0o7777777;
+const MAX_OCTAL_12 = 0o77777777777;
+
+/** An octal field as tar writes it: zero-padded, then a space and a NUL (no space when the digits fill it). */
+function octalField(value: number, size: number): string {
+  const digits = value.toString(8);
+  return digits.length === size - 1 ? `${digits}\0` : `${"0".repeat(Math.max(size - digits.length - 2, 0))}${digits} \0`;
+}
+
+/**
+ * The header of an entry whose path is printable ASCII under 100 bytes and whose numbers fit their
+ * fields: the same block tar's Header encodes (test/pack.test.ts compares them), written without
+ * building one per entry; a bundle writes a hundred per instance. Undefined: the entry needs tar's.
+ */
+function plainHeader(entry: { path: string; mode: number; size: number; mtime: number; type: "File" | "Directory" }): Buffer | undefined {
+  const { path, mode, size, mtime } = entry;
+  if (path.length === 0 || path.length >= 100 || !/^[\x20-\x7e]+$/.test(path)) return undefined;
+  if (!Number.isInteger(mode) || mode < 0 || mode > MAX_OCTAL_8) return undefined;
+  if (!Number.isInteger(size) || size < 0 || size > MAX_OCTAL_12) return undefined;
+  if (!Number.isInteger(mtime) || mtime < 0 || mtime > MAX_OCTAL_12) return undefined;
+  const block = Buffer.allocUnsafe(BLOCK);
+  PLAIN_TEMPLATE.copy(block);
+  block.write(path, 0, "latin1");
+  block.write(octalField(mode, 8), 100, "latin1");
+  block.write(octalField(size, 12), 124, "latin1");
+  block.write(octalField(mtime, 12), 136, "latin1");
+  block[156] = entry.type === "Directory" ? 0x35 : 0x30;
+  // The checksum counts its own field as eight spaces.
+  let sum = 8 * 0x20;
+  for (let index = 0; index < 148; index++) sum += block[index] ?? 0;
+  for (let index = 156; index < BLOCK; index++) sum += block[index] ?? 0;
+  block.write(octalField(sum, 8), 148, "latin1");
+  return block;
 }
 
 /** Fixed modes and mtime; directories listed explicitly (tar walks readdir order). */
@@ -250,7 +299,7 @@ function encodeEntries(root: string, files: readonly PackInput[], mtime: number,
   const encode = (path: string, mode: number, content: Buffer | FileOnDisk | undefined): Pick<EncodedEntry, "header" | "content" | "padding"> => {
     const size = content === undefined ? 0 : Buffer.isBuffer(content) ? content.length : content.size;
     const header = encodeHeader({ path, mode, size, mtime, type: content === undefined ? "Directory" : "File" });
-    return { header, content, padding: Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK) };
+    return { header, content, padding: ZEROS.subarray(0, (BLOCK - (size % BLOCK)) % BLOCK) };
   };
   return [
     ...[...directories].map((path) => ({ path: `${path}/`, ...encode(`${path}/`, 0o755, undefined), file: undefined, sha256: "" })),
