@@ -12,7 +12,7 @@ export type Escape = (value: unknown) => string;
 
 /** A template's body as EJS generates it, with the locals, escape, include and the line-aware rethrow it calls. */
 export type TemplateBody = (
-  locals: Record<string, unknown>,
+  locals: object,
   escapeFn: Escape,
   include: (path: string, data?: Record<string, unknown>) => string,
   rethrow: (error: unknown, line: number) => never,
@@ -63,7 +63,7 @@ export function isCompiled(file: string): boolean {
  * excerpt, once per include level. The data is not copied as EJS copies it (twice per include): the
  * templates read only the names render lists (LOCALS), never the data object itself.
  */
-export function renderCompiled(file: string, data: Record<string, unknown>, escape: Escape): string {
+export function renderCompiled(file: string, data: object, escape: Escape): string {
   const compiled = compiledTemplates()[templateKey(file)];
   if (compiled === undefined) throw new Error(`Could not find the include file "${file}"`);
   const include = (path: string, includeData?: Record<string, unknown>): string => {

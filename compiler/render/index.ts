@@ -10,7 +10,7 @@ import type { Bundle, BundleFile, HookName, Origin, Spec, StreamedFile } from ".
 import { isCompiled, renderCompiled } from "./compiled-templates.js";
 import { hashHtpasswd } from "./htpasswd.js";
 import { planBlueGreen, planInstall, type BlueGreen, type HookFile, type InstallPlan } from "./install-plan.js";
-import { QUOTE_HELPERS, shAssign, unquoteSh } from "./quote.js";
+import { QUOTE_HELPERS, shAssign, unquoteSh, type QuoteHelpers } from "./quote.js";
 import { hostNotify, type HostNotify } from "../notify/host.js";
 import { notifyConfigText, notifyOfSpec, notifySecretEntries, NOTIFY_CONFIG_FILE } from "../notify/settings.js";
 
@@ -60,12 +60,13 @@ export function renderBundle(spec: Spec): Bundle {
   // Plugin secrets are rendered first: their keys go to secrets.keys and install.sh.
   const extraSecrets = pluginSecrets(spec, buildContext(spec, []));
   const context = buildContext(spec, extraSecrets.map((secret) => secret.key));
+  const data = templateData(context, undefined);
   const files: BundleFile[] = [];
   const script = (path: string, template: string): void => {
-    files.push({ path, mode: 0o755, content: renderTemplate(template, context) });
+    files.push({ path, mode: 0o755, content: renderTemplate(template, data) });
   };
   const text = (path: string, template: string): void => {
-    files.push({ path, mode: 0o644, content: renderTemplate(template, context) });
+    files.push({ path, mode: 0o644, content: renderTemplate(template, data) });
   };
 
   script("install.sh", "install.sh.ejs");
@@ -94,7 +95,7 @@ export function renderBundle(spec: Spec): Bundle {
     if (context.hasTls) {
       // Every variant is in the bundle: whether a certificate exists and which nginx runs is known only on the host.
       for (const [dir, http2Directive] of [["https", false], ["https-http2-on", true]] as const) {
-        files.push({ path: `nginx/${dir}/${context.vhostFile}`, mode: 0o644, content: renderTemplate("vhost.conf.ejs", { ...context, vhost: { https: true, http2Directive } }) });
+        files.push({ path: `nginx/${dir}/${context.vhostFile}`, mode: 0o644, content: renderTemplate("vhost.conf.ejs", { ...data, vhost: { https: true, http2Directive } }) });
       }
       script("tls.sh", "tls.sh.ejs");
       if (spec.tls.mode === "acme") {
@@ -115,11 +116,12 @@ export function renderBundle(spec: Spec): Bundle {
   // The archive's files by content address: plc ship sends only the layers the host lacks, install.sh checks them.
   if (spec.imageArchive !== undefined && spec.imageParts !== undefined) files.push({ path: "image.parts", mode: 0o644, content: spec.imageParts });
   for (const [index, plugin] of spec.plugins.entries()) {
+    const pluginData = templateData(context, plugin.name);
     for (const [hook, { file, source }] of plugin.hooks) {
       files.push({
         path: hookPath(index, plugin.name, hook),
         mode: 0o644,
-        content: hookHeader(plugin.name, hook) + renderSource(source, file, { ...context, plugin: plugin.name }),
+        content: hookHeader(plugin.name, hook) + renderSource(source, file, pluginData),
       });
     }
   }
@@ -143,7 +145,7 @@ function pluginSecrets(spec: Spec, context: RenderContext): { key: string; value
   const secrets: { key: string; value: string }[] = [];
   for (const plugin of spec.plugins) {
     if (plugin.secretsTemplate === undefined) continue;
-    const text = renderSource(plugin.secretsTemplate.source, plugin.secretsTemplate.file, { ...context, plugin: plugin.name });
+    const text = renderSource(plugin.secretsTemplate.source, plugin.secretsTemplate.file, templateData(context, plugin.name));
     for (const line of text.split("\n").filter((l) => l.trim() !== "")) {
       const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(line);
       const value = match?.[2] === undefined ? undefined : unquoteSh(match[2]);
@@ -361,10 +363,10 @@ function lftpCommands(spec: Spec, lftp: NonNullable<Spec["lftp"]>): LftpCommands
   };
 }
 
-function renderTemplate(name: string, context: RenderContext): string {
+function renderTemplate(name: string, data: TemplateData): string {
   const file = join(TEMPLATES_DIR, name);
   // Compiled at build time: no file read. Without the build step, EJS reads and compiles it once.
-  return renderSource(isCompiled(file) || ejs?.cache.get(file) !== undefined ? "" : readFileSync(file, "utf8"), file, context);
+  return renderSource(isCompiled(file) || ejs?.cache.get(file) !== undefined ? "" : readFileSync(file, "utf8"), file, data);
 }
 
 type Ejs = typeof import("ejs");
@@ -412,8 +414,18 @@ function escapeRefused(value: unknown): string {
   throw new Error(`<%= is forbidden: quote ${String(value)} with a helper (sh, unitValue, nginx…) and <%-`);
 }
 
-function renderSource(source: string, file: string, context: RenderContext & { plugin?: string }): string {
-  const data = { ...QUOTE_HELPERS, plugin: undefined, ...context };
+/** What a template reads: the context, the quote helpers, and the plugin whose hook it is. */
+type TemplateData = RenderContext & QuoteHelpers & { plugin: string | undefined };
+
+/**
+ * Made once per bundle (and plugin), not per template: a spread of some thirty keys cost more than
+ * rendering most templates. Templates never write to it (compiled ones read their LOCALS; EJS copies it).
+ */
+function templateData(context: RenderContext, plugin: string | undefined): TemplateData {
+  return Object.assign({}, QUOTE_HELPERS, context, { plugin });
+}
+
+function renderSource(source: string, file: string, data: TemplateData): string {
   try {
     if (isCompiled(file)) return renderCompiled(file, data, escapeRefused);
     return loadEjs().render(source, data, {
