@@ -253,6 +253,26 @@ describe("ENV PLAYLABS_PLUGINS of the image the inventory names (E18)", () => {
     assert.match(bundle.read("hooks/01-uwsgi/deploy.pre.sh"), /spooler\/mail/);
   });
 
+  it("plc check and build read the ENV of the image named on the command line, asking docker once", () => {
+    // build and check start the inspection before load; load must take its answer, not ask again.
+    const bin = join(work, `bin${++count}`);
+    mkdirSync(bin);
+    const calls = join(bin, "calls");
+    const config = JSON.stringify({ Env: ["PLAYLABS_PLUGINS=postgres,uwsgi"] });
+    writeFileSync(join(bin, "docker"), `#!/bin/sh\necho "$*" >> '${calls}'\nfor last; do :; done\n[ "$last" = 'reg.example.com/app:argv' ] || exit 1\nprintf '%s\\n' '${config}'\n`);
+    chmodSync(join(bin, "docker"), 0o755);
+    const env = { PATH: `${bin}:${process.env["PATH"] ?? ""}` };
+    const words = ["image=reg.example.com/app:argv", "prefix=yp", "instance=prod", "backup_password=x"];
+    const checked = plc(["check", ...words], env);
+    assert.equal(checked.status, 0, checked.stderr);
+    assert.match(checked.stdout, /postgres/);
+    assert.doesNotMatch(checked.stderr, /could not be read/);
+    const built = plc(["build", "-o", join(work, `dist${++count}`), ...words], env);
+    assert.equal(built.status, 0, built.stderr);
+    assert.doesNotMatch(built.stderr, /could not be read/);
+    assert.deepEqual(readFileSync(calls, "utf8").trim().split("\n"), Array.from({ length: 2 }, () => "image inspect --format {{json .Config}} -- reg.example.com/app:argv"));
+  });
+
   it("says so when the image config cannot be read", () => {
     const dir = inventory({ [PROJECT]: "yp_prod_image: reg.example.com/app:unknown\n" });
     const result = plc(["check", "-i", dir, "prefix=yp", "instance=prod"], { PATH: `${fakeDocker("other/image:1", [])}:${process.env["PATH"] ?? ""}` });

@@ -1,6 +1,6 @@
 // `plc build`: compile and write dist/<prefix>-<instance>-<id>.tar.gz (+ .secrets.env, + .run).
 import type { Command } from "commander";
-import { loadOptions, packOptions, withSpecOptions, type Run, type SpecOptions } from "./options.js";
+import { loadOptions, packOptions, withLocalImage, withSpecOptions, type Run, type SpecOptions } from "./options.js";
 
 interface BuildFlags extends SpecOptions {
   outDir: string;
@@ -15,12 +15,14 @@ export function register(program: Command, run: Run): void {
     .option("--embed-secrets", "put secrets inside the tarball (never for a public release)")
     .option("--self-extracting", "also write <name>.run: one executable file that checks its payload and installs itself")
     .action((operands: string[], flags: BuildFlags) =>
-      run(async () => {
-        const { writeBuild } = await import("../write.js");
-        const built = writeBuild(loadOptions(operands, flags), packOptions(), flags);
-        for (const note of built.notes) process.stderr.write(`note: ${note}\n`);
-        for (const path of built.paths) process.stdout.write(`${path}\n`);
-        process.stderr.write(`${built.summary}\n`);
-      }),
+      run(() =>
+        withLocalImage(loadOptions(operands, flags), async (loaded) => {
+          const { writeBuild } = await import("../write.js");
+          const built = writeBuild(await loaded(), packOptions(), flags);
+          for (const note of built.notes) process.stderr.write(`note: ${note}\n`);
+          for (const path of built.paths) process.stdout.write(`${path}\n`);
+          process.stderr.write(`${built.summary}\n`);
+        }),
+      ),
     );
 }

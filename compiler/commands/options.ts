@@ -116,6 +116,22 @@ export function loadOptions(operands: string[], options: SpecOptions): LoadOptio
   };
 }
 
+/**
+ * Runs a command with `docker image inspect` of the image its command line names started first: the
+ * docker CLI's start-up then overlaps the import (module evaluation) of the compiler instead of following load.
+ * `loaded()` is the load options with what docker said; a command ending early stops the inspection.
+ */
+export async function withLocalImage(load: LoadOptions, work: (loaded: () => Promise<LoadOptions>) => Promise<void>): Promise<void> {
+  const { argvImage, startLocalImageInspect } = await import("../load/local-image.js");
+  const image = load.inspectLocalDocker === true && load.imageArchive === undefined ? argvImage(load.words) : undefined;
+  const inspect = image === undefined ? undefined : startLocalImageInspect(image);
+  try {
+    await work(async () => (inspect === undefined ? load : { ...load, localImage: await inspect.result }));
+  } finally {
+    inspect?.cancel();
+  }
+}
+
 /** Pack settings from the environment: plc's version and SOURCE_DATE_EPOCH. */
 export function packOptions(extraFiles: BundleFile[] = []): PackOptions {
   const epoch = process.env["SOURCE_DATE_EPOCH"];

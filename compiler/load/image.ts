@@ -1,9 +1,9 @@
 // The image config (`ENV PLAYLABS_PLUGINS`, GIT_COMMIT, UWSGI_*) from a `docker save` archive, read in TypeScript.
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { list } from "tar/list";
 import { displayPath, fail } from "../diagnostics.js";
+import { envOf } from "./local-image.js";
 
 // Config blobs are small; layers are skipped without being buffered.
 const MAX_JSON_BYTES = 4 * 1024 * 1024;
@@ -120,28 +120,3 @@ export function readImageArchive(archive: string, cwd: string): ImageArchive {
   return { env: envOf(config), tags, parts: formatImageParts(files, [...types].every((type) => type === "Directory") && new Set(files.map((file) => file.path)).size === files.length, manifest, config) };
 }
 
-/** `docker image inspect` on a local engine; undefined when no docker answers. */
-export function inspectLocalImage(image: string): Map<string, string> | undefined {
-  try {
-    const output = execFileSync("docker", ["image", "inspect", "--format", "{{json .Config}}", "--", image], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"],
-      timeout: 10_000,
-    });
-    return envOf({ config: JSON.parse(output) as unknown });
-  } catch {
-    return undefined;
-  }
-}
-
-function envOf(config: unknown): Map<string, string> {
-  const env = new Map<string, string>();
-  const list = (config as { config?: { Env?: unknown } } | undefined)?.config?.Env;
-  if (!Array.isArray(list)) return env;
-  for (const item of list) {
-    if (typeof item !== "string") continue;
-    const equals = item.indexOf("=");
-    if (equals > 0) env.set(item.slice(0, equals), item.slice(equals + 1));
-  }
-  return env;
-}

@@ -12,7 +12,8 @@ import { DISCOVERED_INVENTORIES, readInventory } from "./inventory.js";
 import { TemplateEvaluator, type ScopeValue } from "./jinja.js";
 import { readPasswords } from "./passwords.js";
 import { readPlugins } from "./plugins.js";
-import { inspectLocalImage, readImageArchive } from "./image.js";
+import { readImageArchive } from "./image.js";
+import { inspectLocalImage, type LocalImage } from "./local-image.js";
 import { parseVaultPasswordFile, type VaultSecret } from "./vault.js";
 
 export interface LoadOptions {
@@ -32,6 +33,8 @@ export interface LoadOptions {
   imageArchive: string | undefined;
   /** Ask a local docker for the image config when no archive is given (the CLI does; tests do not). */
   inspectLocalDocker?: boolean;
+  /** What a local docker already said of the image the command line names (inspected while plc started). */
+  localImage?: LocalImage;
   cwd: string;
 }
 
@@ -63,7 +66,7 @@ export function loadSpec(options: LoadOptions): WrittenSpec {
   // The image may come from the command line or the inventory, whichever layer named it.
   const image = imageOf(written, inventory === undefined ? [] : imageKeys(parsed.assignments));
   if (image === undefined) return written;
-  const imageEnv = inspectLocalImage(image);
+  const imageEnv = options.localImage?.image === image ? options.localImage.env : inspectLocalImage(image);
   const imageNote =
     imageEnv === undefined
       ? `the config of ${image} could not be read (no --image-archive, no local docker with it): ENV PLAYLABS_PLUGINS and the image's UWSGI_SPOOLER_* are not used`
