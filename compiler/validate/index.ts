@@ -95,9 +95,16 @@ function noteYamlScalar(pointer: string, resolved: ResolvedValue, notes: string[
 
 /** Plugin values are EJS templates over the resolved variables (`<%- name %>-postgres`). */
 function renderPluginTemplate(template: string, context: Record<string, unknown>): string {
-  const locals = Object.keys(context).filter((key) => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key));
+  // The names are listed once per context (one per spec), not once per value: a spec renders dozens.
+  let names = contextNames.get(context);
+  if (names === undefined) {
+    const locals = Object.keys(context).filter((key) => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key));
+    names = { locals, joined: locals.join(",") };
+    contextNames.set(context, names);
+  }
+  const locals = names.locals;
   // Compiled once per template and set of names: 1000 instances of one inventory render the same ones.
-  const key = `${locals.join(",")}\n${template}`;
+  const key = `${names.joined}\n${template}`;
   let render = pluginTemplates.get(key);
   if (render === undefined) {
     render = ejs.compile(template, { strict: true, _with: false, destructuredLocals: locals, async: false } as ejs.Options & { async: false }) as ejs.TemplateFunction;
@@ -107,6 +114,8 @@ function renderPluginTemplate(template: string, context: Record<string, unknown>
 }
 
 const pluginTemplates = new Map<string, ejs.TemplateFunction>();
+/** The context is not changed once built (toSpec's templateContext): its names can be kept with it. */
+const contextNames = new WeakMap<object, { locals: string[]; joined: string }>();
 
 /**
  * A vault value is a secret, and only env values and secret variables are kept out of the tarball:
