@@ -826,7 +826,7 @@ export const MESSAGES = {
     "install.sh exited non-zero on the host",
     { host: "web1", status: "3" },
     (a) => `${a.host}: install.sh failed (exit ${a.status})`,
-    () => "its output above says what runs now: what ran before, or the new release when only a step after the switch failed",
+    () => "install.sh's output, on plc ship's stdout, says what runs now: what ran before, or the new release when only a step after the switch failed",
   ),
   "hosts-failed": failure(
     "some hosts of a ship failed",

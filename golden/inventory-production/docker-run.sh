@@ -55,6 +55,8 @@ front=auto
 if [ "$front" = auto ]; then
   if [ "$("$docker" container inspect --format '{{.State.Running}}' nginx-proxy 2>/dev/null)" = true ]; then front=nginx-proxy; else front=host-nginx; fi
 fi
+# The positional parameters, read below by number: $1 docker, $2 image, $3 env, $4 host secrets,
+# $5 secrets, $6 container, $7 published port, $8 web front, $9 log driver, ${10} ${11} its options.
 set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.env" "$container" 127.0.0.1:25585:8000 "$front"
 # journald, as playlabs (journalctl CONTAINER_NAME=…, or -t NAME); without systemd-journald's socket
 # docker run would fail outright, so the output goes to docker's bounded json-file instead.

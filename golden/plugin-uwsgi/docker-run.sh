@@ -50,6 +50,8 @@ for file in "$home/.host-secrets.env" "$home/.secrets.env"; do
   if [ -e "$file" ] || [ -L "$file" ]; then check_root_file "$file"; fi
 done
 front=none
+# The positional parameters, read below by number: $1 docker, $2 image, $3 env, $4 host secrets,
+# $5 secrets, $6 container, $7 published port, $8 web front, $9 log driver, ${10} ${11} its options.
 set -- "$docker" "$image" "$here/env" "$home/.host-secrets.env" "$home/.secrets.env" "$container" 127.0.0.1:20875:8000 "$front"
 # journald, as playlabs (journalctl CONTAINER_NAME=…, or -t NAME); without systemd-journald's socket
 # docker run would fail outright, so the output goes to docker's bounded json-file instead.

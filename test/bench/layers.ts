@@ -1,33 +1,19 @@
 // npm run bench: the stream plc ship writes for an air-gapped v2 whose base layer the host has, whole
 // (--full-image) and layer by layer: bytes and the time to make them, read from the built tarball.
 import { spawnSync } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { readShipment } from "../../compiler/ship/shipment.js";
 import { layeredChunks, planLayers, streamChunks } from "../../compiler/ship/transport.js";
 import { CLI } from "../fixtures.js";
+import { writeLayer } from "./layer-file.js";
 
 export interface LayersBench {
   archiveMiB: number;
   full: { bytes: number; ms: number };
   layered: { bytes: number; ms: number; layers: string };
-}
-
-/** A layer file of `size` bytes, random and zero MiB by turns (compresses about 2x, as layers do); its sha256. */
-function writeLayer(file: string, size: number): string {
-  const hash = createHash("sha256");
-  const fd = openSync(file, "w");
-  const zeros = Buffer.alloc(1024 * 1024);
-  for (let done = 0, turn = 0; done < size; done += zeros.length, turn++) {
-    const chunk = (turn % 2 === 0 ? randomBytes(zeros.length) : zeros).subarray(0, Math.min(zeros.length, size - done));
-    hash.update(chunk);
-    writeSync(fd, chunk);
-  }
-  closeSync(fd);
-  return hash.digest("hex");
 }
 
 async function measure(chunks: AsyncIterable<Buffer>): Promise<{ bytes: number; ms: number }> {

@@ -4,11 +4,12 @@
 // commands) runs too. Also the install's own time, from the receiver's phases, and peak RSS with a 1 GB
 // image archive. Needs root (namespaces).
 import { spawn } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { CLI } from "../fixtures.js";
+import { writeLayer } from "./layer-file.js";
 import { freePort, SshClient } from "../ship/sandbox.js";
 import { startDelayProxy } from "./proxy.js";
 
@@ -125,16 +126,7 @@ function writeBigArchive(dir: string, size: number): string {
   const src = join(dir, "big-src");
   mkdirSync(join(src, "blobs", "sha256"), { recursive: true });
   const layer = join(src, "blobs", "sha256", "layer");
-  const hash = createHash("sha256");
-  const fd = openSync(layer, "w");
-  const zeros = Buffer.alloc(1024 * 1024);
-  for (let done = 0, turn = 0; done < size; done += zeros.length, turn++) {
-    const chunk = (turn % 2 === 0 ? randomBytes(zeros.length) : zeros).subarray(0, Math.min(zeros.length, size - done));
-    hash.update(chunk);
-    writeSync(fd, chunk);
-  }
-  closeSync(fd);
-  const digest = hash.digest("hex");
+  const digest = writeLayer(layer, size);
   renameSync(layer, join(src, "blobs", "sha256", digest));
   writeFileSync(join(src, "config.json"), JSON.stringify({ config: { Env: ["PLAYLABS_PLUGINS="] } }));
   writeFileSync(join(src, "manifest.json"), JSON.stringify([{ Config: "config.json", RepoTags: ["local/app:big"], Layers: [`blobs/sha256/${digest}`] }]));
