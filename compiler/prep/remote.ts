@@ -4,11 +4,12 @@ import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { diagnostic, type Diagnostic } from "../diagnostics.js";
 import { sh } from "../render/quote.js";
+import { RECEIVER_STATUS, remotePreamble } from "../ship/receiver.js";
 import { sshArguments, type Destination, type SshSettings } from "../ship/ssh.js";
 import { PREP_ROOT } from "./index.js";
 
-/** Exit statuses the runner keeps for itself; any other is prep.sh's. */
-export const RUNNER_STATUS = { incomplete: 90, checksum: 91, sudo: 92, host: 93 } as const;
+/** Exit statuses the runner keeps for itself, the receiver's; any other is prep.sh's. */
+export const RUNNER_STATUS = RECEIVER_STATUS;
 
 /** The runner: $1 the bundle's sha256, then prep.sh's arguments. Holds no value of the bundle. */
 export function runnerScript(): string {
@@ -19,17 +20,7 @@ expected=$1
 shift
 dir=
 sudo=
-fail() { status=$1; shift; printf 'plc-prep: error: %s\\n' "$*" >&2; exit "$status"; }
-# shellcheck disable=SC2317 # called by the EXIT trap
-cleanup() { [ -z "$dir" ] || rm -rf "$dir" 2>/dev/null || $sudo rm -rf "$dir" 2>/dev/null || true; }
-trap cleanup EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
-for tool in tar gzip sha256sum mktemp; do
-  command -v "$tool" >/dev/null 2>&1 || fail ${s.host} "$tool is missing on this host (nothing was changed)"
-done
-if [ "$(id -u)" != 0 ]; then
+${remotePreamble("plc-prep")}if [ "$(id -u)" != 0 ]; then
   user=$(id -un)
   command -v sudo >/dev/null 2>&1 || fail ${s.sudo} "user $user is not root and sudo is not installed: connect as root@host (nothing was changed)"
   sudo -n true 2>/dev/null </dev/null || fail ${s.sudo} "sudo asks user $user for a password, which plc cannot type: connect as root@host, or run plc init first (nothing was changed)"

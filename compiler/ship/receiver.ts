@@ -9,6 +9,25 @@ export const RECEIVER_STATUS = {
   host: 93,
 } as const;
 
+/**
+ * The start both remote runners share (plc ship's receiver, plc init's and plc install's prep runner):
+ * `fail STATUS WORDS`, the temporary folder `$dir` removed on any exit (through `$sudo` when root
+ * wrote in it), and the tools the unpacking needs. The caller sets `dir=` and `sudo=` before.
+ */
+export function remotePreamble(program: string): string {
+  return `fail() { status=$1; shift; printf '${program}: error: %s\\n' "$*" >&2; exit "$status"; }
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup() { [ -z "$dir" ] || rm -rf "$dir" 2>/dev/null || $sudo rm -rf "$dir" 2>/dev/null || true; }
+trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+for tool in tar gzip sha256sum mktemp; do
+  command -v "$tool" >/dev/null 2>&1 || fail ${RECEIVER_STATUS.host} "$tool is missing on this host (nothing was changed)"
+done
+`;
+}
+
 /** Lines on stderr starting with this mark report a phase to plc instead of being shown. */
 export const PHASE_MARK = "@@plc-ship ";
 
@@ -34,22 +53,9 @@ dir=
 sudo=
 installer=
 phase() { printf '${PHASE_MARK}%s\\n' "$*" >&2; }
-fail() { status=$1; shift; printf 'plc-ship: error: %s\\n' "$*" >&2; exit "$status"; }
-# shellcheck disable=SC2317 # called by the EXIT trap
-cleanup() {
-  [ -n "$dir" ] || return 0
-  rm -rf "$dir" 2>/dev/null || $sudo rm -rf "$dir" 2>/dev/null || true
-}
 # A write to a cut connection must not kill the receiver before it cleans up.
 trap '' PIPE
-trap cleanup EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
-for tool in tar gzip sha256sum mktemp; do
-  command -v "$tool" >/dev/null 2>&1 || fail ${s.host} "$tool is missing on this host (nothing was changed)"
-done
-# Checked before the stream is read, so a refusal costs no transfer.
+${remotePreamble("plc-ship")}# Checked before the stream is read, so a refusal costs no transfer.
 if [ "$(id -u)" != 0 ]; then
   user=$(id -un)
   command -v sudo >/dev/null 2>&1 || fail ${s.sudo} "user $user is not root and sudo is not installed: ship as root@host or install sudo (nothing was changed)"

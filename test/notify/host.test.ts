@@ -2,13 +2,14 @@
 // webhook (a listener inside the sandbox's own network namespace) with the bodies plc ship sends, the
 // token and URL only in 0600 files; a failing target is reported and changes nothing else.
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
 import type { NotifyEvent } from "../../compiler/notify/events.js";
 import { jsonPayload, slackPayload } from "../../compiler/notify/targets.js";
 import { SandboxHost, buildBundle, mustInstall, q, requireSandbox } from "../host/sandbox.js";
 import { LISTENER_SCRIPT, type Received } from "./listener.js";
+import { watchArgv } from "../argv-watch.js";
 
 const NAME = "ybs-hack";
 const HOME = `/home/${NAME}`;
@@ -44,32 +45,6 @@ async function listen(host: SandboxHost): Promise<() => Received[]> {
     child.on("exit", (code) => { reject(new Error(`listener exited ${String(code)}`)); });
   });
   return () => (existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((line) => line !== "").map((line) => JSON.parse(line) as Received) : []);
-}
-
-/** Every command line on the machine while `during` runs (the sandbox's processes included), checked for the needles. */
-async function watchArgv<T>(needles: string[], during: () => Promise<T>): Promise<{ value: T; leaks: string[] }> {
-  const leaks: string[] = [];
-  const watching = { isOn: true };
-  const watch = (async () => {
-    while (watching.isOn) {
-      for (const pid of readdirSync("/proc")) {
-        if (!/^[0-9]+$/.test(pid)) continue;
-        try {
-          const line = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
-          if (needles.some((needle) => line.includes(needle))) leaks.push(line);
-        } catch {
-          // gone meanwhile
-        }
-      }
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-  })();
-  try {
-    return { value: await during(), leaks };
-  } finally {
-    watching.isOn = false;
-    await watch;
-  }
 }
 
 async function installed(t: TestContext, webhookPath: string): Promise<{ host: SandboxHost; received: () => Received[] }> {

@@ -2,12 +2,13 @@
 // webhook; a deploy whose pre-deploy backup fails sends exactly that path's events, in order, with
 // the CI job's fields; no token or URL ever reaches a command line; a dead target fails nothing.
 import assert from "node:assert/strict";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { CLI } from "../fixtures.js";
 import { buildInto, freePort, requireShipTools, runAsync, SshClient } from "../ship/sandbox.js";
 import { startListener, type Received } from "./listener.js";
+import { watchArgv } from "../argv-watch.js";
 
 const TOKEN = "xoxb-7-ship-token-never-in-argv";
 const HOOK_SECRET = "ship-hook-never-in-argv";
@@ -18,31 +19,6 @@ const GITLAB = {
   GITLAB_USER_LOGIN: "alice",
   CI_COMMIT_MESSAGE: "Fix the login page",
 };
-
-async function watchArgv<T>(needles: string[], during: () => Promise<T>): Promise<{ value: T; leaks: string[] }> {
-  const leaks: string[] = [];
-  const watching = { isOn: true };
-  const watch = (async () => {
-    while (watching.isOn) {
-      for (const pid of readdirSync("/proc")) {
-        if (!/^[0-9]+$/.test(pid)) continue;
-        try {
-          const line = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
-          if (needles.some((needle) => line.includes(needle))) leaks.push(line);
-        } catch {
-          // gone meanwhile
-        }
-      }
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-  })();
-  try {
-    return { value: await during(), leaks };
-  } finally {
-    watching.isOn = false;
-    await watch;
-  }
-}
 
 interface JsonEvent {
   event: string;

@@ -12,37 +12,11 @@ import { CLI } from "../fixtures.js";
 import { withFileListedOnlyInSums, withSpecialEntries } from "../tamper.js";
 import { requireTool } from "../tools.js";
 import { buildInto, freePort, requireShipTools, runAsync, runPlc, SshClient, type RunResult, type SshHost } from "./sandbox.js";
+import { watchArgv } from "../argv-watch.js";
 
 const CUT_PROXY = fileURLToPath(new URL("./cut-proxy.js", import.meta.url));
 // Quotes, a dollar and a space: it must reach the host intact and never appear in a command line.
 const SECRET = `it's $ecret ${randomBytes(6).toString("hex")}`;
-
-/** Every command line on the machine while `during` runs, checked for the secret. */
-async function withProcessWatch<T>(secret: string, during: () => Promise<T>): Promise<{ value: T; leaks: string[] }> {
-  const leaks: string[] = [];
-  const watching = { isOn: true };
-  const watch = (async () => {
-    while (watching.isOn) {
-      for (const pid of readdirSync("/proc")) {
-        if (!/^[0-9]+$/.test(pid)) continue;
-        try {
-          const line = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
-          if (line.includes(secret)) leaks.push(line);
-        } catch {
-          // gone meanwhile
-        }
-      }
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-  })();
-  try {
-    return { value: await during(), leaks };
-  } finally {
-    watching.isOn = false;
-    await watch;
-  }
-}
-
 
 /** A `docker save`-shaped archive with an incompressible layer, so a transfer takes a while. */
 function writeImageArchive(dir: string, megabytes: number, options: { name?: string; diffIds?: boolean } = {}): string {
@@ -104,7 +78,7 @@ test("plc ship to one host over a real sshd", { timeout: 150_000 }, async (t) =>
   });
 
   await t.test("first deploy: one connection, secrets only in the stream, no temporary file left", async () => {
-    const { value: result, leaks } = await withProcessWatch(SECRET, () => runPlc(["ship", first, target, ...ssh]));
+    const { value: result, leaks } = await watchArgv([SECRET], () => runPlc(["ship", first, target, ...ssh]));
     assert.equal(result.status, 0, result.stderr + result.stdout);
     assert.deepEqual(leaks, [], "the secret appeared in a command line");
     assert.equal(host.connections(), 1);
