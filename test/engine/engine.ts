@@ -95,13 +95,10 @@ function appRootfs(): string {
 }
 
 /**
- * A PostgreSQL 15 rootfs from the Debian archive (mmdebstrap: the only place packages come from),
- * laid out like the official image by postgres-rootfs.sh. About 2 minutes and 430 MB, so cached.
+ * A Debian 12 minbase rootfs tarball made by mmdebstrap with `args` (packages, hooks), cached at
+ * `tarball`: made once, written under a partial name and renamed, so a cut run leaves no half file.
  */
-export function postgresRootfs(): string {
-  const hook = readFileSync(PG_ROOTFS_HOOK);
-  const key = createHash("sha256").update(hook).update("bookworm postgresql-15 gosu").digest("hex").slice(0, 12);
-  const tarball = join(ENGINE_CACHE, `postgres-rootfs-${key}.tar`);
+export function debianRootfs(tarball: string, args: readonly string[]): string {
   if (existsSync(tarball)) return tarball;
   mkdirSync(ENGINE_CACHE, { recursive: true });
   // mmdebstrap picks its output format from the name's extension: the partial file ends in .tar too.
@@ -111,11 +108,7 @@ export function postgresRootfs(): string {
     [
       "--quiet",
       "--variant=minbase",
-      "--include=postgresql-15,gosu",
-      // postgresql-common would otherwise create a cluster in the image.
-      '--setup-hook=mkdir -p "$1/etc/postgresql-common/createcluster.d" && echo "create_main_cluster = false" >"$1/etc/postgresql-common/createcluster.d/plc.conf"',
-      `--customize-hook=copy-in ${PG_ROOTFS_HOOK} /tmp`,
-      '--customize-hook=chroot "$1" sh /tmp/postgres-rootfs.sh && rm "$1/tmp/postgres-rootfs.sh"',
+      ...args,
       "bookworm",
       partial,
       // The machine's own Debian sources (a CI mirror or proxy included), else Debian's default.
@@ -129,6 +122,23 @@ export function postgresRootfs(): string {
   }
   renameSync(partial, tarball);
   return tarball;
+}
+
+/**
+ * A PostgreSQL 15 rootfs from the Debian archive (mmdebstrap: the only place packages come from),
+ * laid out like the official image by postgres-rootfs.sh. About 2 minutes and 430 MB, so cached.
+ */
+export function postgresRootfs(): string {
+  const hook = readFileSync(PG_ROOTFS_HOOK);
+  const key = createHash("sha256").update(hook).update("bookworm postgresql-15 gosu").digest("hex").slice(0, 12);
+  const tarball = join(ENGINE_CACHE, `postgres-rootfs-${key}.tar`);
+  return debianRootfs(tarball, [
+    "--include=postgresql-15,gosu",
+    // postgresql-common would otherwise create a cluster in the image.
+    '--setup-hook=mkdir -p "$1/etc/postgresql-common/createcluster.d" && echo "create_main_cluster = false" >"$1/etc/postgresql-common/createcluster.d/plc.conf"',
+    `--customize-hook=copy-in ${PG_ROOTFS_HOOK} /tmp`,
+    '--customize-hook=chroot "$1" sh /tmp/postgres-rootfs.sh && rm "$1/tmp/postgres-rootfs.sh"',
+  ]);
 }
 
 export class EngineHost {

@@ -4,12 +4,12 @@
 // plc runs as the client inside the same network namespace. Killing pid 1 ends everything.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { CLI } from "../fixtures.js";
-import { ENGINE_CACHE } from "../engine/engine.js";
+import { debianRootfs, ENGINE_CACHE } from "../engine/engine.js";
 import { isRoot, requireTool } from "../tools.js";
 
 const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -71,27 +71,7 @@ exec chroot "$root" /bin/sh -c 'mkdir -p /run/sshd /run/lock; /usr/sbin/sshd -E 
 export function prepRootfs(): string {
   const key = createHash("sha256").update(`bookworm minbase ${PACKAGES}`).digest("hex").slice(0, 12);
   const tarball = join(ENGINE_CACHE, `prep-rootfs-${key}.tar`);
-  if (existsSync(tarball)) return tarball;
-  mkdirSync(ENGINE_CACHE, { recursive: true });
-  const partial = tarball.replace(/\.tar$/, `.${String(process.pid)}.partial.tar`);
-  const result = spawnSync(
-    "mmdebstrap",
-    [
-      "--quiet",
-      "--variant=minbase",
-      `--include=${PACKAGES}`,
-      "bookworm",
-      partial,
-      existsSync("/etc/apt/sources.list.d/debian.sources") ? "/etc/apt/sources.list.d/debian.sources" : "http://deb.debian.org/debian",
-    ],
-    { encoding: "utf8", timeout: 600_000 },
-  );
-  if (result.status !== 0) {
-    rmSync(partial, { force: true });
-    throw new Error(`mmdebstrap failed (${String(result.status ?? result.signal)}): ${result.stderr}`);
-  }
-  renameSync(partial, tarball);
-  return tarball;
+  return debianRootfs(tarball, [`--include=${PACKAGES}`]);
 }
 
 export interface RunResult {
