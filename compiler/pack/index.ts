@@ -79,7 +79,7 @@ function signedManifestText(unsignedText: string, id: string): string {
  */
 function packInMemory(spec: Spec, bundle: Bundle, files: readonly BundleFile[], options: PackOptions): PackedBundle {
   const entries = layoutEntries(bundle.root, files, true, options.mtime);
-  const payloadTar = writeTar(entries, true);
+  const payloadTar = writeTar(entries, true, true);
   const unsigned = unsignedManifest(
     spec,
     bundle,
@@ -92,7 +92,7 @@ function packInMemory(spec: Spec, bundle: Bundle, files: readonly BundleFile[], 
   const manifestFile: BundleFile = { path: "MANIFEST.json", mode: 0o644, content: signedManifestText(unsignedText, id) };
   const [manifestEntry] = layoutEntries(bundle.root, [manifestFile], false, options.mtime);
   if (manifestEntry === undefined) throw new Error("unreachable: no MANIFEST.json entry");
-  const manifestTar = writeTar([manifestEntry], false);
+  const manifestTar = writeTar([manifestEntry], false, false);
   const sums: BundleFile = {
     path: "SHA256SUMS",
     mode: 0o644,
@@ -100,7 +100,7 @@ function packInMemory(spec: Spec, bundle: Bundle, files: readonly BundleFile[], 
   };
   const [sumsEntry] = layoutEntries(bundle.root, [sums], false, options.mtime);
   if (sumsEntry === undefined) throw new Error("unreachable: no SHA256SUMS entry");
-  const sumsTar = writeTar([sumsEntry], false);
+  const sumsTar = writeTar([sumsEntry], false, false);
   // The final tar: the payload's entries with MANIFEST.json and SHA256SUMS in their sorted places.
   const all = [...entries, manifestEntry, sumsEntry].sort((a, b) => compare(a.path, b.path));
   const parts: Buffer[] = [];
@@ -400,7 +400,7 @@ interface MemoryEntry {
   path: string;
   mode: number;
   content: string | Buffer | undefined;
-  /** The content's length in bytes (UTF-8 for a string). */
+  /** The content's length in bytes (UTF-8 for a string); -1 for a string until writeTar writes it. */
   size: number;
   mtime: number;
   /** tar's header blocks, for an entry writePlainHeader cannot write; undefined: it writes it. */
@@ -417,13 +417,27 @@ function paddingOf(size: number): number {
   return (BLOCK - (size % BLOCK)) % BLOCK;
 }
 
-/** Fixed modes and mtime; directories listed explicitly (tar walks readdir order), sorted by path. */
+/** At most three UTF-8 bytes per UTF-16 unit (a surrogate pair, two units, is four). */
+const UTF8_PER_UNIT = 3;
+
+/**
+ * Fixed modes and mtime; directories listed explicitly (tar walks readdir order), sorted by path.
+ * A string's byte length is not counted here: writeTar writes it, then its header (UTF-8 length is
+ * a pass over each rendered file, a tenth of pack). Its bound decides whether the header is plain;
+ * only the path can make it not so, and then the length is counted for tar's header.
+ */
 function layoutEntries(root: string, files: readonly BundleFile[], withDirectories: boolean, mtime: number): MemoryEntry[] {
   const entries: MemoryEntry[] = [];
   const add = (path: string, mode: number, content: string | Buffer | undefined, file: BundleFile | undefined): void => {
-    const size = content === undefined ? 0 : typeof content === "string" ? Buffer.byteLength(content, "utf8") : content.length;
-    const fields: HeaderFields = { path, mode, size, mtime, type: content === undefined ? "Directory" : "File" };
-    entries.push({ path, mode, content, size, mtime, header: isPlain(fields) ? undefined : encodeHeader(fields), file, offset: 0, sha256: "" });
+    const type = content === undefined ? "Directory" : "File";
+    const known = content === undefined ? 0 : typeof content === "string" ? -1 : content.length;
+    const bound = known < 0 && typeof content === "string" ? UTF8_PER_UNIT * content.length : known;
+    if (isPlain({ path, mode, size: bound, mtime, type })) {
+      entries.push({ path, mode, content, size: known, mtime, header: undefined, file, offset: 0, sha256: "" });
+      return;
+    }
+    const size = typeof content === "string" ? Buffer.byteLength(content, "utf8") : known;
+    entries.push({ path, mode, content, size, mtime, header: encodeHeader({ path, mode, size, mtime, type }), file, offset: 0, sha256: "" });
   };
   if (withDirectories) {
     const directories = new Set<string>([root]);
@@ -436,32 +450,51 @@ function layoutEntries(root: string, files: readonly BundleFile[], withDirectori
   return entries.sort((a, b) => compare(a.path, b.path));
 }
 
-/** The entries as one tar (the end blocks too when `withEnd`); each file's bytes written once, and hashed there. */
-function writeTar(entries: readonly MemoryEntry[], withEnd: boolean): Buffer {
-  let total = withEnd ? END_BLOCKS : 0;
-  for (const entry of entries) total += (entry.header === undefined ? BLOCK : entry.header.reduce((sum, block) => sum + block.length, 0)) + entry.size + paddingOf(entry.size);
-  const tar = Buffer.allocUnsafe(total);
+/** An entry's bytes in the tar at most: a string's as its bound until it is written. */
+function boundOf(entry: MemoryEntry): number {
+  const header = entry.header === undefined ? BLOCK : entry.header.reduce((sum, block) => sum + block.length, 0);
+  const size = entry.size >= 0 ? entry.size : UTF8_PER_UNIT * (entry.content?.length ?? 0);
+  return header + size + BLOCK - 1;
+}
+
+/** Kept between bundles: the payload tar (made, hashed, copied into the tarball per instance) is written here. */
+let scratch = Buffer.allocUnsafe(0);
+const SCRATCH_MAX = 4 * 1024 * 1024;
+
+/**
+ * The entries as one tar (the end blocks too when `withEnd`); each file's bytes written once, and
+ * hashed there. `reused`: in the scratch buffer, valid until the next call.
+ */
+function writeTar(entries: readonly MemoryEntry[], withEnd: boolean, reused: boolean): Buffer {
+  const capacity = entries.reduce((sum, entry) => sum + boundOf(entry), withEnd ? END_BLOCKS : 0);
+  let tar: Buffer;
+  if (reused && capacity <= SCRATCH_MAX) {
+    if (scratch.length < capacity) scratch = Buffer.allocUnsafe(Math.min(SCRATCH_MAX, Math.max(capacity, 2 * scratch.length)));
+    tar = scratch;
+  } else {
+    tar = Buffer.allocUnsafe(capacity);
+  }
   let offset = 0;
   for (const entry of entries) {
     entry.offset = offset;
-    if (entry.header === undefined) {
-      writePlainHeader(tar, offset, { path: entry.path, mode: entry.mode, size: entry.size, mtime: entry.mtime, type: entry.content === undefined ? "Directory" : "File" });
-      offset += BLOCK;
-    } else {
-      for (const block of entry.header) offset += block.copy(tar, offset);
-    }
+    const header = entry.header;
+    const start = offset + (header === undefined ? BLOCK : header.reduce((sum, block) => sum + block.length, 0));
     if (entry.content !== undefined) {
-      const written = typeof entry.content === "string" ? tar.write(entry.content, offset, "utf8") : entry.content.copy(tar, offset);
-      if (written !== entry.size) throw new Error(`unreachable: ${entry.path} is ${entry.size} bytes, ${written} written`);
-      entry.sha256 = sha256(tar.subarray(offset, offset + written));
-      offset += written;
+      const written = typeof entry.content === "string" ? tar.write(entry.content, start, "utf8") : entry.content.copy(tar, start);
+      if (entry.size >= 0 && written !== entry.size) throw new Error(`unreachable: ${entry.path} is ${entry.size} bytes, ${written} written`);
+      entry.size = written;
+      entry.sha256 = sha256(tar.subarray(start, start + written));
     }
+    if (header === undefined) writePlainHeader(tar, offset, { path: entry.path, mode: entry.mode, size: entry.size, mtime: entry.mtime, type: entry.content === undefined ? "Directory" : "File" });
+    else for (const block of header) offset += block.copy(tar, offset);
+    offset = start + entry.size;
     const padding = paddingOf(entry.size);
     tar.fill(0, offset, offset + padding);
     offset += padding;
   }
-  tar.fill(0, offset);
-  return tar;
+  const end = offset + (withEnd ? END_BLOCKS : 0);
+  tar.fill(0, offset, end);
+  return tar.subarray(0, end);
 }
 
 /**
