@@ -348,12 +348,6 @@ const END_BLOCKS = 2 * BLOCK;
 const MAX_OCTAL_8 = 0o7777777;
 const MAX_OCTAL_12 = 0o77777777777;
 
-/** An octal field as tar writes it: zero-padded, then a space and a NUL (no space when the digits fill it). */
-function octalField(value: number, size: number): string {
-  const digits = value.toString(8);
-  return digits.length === size - 1 ? `${digits}\0` : `${"0".repeat(Math.max(size - digits.length - 2, 0))}${digits} \0`;
-}
-
 type HeaderFields = { path: string; mode: number; size: number; mtime: number; type: "File" | "Directory" };
 
 /**
@@ -387,12 +381,38 @@ function writePlainHeader(block: Buffer, offset: number, entry: HeaderFields): v
   PLAIN_TEMPLATE.copy(block, offset);
   let sum = PLAIN_TEMPLATE_SUM;
   sum += writeAscii(block, offset, entry.path);
-  sum += writeAscii(block, offset + 100, octalField(entry.mode, 8));
-  sum += writeAscii(block, offset + 124, octalField(entry.size, 12));
-  sum += writeAscii(block, offset + 136, octalField(entry.mtime, 12));
+  sum += writeOctal(block, offset + 100, entry.mode, 8);
+  sum += writeOctal(block, offset + 124, entry.size, 12);
+  sum += writeOctal(block, offset + 136, entry.mtime, 12);
   const type = entry.type === "Directory" ? 0x35 : 0x30;
   block[offset + 156] = type;
-  writeAscii(block, offset + 148, octalField(sum + type, 8));
+  writeOctal(block, offset + 148, sum + type, 8);
+}
+
+/**
+ * An octal field as tar writes it, at `offset`: zero-padded, then a space and a NUL (no space when the
+ * digits fill it); the sum of its bytes returned. Written digit by digit, no string made (a header has
+ * four). The value fits the field (isPlain checked it; a checksum has six digits).
+ */
+function writeOctal(block: Buffer, offset: number, value: number, size: number): number {
+  let digits = 1;
+  for (let rest = value; rest >= 8; rest = Math.floor(rest / 8)) digits++;
+  // Zero-padded to the field less a space and a NUL; no space when the digits fill it.
+  const width = digits === size - 1 ? size - 1 : size - 2;
+  let sum = 0;
+  let rest = value;
+  for (let index = width - 1; index >= 0; index--) {
+    const code = 0x30 + (rest % 8);
+    block[offset + index] = code;
+    sum += code;
+    rest = Math.floor(rest / 8);
+  }
+  if (width === size - 2) {
+    block[offset + width] = 0x20;
+    sum += 0x20;
+  }
+  block[offset + size - 1] = 0;
+  return sum;
 }
 
 /** An entry of a tar held in memory: a directory (no content) or a file, and where it was written. */
