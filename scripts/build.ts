@@ -1,12 +1,15 @@
-// `npm run build`, after tsc: the shipped CLI as one bundled file (build/bundle/plc.js). Node then reads and
-// compiles one file instead of resolving a few hundred modules; the sources and their layout stay as they are.
-import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+// `npm run build`, after tsc: what plc would otherwise redo at every run (validators, templates, the built-in
+// plugins), then the shipped CLI as one bundled file (build/bundle/cli.cjs) and its code cache. The sources
+// and their layout stay as they are.
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { _, type Options } from "ajv";
 import standalone from "ajv/dist/standalone/index.js";
 import ejs from "ejs";
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
 import { BUILT_IN_PLUGINS_FILE, readPluginManifestSchema, readPlugins, PLUGIN_AJV_OPTIONS, storedBuiltInPlugins } from "../compiler/load/plugins.js";
 import { PRECOMPILED_DIR } from "../compiler/paths.js";
 import { COMPILED_TEMPLATE_DIRS, COMPILED_TEMPLATES_FILE, templateKey } from "../compiler/render/compiled-templates.js";
@@ -18,33 +21,81 @@ import type { PluginDefinition } from "../compiler/types.js";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /**
- * Bundles build/compiler/cli.js. Each command's `import()` stays lazy: esbuild splits what a command loads
- * into chunks beside plc.js, so `plc --version` reads none of them. Every file stays two folders deep,
- * so PACKAGE_ROOT (paths.ts) is the same from each. meta.json says which sources went where
- * (test/imports.test.ts reads it).
+ * Bundles build/compiler/cli.js into one CommonJS file, build/bundle/cli.cjs, and the launcher, plc.cjs
+ * (`bin`), which runs it from V8's code cache (compiler/program-cache.ts). One file, because Node reads
+ * and links each ES module of a split bundle through its own resolver at every start; CommonJS, because
+ * Node 20 can run only a script, not a module, from a code cache. Each command's `import()` stays lazy:
+ * esbuild turns it into a module initialised when the command runs. Both files stay two folders deep, so
+ * PACKAGE_ROOT (paths.ts) is the same from each. meta.json says which sources went in, and cli.cjs.map
+ * where each came from (test/imports.test.ts reads them).
  */
 async function bundleCli(): Promise<void> {
   const outdir = join(ROOT, "build", "bundle");
   rmSync(outdir, { recursive: true, force: true });
-  const result = await build({
+  const common = {
     absWorkingDir: ROOT,
-    entryPoints: { plc: join(ROOT, "build", "compiler", "cli.js") },
     outdir,
+    outExtension: { ".js": ".cjs" },
     bundle: true,
-    splitting: true,
-    chunkNames: "[name]-[hash]",
     platform: "node",
-    format: "esm",
+    format: "cjs",
     target: "node20",
     minify: true,
     legalComments: "none",
     logLevel: "warning",
+    // The sources are ES modules: import.meta.url becomes the URL of the file they were bundled into.
+    define: { "import.meta.url": "__plcFileUrl" },
+    banner: { js: "const __plcFileUrl = require('node:url').pathToFileURL(__filename).href;" },
+  } as const;
+  const result = await build({
+    ...common,
+    entryPoints: { cli: join(ROOT, "build", "compiler", "cli.js") },
+    plugins: [precompiledInside],
     metafile: true,
-    // The CommonJS dependencies (ajv, ejs) call require; an ES module has none of its own.
-    banner: { js: "import { createRequire as __plcCreateRequire } from 'node:module'; const require = __plcCreateRequire(import.meta.url);" },
+    sourcemap: "external",
+    sourcesContent: false,
   });
+  await build({ ...common, entryPoints: { plc: join(ROOT, "build", "compiler", "launcher.js") } });
   writeFileSync(join(outdir, "meta.json"), JSON.stringify(result.metafile));
-  chmodSync(join(outdir, "plc.js"), 0o755);
+  chmodSync(join(outdir, "plc.cjs"), 0o755);
+  writeCodeCache(outdir);
+}
+
+/**
+ * In the bundle, compiler/precompiled-files.js holds every file of build/precompiled/ as a CommonJS module
+ * of its own, initialised when first asked for; an absolute path it does not hold is required from disk.
+ */
+const precompiledInside: Plugin = {
+  name: "precompiled-inside",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]build[\\/]compiler[\\/]precompiled-files\.js$/ }, () => {
+      const files = filesUnder(PRECOMPILED_DIR, ".cjs").map((file) => `${JSON.stringify(relative(PRECOMPILED_DIR, file))}: () => require(${JSON.stringify(file)})`);
+      const contents = `import { relative } from "node:path";
+import { PRECOMPILED_DIR } from "./paths.js";
+const files = {\n${files.join(",\n")}\n};
+export function requirePrecompiled(file) {
+  const held = files[relative(PRECOMPILED_DIR, file)];
+  return held === undefined ? require(file) : held();
+}
+`;
+      return { contents, loader: "js", resolveDir: join(ROOT, "build", "compiler") };
+    });
+  },
+};
+
+/**
+ * The code cache, written by running the program once on the bundled example, in a process of its own
+ * with no docker on PATH and its output in a folder thrown away.
+ */
+function writeCodeCache(outdir: string): void {
+  const scratch = mkdtempSync(join(tmpdir(), "plc-code-cache-"));
+  try {
+    const example = ["-i", join(ROOT, "fixtures", "inventory-production", "inventory"), "prefix=yourproject", "instance=production"];
+    const run = spawnSync(process.execPath, [join(ROOT, "build", "scripts", "code-cache.js"), outdir, scratch, ...example], { cwd: scratch, encoding: "utf8", env: { ...process.env, PATH: "" } });
+    if (run.status !== 0) throw new Error(`writing the code cache failed: ${run.stderr}`);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -74,10 +125,10 @@ async function precompileValidators(): Promise<void> {
   for (const plugins of subsets(readPlugins([], ROOT))) await precompileValidator(schemaFor(plugins), PROJECT_AJV_OPTIONS, PROJECT_FORMATS);
 }
 
-/** Every .ejs file under a folder. */
-function templatesUnder(dir: string): string[] {
+/** Every file under a folder whose name ends in `ext`. */
+function filesUnder(dir: string, ext: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? templatesUnder(join(dir, entry.name)) : entry.name.endsWith(".ejs") ? [join(dir, entry.name)] : [],
+    entry.isDirectory() ? filesUnder(join(dir, entry.name), ext) : entry.name.endsWith(ext) ? [join(dir, entry.name)] : [],
   );
 }
 
@@ -89,7 +140,7 @@ function templatesUnder(dir: string): string[] {
 function precompileTemplates(): void {
   const entries: string[] = [];
   // prep's templates take locals by their context's keys: EJS compiles them as plc prep runs.
-  const files = COMPILED_TEMPLATE_DIRS.flatMap((dir) => templatesUnder(join(ROOT, dir))).filter((file) => !file.includes("/templates/prep/"));
+  const files = COMPILED_TEMPLATE_DIRS.flatMap((dir) => filesUnder(join(ROOT, dir), ".ejs")).filter((file) => !file.includes("/templates/prep/"));
   for (const file of files.sort()) {
     const template = new ejs.Template(readFileSync(file, "utf8"), { ...RENDER_EJS_OPTIONS, destructuredLocals: [...RENDER_EJS_OPTIONS.destructuredLocals], filename: file });
     try {
