@@ -10,6 +10,8 @@ import { Script } from "node:vm";
 
 export const PROGRAM_FILE = "cli.cjs";
 export const CODE_CACHE_FILE = `${PROGRAM_FILE}.v8cache`;
+/** CommonJS's own wrapper: the program gets the exports, require, module and paths a required file gets. */
+export const PROGRAM_WRAPPER_HEAD = "(function (exports, require, module, __filename, __dirname) {";
 
 export interface Program {
   script: Script;
@@ -25,10 +27,10 @@ export function compileProgram(dir: string): Program {
   } catch {
     cachedData = undefined;
   }
-  // CommonJS's own wrapper: the program gets the exports, require, module and paths a required file gets.
-  // cli.ts's "#!" line becomes a comment of the same length, so positions in the program stay its own.
-  const text = readFileSync(file, "utf8").replace(/^#!/, "//");
-  const source = `(function (exports, require, module, __filename, __dirname) {${text}\n})`;
+  // ASCII (scripts/build.ts checks it), so read as latin1: a copy, not a UTF-8 decoding. cli.ts's "#!"
+  // line becomes a comment of the same length, so positions in the program stay its own.
+  const text = readFileSync(file, "latin1").replace(/^#!/, "//");
+  const source = `${PROGRAM_WRAPPER_HEAD}${text}\n})`;
   return { script: new Script(source, { filename: file, cachedData }), file };
 }
 

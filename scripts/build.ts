@@ -69,7 +69,7 @@ const precompiledInside: Plugin = {
   name: "precompiled-inside",
   setup(build) {
     build.onLoad({ filter: /[\\/]build[\\/]compiler[\\/]precompiled-files\.js$/ }, () => {
-      const files = filesUnder(PRECOMPILED_DIR, ".cjs").map((file) => `${JSON.stringify(relative(PRECOMPILED_DIR, file))}: () => require(${JSON.stringify(file)})`);
+      const files = filesUnder(PRECOMPILED_DIR, ".cjs").filter((file) => !file.includes("/validate/")).map((file) => `${JSON.stringify(relative(PRECOMPILED_DIR, file))}: () => require(${JSON.stringify(file)})`);
       const contents = `import { relative } from "node:path";
 import { PRECOMPILED_DIR } from "./paths.js";
 const files = {\n${files.join(",\n")}\n};
@@ -85,12 +85,15 @@ export function requirePrecompiled(file) {
 
 /**
  * The code cache, written by running the program once on the bundled example, in a process of its own
- * with no docker on PATH and its output in a folder thrown away.
+ * with no docker on PATH and its output in a folder thrown away. The program text must be ASCII: the
+ * launcher reads it as latin1, which costs a copy where UTF-8 costs a decoding (esbuild escapes the rest).
  */
 function writeCodeCache(outdir: string): void {
+  if (!/^[\x00-\x7f]*$/.test(readFileSync(join(outdir, "cli.cjs"), "latin1"))) throw new Error("build/bundle/cli.cjs is not ASCII: program-cache.ts reads it as latin1");
   const scratch = mkdtempSync(join(tmpdir(), "plc-code-cache-"));
   try {
-    const example = ["-i", join(ROOT, "fixtures", "inventory-production", "inventory"), "prefix=yourproject", "instance=production"];
+    // The README's example with every built-in plugin and a vhost: their templates are in the cache too.
+    const example = ["-i", join(ROOT, "fixtures", "inventory-production", "inventory"), "prefix=yourproject", "instance=production", "-p", "postgres,uwsgi,django,sentry", "sentry_dsn=https://key@sentry.example.com/1", "dns=yourproject.example.com", "env.SECRET_KEY=code-cache"];
     const run = spawnSync(process.execPath, [join(ROOT, "build", "scripts", "code-cache.js"), outdir, scratch, ...example], { cwd: scratch, encoding: "utf8", env: { ...process.env, PATH: "" } });
     if (run.status !== 0) throw new Error(`writing the code cache failed: ${run.stderr}`);
   } finally {
