@@ -1,7 +1,6 @@
-// build/bundle/plc.cjs, the `bin`: runs the bundled program from its code cache (program-cache.ts).
-import { dirname } from "node:path";
+// build/bundle/plc.cjs, the `bin`: runs the bundled program from its code cache (code-cache.ts).
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { compileProgram, runProgram } from "./program-cache.js";
+import { compileCommonJs, PROGRAM_FILE, runCommonJs } from "./code-cache.js";
 
-const dir = dirname(fileURLToPath(import.meta.url));
-runProgram(compileProgram(dir), dir);
+runCommonJs(compileCommonJs(join(dirname(fileURLToPath(import.meta.url)), PROGRAM_FILE)));

@@ -6,10 +6,11 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, w
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { _, type Options } from "ajv";
+import { _, type Options, type ValidateFunction } from "ajv";
 import standalone from "ajv/dist/standalone/index.js";
 import ejs from "ejs";
 import { build, type Plugin } from "esbuild";
+import { compileCommonJs, runCommonJs, writeCodeCache } from "../compiler/code-cache.js";
 import { BUILT_IN_PLUGINS_FILE, readPluginManifestSchema, readPlugins, PLUGIN_AJV_OPTIONS, storedBuiltInPlugins } from "../compiler/load/plugins.js";
 import { PRECOMPILED_DIR } from "../compiler/paths.js";
 import { COMPILED_TEMPLATE_DIRS, COMPILED_TEMPLATES_FILE, templateKey } from "../compiler/render/compiled-templates.js";
@@ -58,24 +59,26 @@ async function bundleCli(): Promise<void> {
   await build({ ...common, entryPoints: { plc: join(ROOT, "build", "compiler", "launcher.js") } });
   writeFileSync(join(outdir, "meta.json"), JSON.stringify(result.metafile));
   chmodSync(join(outdir, "plc.cjs"), 0o755);
-  writeCodeCache(outdir);
+  writeProgramCache(outdir);
 }
 
 /**
- * In the bundle, compiler/precompiled-files.js holds every file of build/precompiled/ as a CommonJS module
- * of its own, initialised when first asked for; an absolute path it does not hold is required from disk.
+ * In the bundle, compiler/precompiled-files.js holds templates.cjs as a CommonJS module of its own,
+ * initialised when first asked for, so the templates are in the program's code cache. The validators, one
+ * per set of plugins, stay files with caches of their own.
  */
 const precompiledInside: Plugin = {
   name: "precompiled-inside",
   setup(build) {
     build.onLoad({ filter: /[\\/]build[\\/]compiler[\\/]precompiled-files\.js$/ }, () => {
-      const files = filesUnder(PRECOMPILED_DIR, ".cjs").filter((file) => !file.includes("/validate/")).map((file) => `${JSON.stringify(relative(PRECOMPILED_DIR, file))}: () => require(${JSON.stringify(file)})`);
+      const files = [COMPILED_TEMPLATES_FILE].map((file) => `${JSON.stringify(relative(PRECOMPILED_DIR, file))}: () => require(${JSON.stringify(file)})`);
       const contents = `import { relative } from "node:path";
+import { compileCommonJs, runCommonJs } from "./code-cache.js";
 import { PRECOMPILED_DIR } from "./paths.js";
 const files = {\n${files.join(",\n")}\n};
 export function requirePrecompiled(file) {
   const held = files[relative(PRECOMPILED_DIR, file)];
-  return held === undefined ? require(file) : held();
+  return held === undefined ? runCommonJs(compileCommonJs(file)) : held();
 }
 `;
       return { contents, loader: "js", resolveDir: join(ROOT, "build", "compiler") };
@@ -85,16 +88,14 @@ export function requirePrecompiled(file) {
 
 /**
  * The code cache, written by running the program once on the bundled example, in a process of its own
- * with no docker on PATH and its output in a folder thrown away. The program text must be ASCII: the
- * launcher reads it as latin1, which costs a copy where UTF-8 costs a decoding (esbuild escapes the rest).
+ * with no docker on PATH and its output in a folder thrown away.
  */
-function writeCodeCache(outdir: string): void {
-  if (!/^[\x00-\x7f]*$/.test(readFileSync(join(outdir, "cli.cjs"), "latin1"))) throw new Error("build/bundle/cli.cjs is not ASCII: program-cache.ts reads it as latin1");
+function writeProgramCache(outdir: string): void {
   const scratch = mkdtempSync(join(tmpdir(), "plc-code-cache-"));
   try {
     // The README's example with every built-in plugin and a vhost: their templates are in the cache too.
     const example = ["-i", join(ROOT, "fixtures", "inventory-production", "inventory"), "prefix=yourproject", "instance=production", "-p", "postgres,uwsgi,django,sentry", "sentry_dsn=https://key@sentry.example.com/1", "dns=yourproject.example.com", "env.SECRET_KEY=code-cache"];
-    const run = spawnSync(process.execPath, [join(ROOT, "build", "scripts", "code-cache.js"), outdir, scratch, ...example], { cwd: scratch, encoding: "utf8", env: { ...process.env, PATH: "" } });
+    const run = spawnSync(process.execPath, [join(ROOT, "build", "scripts", "program-cache.js"), outdir, scratch, ...example], { cwd: scratch, encoding: "utf8", env: { ...process.env, PATH: "" } });
     if (run.status !== 0) throw new Error(`writing the code cache failed: ${run.stderr}`);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
@@ -112,7 +113,12 @@ async function precompileValidator(schema: object, options: Options, formats: Fo
   // Bundled: the few runtime helpers the code requires (ajv/dist/runtime/ucs2length) go inside, so a
   // run with plc's own plugins loads nothing of ajv's.
   const built = await build({ stdin: { contents: factory, resolveDir: ROOT, loader: "js" }, bundle: true, write: false, minify: true, format: "cjs", platform: "node", target: "node20", legalComments: "none", logLevel: "warning" });
-  writeFileSync(validatorFile(validatorKey(schema, options, formats)), built.outputFiles[0]?.text ?? "");
+  const file = validatorFile(validatorKey(schema, options, formats));
+  writeFileSync(file, built.outputFiles[0]?.text ?? "");
+  // Its code cache, once the validator has run: V8 compiles a function when it is first called.
+  const compiled = compileCommonJs(file);
+  (runCommonJs(compiled) as (formats: Formats) => ValidateFunction)(formats)({});
+  writeCodeCache(compiled);
 }
 
 /** Every subset of the built-in plugins, sorted by name as validate/index.ts asks for them. */

@@ -7,7 +7,7 @@ import { SourceMap, type SourceMapPayload } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, it } from "node:test";
-import { CODE_CACHE_FILE, PROGRAM_FILE, PROGRAM_WRAPPER_HEAD } from "../compiler/program-cache.js";
+import { CODE_CACHE_SUFFIX, PROGRAM_FILE, WRAPPER_HEAD } from "../compiler/code-cache.js";
 import { CLI, FIXTURES, ROOT } from "./fixtures.js";
 
 /** Every .ts file under a folder. */
@@ -75,7 +75,7 @@ function executedSources(args: readonly string[], cwd: string): Set<string> {
         for (const fn of script.functions) {
           const range = fn.ranges[0];
           // Offsets count from the start of the wrapped text the launcher compiles.
-          const offset = (range?.startOffset ?? 0) - PROGRAM_WRAPPER_HEAD.length;
+          const offset = (range?.startOffset ?? 0) - WRAPPER_HEAD.length;
           if (range === undefined || range.count === 0 || offset < 0) continue;
           const line = lineStarts.findLastIndex((start) => start <= offset);
           const entry = map.findEntry(line, offset - (lineStarts[line] ?? 0));
@@ -153,9 +153,12 @@ describe("imports", () => {
     assert.deepEqual([...executed].filter((source) => /^compiler\/(ship\/(?!self-extracting)|verify\.ts|diff\.ts|diff-site\.ts)/.test(source)), []);
   });
 
-  it("the shipped plc runs its program from the code cache the build wrote, and one V8 refuses changes nothing", (t) => {
-    const accepted = spawnSync(process.execPath, ["--input-type=module", "-e", `import { compileProgram } from ${JSON.stringify(join(ROOT, "build", "compiler", "program-cache.js"))}; process.stdout.write(String(compileProgram(${JSON.stringify(BUNDLE)}).script.cachedDataRejected))`], { encoding: "utf8" });
-    assert.equal(accepted.stdout, "false", `V8 took the cache: ${accepted.stderr}`);
+  it("the shipped plc runs its program and validators from the code caches the build wrote, and a cache V8 refuses changes nothing", (t) => {
+    // In a process of its own, as plc starts: the program's cache and every precompiled validator's.
+    const files = [join(BUNDLE, PROGRAM_FILE), ...filesUnder(join(ROOT, "build", "precompiled", "validate"), ".cjs")];
+    const probe = `import { compileCommonJs } from ${JSON.stringify(join(ROOT, "build", "compiler", "code-cache.js"))}; for (const file of ${JSON.stringify(files)}) process.stdout.write(String(compileCommonJs(file).script.cachedDataRejected) + "\\n")`;
+    const accepted = spawnSync(process.execPath, ["--input-type=module", "-e", probe], { encoding: "utf8" });
+    assert.equal(accepted.stdout, "false\n".repeat(files.length), `V8 took every cache (${String(files.length)} files): ${accepted.stderr}`);
     // A copy whose cache another Node could have written: two folders deep, as PACKAGE_ROOT needs.
     const copy = mkdtempSync(join(ROOT, "build", "bundle-refused-"));
     const out = mkdtempSync(join(tmpdir(), "plc-refused-"));
@@ -164,7 +167,7 @@ describe("imports", () => {
       rmSync(out, { recursive: true, force: true });
     });
     for (const file of readdirSync(BUNDLE)) writeFileSync(join(copy, file), readFileSync(join(BUNDLE, file)));
-    writeFileSync(join(copy, CODE_CACHE_FILE), Buffer.alloc(statSync(join(BUNDLE, CODE_CACHE_FILE)).size, 0x5a));
+    writeFileSync(join(copy, PROGRAM_FILE + CODE_CACHE_SUFFIX), Buffer.alloc(statSync(join(BUNDLE, PROGRAM_FILE + CODE_CACHE_SUFFIX)).size, 0x5a));
     const spec = ["prefix=ybs", "instance=hack", "image=app:1", "backup_password=x", "env.SECRET_KEY=x", "-p", "postgres,django"];
     const tarballs = [BUNDLE, copy].map((bundle, index) => {
       const run = spawnSync(process.execPath, [join(bundle, "plc.cjs"), "build", "-o", join(out, String(index)), ...spec], { cwd: out, encoding: "utf8", env: { ...process.env, PATH: "/nonexistent" } });
