@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // build/bundle/plc.cjs, the `bin`: runs the bundled program from its code cache (code-cache.ts).
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";

@@ -143,6 +143,12 @@ describe("imports", () => {
     assert.deepEqual(heavy, [], "sources plc --version runs that a command should import() when it runs");
   });
 
+  it("the shipped plc is an executable of its own, as npm links `bin` to it", () => {
+    const run = spawnSync(CLI, ["--version"], { encoding: "utf8" });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /^\d+\.\d+\.\d+\n$/);
+  });
+
   it("plc build runs nothing only ship, verify or diff need", (t) => {
     const dir = mkdtempSync(join(tmpdir(), "plc-lazy-"));
     t.after(() => {
