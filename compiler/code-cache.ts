@@ -21,9 +21,9 @@ export interface CachedScript {
 }
 
 /**
- * A CommonJS file compiled with its code cache, when there is one. The file is ASCII (writeCodeCache
- * checks it), so it is read as latin1: a copy, not a UTF-8 decoding. A "#!" line becomes a comment of the
- * same length, so positions in the file stay its own.
+ * A CommonJS file compiled with its code cache, when there is one. A file with a cache was ASCII when the
+ * cache was written (writeCodeCache checks it), so it is read as latin1: a copy, not a UTF-8 decoding.
+ * A "#!" line becomes a comment of the same length, so positions in the file stay its own.
  */
 export function compileCommonJs(file: string): CachedScript {
   let cachedData: Buffer | undefined;
@@ -32,7 +32,7 @@ export function compileCommonJs(file: string): CachedScript {
   } catch {
     cachedData = undefined;
   }
-  const text = readFileSync(file, "latin1").replace(/^#!/, "//");
+  const text = readFileSync(file, cachedData === undefined ? "utf8" : "latin1").replace(/^#!/, "//");
   return { script: new Script(`${WRAPPER_HEAD}${text}\n})`, { filename: file, cachedData }), file };
 }
 

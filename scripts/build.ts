@@ -23,7 +23,7 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /**
  * Bundles build/compiler/cli.js into one CommonJS file, build/bundle/cli.cjs, and the launcher, plc.cjs
- * (`bin`), which runs it from V8's code cache (compiler/program-cache.ts). One file, because Node reads
+ * (`bin`), which runs it from V8's code cache (compiler/code-cache.ts). One file, because Node reads
  * and links each ES module of a split bundle through its own resolver at every start; CommonJS, because
  * Node 20 can run only a script, not a module, from a code cache. Each command's `import()` stays lazy:
  * esbuild turns it into a module initialised when the command runs. Both files stay two folders deep, so
@@ -63,22 +63,20 @@ async function bundleCli(): Promise<void> {
 }
 
 /**
- * In the bundle, compiler/precompiled-files.js holds templates.cjs as a CommonJS module of its own,
- * initialised when first asked for, so the templates are in the program's code cache. The validators, one
- * per set of plugins, stay files with caches of their own.
+ * In the bundle, compiler/precompiled-files.js holds templates.cjs as a module of its own, initialised
+ * when first asked for, so the templates are in the program's code cache. The validators, one per set of
+ * plugins, stay files with caches of their own.
  */
 const precompiledInside: Plugin = {
   name: "precompiled-inside",
   setup(build) {
     build.onLoad({ filter: /[\\/]build[\\/]compiler[\\/]precompiled-files\.js$/ }, () => {
-      const files = [COMPILED_TEMPLATES_FILE].map((file) => `${JSON.stringify(relative(PRECOMPILED_DIR, file))}: () => require(${JSON.stringify(file)})`);
       const contents = `import { relative } from "node:path";
 import { compileCommonJs, runCommonJs } from "./code-cache.js";
 import { PRECOMPILED_DIR } from "./paths.js";
-const files = {\n${files.join(",\n")}\n};
 export function requirePrecompiled(file) {
-  const held = files[relative(PRECOMPILED_DIR, file)];
-  return held === undefined ? runCommonJs(compileCommonJs(file)) : held();
+  if (relative(PRECOMPILED_DIR, file) === ${JSON.stringify(relative(PRECOMPILED_DIR, COMPILED_TEMPLATES_FILE))}) return require(${JSON.stringify(COMPILED_TEMPLATES_FILE)});
+  return runCommonJs(compileCommonJs(file));
 }
 `;
       return { contents, loader: "js", resolveDir: join(ROOT, "build", "compiler") };
@@ -161,7 +159,9 @@ function precompileTemplates(): void {
     entries.push(`${JSON.stringify(templateKey(file))}: { text: ${JSON.stringify(template.templateText)}, render: function (locals, escapeFn, include, rethrow) {\n${body}} }`);
   }
   // Not minified: an error raised while rendering names the template's own identifiers, as EJS's does.
-  writeFileSync(COMPILED_TEMPLATES_FILE, `"use strict";\nmodule.exports = {\n${entries.join(",\n")}\n};\n`);
+  // ASCII, as code-cache.ts reads what it compiles: JSON.stringify leaves "…" as it is, so it is escaped.
+  const text = `"use strict";\nmodule.exports = {\n${entries.join(",\n")}\n};\n`.replace(/[^\x00-\x7f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  writeFileSync(COMPILED_TEMPLATES_FILE, text);
 }
 
 // What an earlier build stored is not read back: readPlugins would take it for the plugins' folders.
