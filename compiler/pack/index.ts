@@ -1,6 +1,7 @@
 // Phase 5, pack: a deterministic tar.gz with MANIFEST.json and SHA256SUMS. Returns bytes; writes nothing.
 // A file left on disk (an image archive) is read here in chunks, twice: once for the id, once as the
 // tarball is made; it is never held whole.
+import * as crypto from "node:crypto";
 import { createHash, type Hash } from "node:crypto";
 import { closeSync, openSync, readSync } from "node:fs";
 import { gzipSync } from "node:zlib";
@@ -25,20 +26,23 @@ type PackInput = BundleFile | StreamedFile;
 export const TAR_BLOCK = 512;
 const BLOCK = TAR_BLOCK;
 
+/** Node's one-shot hash (20.12 and later) costs half of a Hash object for a file of a few KiB; a bundle hashes thirty. */
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string | Buffer, encoding: "hex") => string }).hash;
+
 export function sha256(data: string | Buffer): string {
-  return createHash("sha256").update(data).digest("hex");
+  return oneShotHash === undefined ? createHash("sha256").update(data).digest("hex") : oneShotHash("sha256", data, "hex");
 }
 
 /** Packs rendered files into the bundle tarball; the id is the sha256 of the uncompressed payload tar. */
 export function packBundle(spec: Spec, bundle: Bundle, options: PackOptions): PackedBundle {
   const payload: PackInput[] = [...bundle.files, ...(bundle.streamed ?? []), ...(options.extraFiles ?? []), ...(options.streamedFiles ?? [])].sort((a, b) => compare(a.path, b.path));
   assertSafePaths(payload);
-  // Each entry is encoded and hashed once: the payload tar (the id) and the final tar share them.
-  const entries = encodeEntries(bundle.root, payload, options.mtime, true).sort((a, b) => compare(a.path, b.path));
-  // One pass over the payload: the id's first part, and the sha256 of each file left on disk.
-  const idHash = createHash("sha256");
-  for (const chunk of tarChunks(entries, false)) idHash.update(chunk);
-  const unsigned: Manifest = {
+  return payload.some(isStreamedFile) ? packStreamed(spec, bundle, payload, options) : packInMemory(spec, bundle, payload as BundleFile[], options);
+}
+
+/** MANIFEST.json's text with an empty id, and the manifest without one: the id hashes the former. */
+function unsignedManifest(spec: Spec, bundle: Bundle, options: PackOptions, files: Manifest["files"]): Manifest {
+  return {
     plc: options.plcVersion,
     id: "",
     project: spec.prefix,
@@ -48,8 +52,97 @@ export function packBundle(spec: Spec, bundle: Bundle, options: PackOptions): Pa
     plugins: spec.plugins.map((plugin) => plugin.name),
     inputsDigest: inputsDigest(spec),
     secrets: bundle.secrets.map((secret) => secret.key),
-    files: entries.flatMap((entry) => (entry.file === undefined ? [] : [{ path: entry.file.path, mode: entry.file.mode.toString(8).padStart(4, "0"), sha256: entry.sha256 }])),
+    files,
   };
+}
+
+/** The manifest's mode field: four octal digits. */
+function modeText(mode: number): string {
+  return mode.toString(8).padStart(4, "0");
+}
+
+/**
+ * MANIFEST.json with its id: the text with an empty id (which the id hashes) with the id put in.
+ * JSON.stringify writes `"id": ""` on the second line (no value holds a raw line break), so this is
+ * manifestText(manifest) without serialising the file list a second time.
+ */
+function signedManifestText(unsignedText: string, id: string): string {
+  const field = '\n  "id": "",\n';
+  const at = unsignedText.indexOf(field);
+  if (at < 0) throw new Error("unreachable: MANIFEST.json without its id line");
+  return `${unsignedText.slice(0, at)}\n  "id": "${id}",\n${unsignedText.slice(at + field.length)}`;
+}
+
+/**
+ * A bundle whose files are all in memory (every build but one with an image archive): each file's
+ * bytes are written once, straight into the tar, and hashed there; the tar is gzipped as one buffer.
+ */
+function packInMemory(spec: Spec, bundle: Bundle, files: readonly BundleFile[], options: PackOptions): PackedBundle {
+  const entries = layoutEntries(bundle.root, files, true, options.mtime);
+  const payloadTar = writeTar(entries, true);
+  const unsigned = unsignedManifest(
+    spec,
+    bundle,
+    options,
+    entries.flatMap((entry) => (entry.file === undefined ? [] : [{ path: entry.file.path, mode: modeText(entry.file.mode), sha256: entry.sha256 }])),
+  );
+  const unsignedText = manifestText(unsigned);
+  const id = createHash("sha256").update(payloadTar).update(unsignedText).digest("hex");
+  const manifest: Manifest = { ...unsigned, id };
+  const manifestFile: BundleFile = { path: "MANIFEST.json", mode: 0o644, content: signedManifestText(unsignedText, id) };
+  const [manifestEntry] = layoutEntries(bundle.root, [manifestFile], false, options.mtime);
+  if (manifestEntry === undefined) throw new Error("unreachable: no MANIFEST.json entry");
+  const manifestTar = writeTar([manifestEntry], false);
+  const sums: BundleFile = {
+    path: "SHA256SUMS",
+    mode: 0o644,
+    content: sumsText([...unsigned.files, { path: manifestFile.path, sha256: manifestEntry.sha256 }]),
+  };
+  const [sumsEntry] = layoutEntries(bundle.root, [sums], false, options.mtime);
+  if (sumsEntry === undefined) throw new Error("unreachable: no SHA256SUMS entry");
+  const sumsTar = writeTar([sumsEntry], false);
+  // The final tar: the payload's entries with MANIFEST.json and SHA256SUMS in their sorted places.
+  const all = [...entries, manifestEntry, sumsEntry].sort((a, b) => compare(a.path, b.path));
+  const parts: Buffer[] = [];
+  let cursor = 0;
+  for (const [entry, bytes] of [[manifestEntry, manifestTar], [sumsEntry, sumsTar]] as const) {
+    const next = entries.find((other) => compare(other.path, entry.path) > 0);
+    const at = next === undefined ? payloadTar.length - END_BLOCKS : next.offset;
+    if (at < cursor) throw new Error("unreachable: MANIFEST.json sorts after SHA256SUMS");
+    parts.push(payloadTar.subarray(cursor, at), bytes);
+    cursor = at;
+  }
+  parts.push(payloadTar.subarray(cursor));
+  const tar = Buffer.concat(parts, payloadTar.length + manifestTar.length + sumsTar.length);
+  let cached: Buffer | undefined;
+  return {
+    id,
+    files: all.flatMap((entry) => (entry.file === undefined ? [] : [entry.file])),
+    streamed: [],
+    tgz: function* tgz(): Generator<Buffer> {
+      // Under a member's size the whole tar is one gzip member, as gzipMembers would make it.
+      cached ??= tar.length < GZIP_MEMBER ? gzipSync(tar, { level: GZIP_LEVEL }) : Buffer.concat([...gzipMembers(tarPieces(tar, all))]);
+      yield cached;
+    },
+    isStreamed: false,
+    fileName: `${bundle.root}-${id.slice(0, 12)}.tar.gz`,
+    manifest,
+  };
+}
+
+/** A bundle with a file left on disk (image.tar): the tar is made in chunks, twice, never held whole. */
+function packStreamed(spec: Spec, bundle: Bundle, payload: readonly PackInput[], options: PackOptions): PackedBundle {
+  // Each entry is encoded and hashed once: the payload tar (the id) and the final tar share them.
+  const entries = encodeEntries(bundle.root, payload, options.mtime, true).sort((a, b) => compare(a.path, b.path));
+  // One pass over the payload: the id's first part, and the sha256 of each file left on disk.
+  const idHash = createHash("sha256");
+  for (const chunk of tarChunks(entries, false)) idHash.update(chunk);
+  const unsigned = unsignedManifest(
+    spec,
+    bundle,
+    options,
+    entries.flatMap((entry) => (entry.file === undefined ? [] : [{ path: entry.file.path, mode: modeText(entry.file.mode), sha256: entry.sha256 }])),
+  );
   const id = bundleId([], unsigned, idHash);
   const manifest: Manifest = { ...unsigned, id };
   const manifestFile: BundleFile = { path: "MANIFEST.json", mode: 0o644, content: manifestText(manifest) };
@@ -62,19 +155,12 @@ export function packBundle(spec: Spec, bundle: Bundle, options: PackOptions): Pa
   };
   const all = [...entries, ...manifestEntries, ...encodeEntries(bundle.root, [sums], options.mtime, false)].sort((a, b) => compare(a.path, b.path));
   const streamed = all.flatMap((entry) => (entry.file !== undefined && isStreamedFile(entry.file) ? [entry.file] : []));
-  let cached: Buffer | undefined;
   return {
     id,
     files: all.flatMap((entry) => (entry.file === undefined || isStreamedFile(entry.file) ? [] : [entry.file])),
     streamed,
-    tgz:
-      streamed.length > 0
-        ? () => gzipMembers(tarChunks(all, true))
-        : function* tgz(): Generator<Buffer> {
-            cached ??= Buffer.concat([...gzipMembers(tarChunks(all, true))]);
-            yield cached;
-          },
-    isStreamed: streamed.length > 0,
+    tgz: () => gzipMembers(tarChunks(all, true)),
+    isStreamed: true,
     fileName: `${bundle.root}-${id.slice(0, 12)}.tar.gz`,
     manifest,
   };
@@ -231,9 +317,12 @@ interface EncodedEntry {
  * An entry's header blocks as pack writes them: uid/gid 0, no user names (a pax header first when the
  * path is long). verify re-encodes what it reads with this, so the id covers every header field.
  */
-export function encodeHeader(entry: { path: string; mode: number; size: number; mtime: number; type: "File" | "Directory" }): Buffer[] {
-  const plain = plainHeader(entry);
-  if (plain !== undefined) return [plain];
+export function encodeHeader(entry: HeaderFields): Buffer[] {
+  if (isPlain(entry)) {
+    const block = Buffer.allocUnsafe(BLOCK);
+    writePlainHeader(block, 0, entry);
+    return [block];
+  }
   const data = { ...entry, mtime: new Date(entry.mtime * 1000), uid: 0, gid: 0, uname: "", gname: "" };
   const block = Buffer.alloc(BLOCK);
   const needsPax = new Header(data).encode(block, 0);
@@ -250,8 +339,12 @@ const PLAIN_TEMPLATE = (() => {
   block.write("000000 \0", 337, "ascii");
   return block;
 })();
+/** The checksum of the template, its own field counted as eight spaces (the template's other fields are zeros). */
+const PLAIN_TEMPLATE_SUM = PLAIN_TEMPLATE.reduce((sum, byte) => sum + byte, 8 * 0x20);
 /** Padding to a block's end, shared by every entry: tarChunks only reads it. */
 const ZEROS = Buffer.alloc(BLOCK);
+/** The two zero blocks that end a tar. */
+const END_BLOCKS = 2 * BLOCK;
 const MAX_OCTAL_8 = 0o7777777;
 const MAX_OCTAL_12 = 0o77777777777;
 
@@ -261,33 +354,135 @@ function octalField(value: number, size: number): string {
   return digits.length === size - 1 ? `${digits}\0` : `${"0".repeat(Math.max(size - digits.length - 2, 0))}${digits} \0`;
 }
 
+type HeaderFields = { path: string; mode: number; size: number; mtime: number; type: "File" | "Directory" };
+
 /**
- * The header of an entry whose path is printable ASCII under 100 bytes and whose numbers fit their
- * fields: the same block tar's Header encodes (test/pack.test.ts compares them), written without
- * building one per entry; a bundle writes a hundred per instance. Undefined: the entry needs tar's.
+ * Whether plainHeader can write the entry's header: a path of printable ASCII under 100 bytes, numbers
+ * that fit their fields. Otherwise tar's Header (and a pax header) encode it.
  */
-function plainHeader(entry: { path: string; mode: number; size: number; mtime: number; type: "File" | "Directory" }): Buffer | undefined {
-  const { path, mode, size, mtime } = entry;
-  if (path.length === 0 || path.length >= 100 || !/^[\x20-\x7e]+$/.test(path)) return undefined;
-  if (!Number.isInteger(mode) || mode < 0 || mode > MAX_OCTAL_8) return undefined;
-  if (!Number.isInteger(size) || size < 0 || size > MAX_OCTAL_12) return undefined;
-  if (!Number.isInteger(mtime) || mtime < 0 || mtime > MAX_OCTAL_12) return undefined;
-  const block = Buffer.allocUnsafe(BLOCK);
-  PLAIN_TEMPLATE.copy(block);
-  block.write(path, 0, "latin1");
-  block.write(octalField(mode, 8), 100, "latin1");
-  block.write(octalField(size, 12), 124, "latin1");
-  block.write(octalField(mtime, 12), 136, "latin1");
-  block[156] = entry.type === "Directory" ? 0x35 : 0x30;
-  // The checksum counts its own field as eight spaces.
-  let sum = 8 * 0x20;
-  for (let index = 0; index < 148; index++) sum += block[index] ?? 0;
-  for (let index = 156; index < BLOCK; index++) sum += block[index] ?? 0;
-  block.write(octalField(sum, 8), 148, "latin1");
-  return block;
+function isPlain({ path, mode, size, mtime }: HeaderFields): boolean {
+  if (path.length === 0 || path.length >= 100 || !/^[\x20-\x7e]+$/.test(path)) return false;
+  if (!Number.isInteger(mode) || mode < 0 || mode > MAX_OCTAL_8) return false;
+  if (!Number.isInteger(size) || size < 0 || size > MAX_OCTAL_12) return false;
+  return Number.isInteger(mtime) && mtime >= 0 && mtime <= MAX_OCTAL_12;
 }
 
-/** Fixed modes and mtime; directories listed explicitly (tar walks readdir order). */
+/** Writes ASCII text into a header and returns the sum of its bytes (the header checksum counts them). */
+function writeAscii(block: Buffer, offset: number, text: string): number {
+  let sum = 0;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    block[offset + index] = code;
+    sum += code;
+  }
+  return sum;
+}
+
+/**
+ * The header of an entry isPlain accepts, at `offset`: the same block tar's Header encodes
+ * (test/tar-header.test.ts compares them), written without building one per entry; a bundle writes
+ * a hundred per instance.
+ */
+function writePlainHeader(block: Buffer, offset: number, entry: HeaderFields): void {
+  PLAIN_TEMPLATE.copy(block, offset);
+  let sum = PLAIN_TEMPLATE_SUM;
+  sum += writeAscii(block, offset, entry.path);
+  sum += writeAscii(block, offset + 100, octalField(entry.mode, 8));
+  sum += writeAscii(block, offset + 124, octalField(entry.size, 12));
+  sum += writeAscii(block, offset + 136, octalField(entry.mtime, 12));
+  const type = entry.type === "Directory" ? 0x35 : 0x30;
+  block[offset + 156] = type;
+  writeAscii(block, offset + 148, octalField(sum + type, 8));
+}
+
+/** An entry of a tar held in memory: a directory (no content) or a file, and where it was written. */
+interface MemoryEntry {
+  path: string;
+  mode: number;
+  content: string | Buffer | undefined;
+  /** The content's length in bytes (UTF-8 for a string). */
+  size: number;
+  mtime: number;
+  /** tar's header blocks, for an entry writePlainHeader cannot write; undefined: it writes it. */
+  header: Buffer[] | undefined;
+  file: BundleFile | undefined;
+  /** Where its header starts in the tar writeTar made. */
+  offset: number;
+  /** Of the content, set by writeTar. */
+  sha256: string;
+}
+
+/** Zeros after a content of this size, to the block's end. */
+function paddingOf(size: number): number {
+  return (BLOCK - (size % BLOCK)) % BLOCK;
+}
+
+/** Fixed modes and mtime; directories listed explicitly (tar walks readdir order), sorted by path. */
+function layoutEntries(root: string, files: readonly BundleFile[], withDirectories: boolean, mtime: number): MemoryEntry[] {
+  const entries: MemoryEntry[] = [];
+  const add = (path: string, mode: number, content: string | Buffer | undefined, file: BundleFile | undefined): void => {
+    const size = content === undefined ? 0 : typeof content === "string" ? Buffer.byteLength(content, "utf8") : content.length;
+    const fields: HeaderFields = { path, mode, size, mtime, type: content === undefined ? "Directory" : "File" };
+    entries.push({ path, mode, content, size, mtime, header: isPlain(fields) ? undefined : encodeHeader(fields), file, offset: 0, sha256: "" });
+  };
+  if (withDirectories) {
+    const directories = new Set<string>([root]);
+    for (const file of files) {
+      for (let slash = file.path.indexOf("/"); slash >= 0; slash = file.path.indexOf("/", slash + 1)) directories.add(`${root}/${file.path.slice(0, slash)}`);
+    }
+    for (const directory of directories) add(`${directory}/`, 0o755, undefined, undefined);
+  }
+  for (const file of files) add(`${root}/${file.path}`, file.mode, file.content, file);
+  return entries.sort((a, b) => compare(a.path, b.path));
+}
+
+/** The entries as one tar (the end blocks too when `withEnd`); each file's bytes written once, and hashed there. */
+function writeTar(entries: readonly MemoryEntry[], withEnd: boolean): Buffer {
+  let total = withEnd ? END_BLOCKS : 0;
+  for (const entry of entries) total += (entry.header === undefined ? BLOCK : entry.header.reduce((sum, block) => sum + block.length, 0)) + entry.size + paddingOf(entry.size);
+  const tar = Buffer.allocUnsafe(total);
+  let offset = 0;
+  for (const entry of entries) {
+    entry.offset = offset;
+    if (entry.header === undefined) {
+      writePlainHeader(tar, offset, { path: entry.path, mode: entry.mode, size: entry.size, mtime: entry.mtime, type: entry.content === undefined ? "Directory" : "File" });
+      offset += BLOCK;
+    } else {
+      for (const block of entry.header) offset += block.copy(tar, offset);
+    }
+    if (entry.content !== undefined) {
+      const written = typeof entry.content === "string" ? tar.write(entry.content, offset, "utf8") : entry.content.copy(tar, offset);
+      if (written !== entry.size) throw new Error(`unreachable: ${entry.path} is ${entry.size} bytes, ${written} written`);
+      entry.sha256 = sha256(tar.subarray(offset, offset + written));
+      offset += written;
+    }
+    const padding = paddingOf(entry.size);
+    tar.fill(0, offset, offset + padding);
+    offset += padding;
+  }
+  tar.fill(0, offset);
+  return tar;
+}
+
+/**
+ * A tar held in memory cut where tarChunks would cut it (each header block, the content, its padding, the
+ * end blocks): gzipMembers starts a member after the chunk that reaches GZIP_MEMBER, so a tarball over it
+ * keeps its bytes whichever way it was made.
+ */
+function* tarPieces(tar: Buffer, entries: readonly MemoryEntry[]): Generator<Buffer> {
+  let offset = 0;
+  const piece = (length: number): Buffer => tar.subarray(offset, (offset += length));
+  for (const entry of entries) {
+    if (entry.header === undefined) yield piece(BLOCK);
+    else for (const block of entry.header) yield piece(block.length);
+    if (entry.content !== undefined) yield piece(entry.size);
+    const padding = paddingOf(entry.size);
+    if (padding > 0) yield piece(padding);
+  }
+  yield piece(END_BLOCKS);
+}
+
+/** As layoutEntries, for packStreamed: a file's content as a Buffer, or left on disk. */
 function encodeEntries(root: string, files: readonly PackInput[], mtime: number, withDirectories: boolean): EncodedEntry[] {
   const directories = new Set<string>(withDirectories ? [root] : []);
   if (withDirectories) {

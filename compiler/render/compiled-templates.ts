@@ -3,7 +3,7 @@
 // The functions are EJS's own output for the options render uses; an external plugin's template, or a
 // build without this step, goes through EJS as it runs.
 import { existsSync } from "node:fs";
-import { dirname, extname, join, relative, resolve } from "node:path";
+import { dirname, extname, isAbsolute, join, relative, resolve } from "node:path";
 import { PACKAGE_ROOT, PRECOMPILED_DIR } from "../paths.js";
 import { requirePrecompiled } from "../precompiled-files.js";
 
@@ -65,11 +65,30 @@ export function isCompiled(file: string): boolean {
 export function renderCompiled(file: string, data: object, escape: Escape): string {
   const compiled = compiledTemplates()[templateKey(file)];
   if (compiled === undefined) throw new Error(`Could not find the include file "${file}"`);
-  const include = (path: string, includeData?: Record<string, unknown>): string => {
-    const target = resolve(dirname(file), path);
-    return renderCompiled(extname(target) === "" ? `${target}.ejs` : target, includeData === undefined ? data : { ...data, ...includeData }, escape);
-  };
+  const include = (path: string, includeData?: Record<string, unknown>): string =>
+    renderCompiled(includedFile(file, path), includeData === undefined ? data : { ...data, ...includeData }, escape);
   return compiled.render(data, escape, include, (error, line) => rethrow(error, compiled.text, file, line));
+}
+
+/** Included files by including file and path: install.sh includes a dozen partials per bundle. */
+const included = new Map<string, Map<string, string>>();
+
+/** `include(path)` of a template: beside it, `.ejs` added when the path has no extension. */
+function includedFile(file: string, path: string): string {
+  // A relative file resolves against the working directory: not kept.
+  if (!isAbsolute(file)) return withExtension(resolve(dirname(file), path));
+  let paths = included.get(file);
+  if (paths === undefined) included.set(file, (paths = new Map<string, string>()));
+  let target = paths.get(path);
+  if (target === undefined) {
+    target = withExtension(resolve(dirname(file), path));
+    paths.set(path, target);
+  }
+  return target;
+}
+
+function withExtension(file: string): string {
+  return extname(file) === "" ? `${file}.ejs` : file;
 }
 
 /** EJS's message for an error raised at a template line: `<file>:<line>`, three lines either side, the message. */

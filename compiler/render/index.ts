@@ -58,8 +58,10 @@ const SECRET_TLS_KEY = "PLC_TLS_KEY";
 /** Renders every file of the bundle for a validated spec. */
 export function renderBundle(spec: Spec): Bundle {
   // Plugin secrets are rendered first: their keys go to secrets.keys and install.sh.
-  const extraSecrets = pluginSecrets(spec, buildContext(spec, []));
-  const context = buildContext(spec, extraSecrets.map((secret) => secret.key));
+  const first = buildContext(spec);
+  const extraSecrets = pluginSecrets(spec, first);
+  // The same context but for the plugins' secret keys: nothing else in it depends on them.
+  const context = extraSecrets.length === 0 ? first : { ...first, secretKeys: secretKeysOf(spec, extraSecrets.map((secret) => secret.key)) };
   const data = templateData(context, undefined);
   const files: BundleFile[] = [];
   const script = (path: string, template: string): void => {
@@ -241,22 +243,29 @@ function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function buildContext(spec: Spec, pluginSecretKeys: readonly string[]): RenderContext {
+/** The keys of secrets.keys and install.sh: the env's secrets, the plugins' (from their secrets.env.ejs), plc's own. */
+function secretKeysOf(spec: Spec, pluginSecretKeys: readonly string[]): string[] {
+  const notify = notifyOfSpec(spec);
+  return [
+    ...spec.env.filter((entry) => entry.isSecret).map((entry) => entry.key),
+    ...pluginSecretKeys,
+    ...(spec.backupPassword !== undefined ? [SECRET_BACKUP_PASSWORD] : []),
+    ...(spec.lftp?.password === undefined ? [] : [SECRET_LFTP_PASSWORD]),
+    ...(spec.tls.certificate === undefined ? [] : [SECRET_TLS_CERTIFICATE]),
+    ...(spec.tls.key === undefined ? [] : [SECRET_TLS_KEY]),
+    ...(notify === undefined ? [] : notifySecretEntries(notify.secrets).map((entry) => entry.key)),
+  ];
+}
+
+/** The context before the plugins' secrets are rendered (they read it): their keys are not in secretKeys yet. */
+function buildContext(spec: Spec): RenderContext {
   const notify = notifyOfSpec(spec);
   const backups = spec.backupPassword !== undefined;
   const hasVhost = spec.dns.length > 0;
   const hookFiles = spec.plugins.flatMap((plugin, index) =>
     [...plugin.hooks.keys()].map((hook) => ({ plugin: plugin.name, hook, path: hookPath(index, plugin.name, hook) })),
   );
-  const secretKeys = [
-    ...spec.env.filter((entry) => entry.isSecret).map((entry) => entry.key),
-    ...pluginSecretKeys,
-    ...(backups ? [SECRET_BACKUP_PASSWORD] : []),
-    ...(spec.lftp?.password === undefined ? [] : [SECRET_LFTP_PASSWORD]),
-    ...(spec.tls.certificate === undefined ? [] : [SECRET_TLS_CERTIFICATE]),
-    ...(spec.tls.key === undefined ? [] : [SECRET_TLS_KEY]),
-    ...(notify === undefined ? [] : notifySecretEntries(notify.secrets).map((entry) => entry.key)),
-  ];
+  const secretKeys = secretKeysOf(spec, []);
   // setsid detaches the deploy from the caller's session; stat checks owners before root reads a file.
   const requiredTools = ["tar", "gzip", "sha256sum", "flock", "setsid", "stat", "docker", "systemctl", "curl"];
   if (backups) requiredTools.push("restic");
@@ -363,8 +372,12 @@ function lftpCommands(spec: Spec, lftp: NonNullable<Spec["lftp"]>): LftpCommands
   };
 }
 
+/** A template's file by name: kept, a bundle renders thirty. */
+const templateFiles = new Map<string, string>();
+
 function renderTemplate(name: string, data: TemplateData): string {
-  const file = join(TEMPLATES_DIR, name);
+  let file = templateFiles.get(name);
+  if (file === undefined) templateFiles.set(name, (file = join(TEMPLATES_DIR, name)));
   // Compiled at build time: no file read. Without the build step, EJS reads and compiles it once.
   return renderSource(isCompiled(file) || ejs?.cache.get(file) !== undefined ? "" : readFileSync(file, "utf8"), file, data);
 }

@@ -93,51 +93,57 @@ function noteYamlScalar(pointer: string, resolved: ResolvedValue, notes: string[
   );
 }
 
-/** Plugin values are EJS templates over the resolved variables (`<%- name %>-postgres`). */
-function renderPluginTemplate(template: string, context: Record<string, unknown>): string {
-  // The names are listed once per context (one per spec), not once per value: a spec renders dozens.
-  let names = contextNames.get(context);
-  if (names === undefined) {
-    const locals = Object.keys(context).filter((key) => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key));
-    names = { locals, joined: locals.join(",") };
-    contextNames.set(context, names);
-  }
-  const locals = names.locals;
+/**
+ * Plugin values are EJS templates over the resolved variables (`<%- name %>-postgres`): a renderer per
+ * spec. EJS would copy the data into a null-prototype object (without `__proto__` and `constructor`)
+ * for every value; that copy is made here once per spec, and the templates read it as it is.
+ */
+function pluginTemplateRenderer(context: Record<string, unknown>): (template: string) => string {
+  const locals = Object.keys(context).filter((key) => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key));
+  const joined = locals.join(",");
   // Compiled once per template and set of names: 1000 instances of one inventory render the same ones.
-  const key = `${names.joined}\n${template}`;
-  let render = pluginTemplates.get(key);
-  if (render === undefined) {
-    render = ejs.compile(template, { strict: true, _with: false, destructuredLocals: locals, async: false } as ejs.Options & { async: false }) as ejs.TemplateFunction;
-    pluginTemplates.set(key, render);
-  }
-  return render(context);
+  let templates = pluginTemplates.get(joined);
+  if (templates === undefined) pluginTemplates.set(joined, (templates = new Map<string, ejs.TemplateFunction>()));
+  const compiledFor = templates;
+  const data = Object.create(null) as Record<string, unknown>;
+  for (const key of Object.keys(context)) if (key !== "__proto__" && key !== "constructor") data[key] = context[key];
+  return (template) => {
+    let render = compiledFor.get(template);
+    if (render === undefined) {
+      const options = { strict: true, _with: false, destructuredLocals: locals, async: false, unsafePrototypeLocals: true };
+      render = ejs.compile(template, options as ejs.Options & { async: false }) as ejs.TemplateFunction;
+      compiledFor.set(template, render);
+    }
+    return render(data);
+  };
 }
 
-const pluginTemplates = new Map<string, ejs.TemplateFunction>();
-/** The context is not changed once built (toSpec's templateContext): its names can be kept with it. */
-const contextNames = new WeakMap<object, { locals: string[]; joined: string }>();
+/** By the names a context has, then by template. */
+const pluginTemplates = new Map<string, Map<string, ejs.TemplateFunction>>();
 
 /**
  * A vault value is a secret, and only env values and secret variables are kept out of the tarball:
  * an encrypted image or dns would be published in clear, so it is refused rather than leaked.
  */
 function checkVaultValue(pointer: string, resolved: ResolvedValue, secretVariables: readonly string[], problems: Diagnostic[]): void {
+  if (!resolved.isSecret) return;
   const top = variableName(pointer).split(".")[0] ?? "";
-  if (!resolved.isSecret || top === "env" || secretVariables.includes(top)) return;
+  if (top === "env" || secretVariables.includes(top)) return;
   problems.push(
     diagnostic("vault-in-clear", { variable: variableName(pointer), top, secretVariables: secretVariables.join(", ") }, { origin: resolved.origin, variable: variableName(pointer) }),
   );
 }
 
 function checkText(pointer: string, resolved: ResolvedValue, problems: Diagnostic[]): void {
-  if (pointer.split("/").includes("__proto__") || hasProtoKey(resolved.value)) {
+  if ((pointer.includes("__proto__") && pointer.split("/").includes("__proto__")) || hasProtoKey(resolved.value)) {
     problems.push(
       diagnostic("proto-key", { variable: variableName(pointer) }, { origin: resolved.origin, variable: variableName(pointer) }),
     );
     return;
   }
-  const strings: string[] = [];
-  collectStrings(resolved.value, strings);
+  // Most values are one string: no list of one.
+  const strings: string[] = typeof resolved.value === "string" ? [resolved.value] : [];
+  if (strings.length === 0) collectStrings(resolved.value, strings);
   for (const text of strings) {
     const problem = textProblem(text);
     if (problem !== undefined) {
@@ -301,8 +307,7 @@ function toSpec(vars: Record<string, unknown>, input: ResolvedSpec, problems: Di
   const projectEnv = vars["env"] as Record<string, string>;
   const secretKeys = new Set([...(vars["secret_env"] as string[]), ...resolved.plugins.flatMap((p) => p.secretEnv)]);
   const env = new Map<string, EnvEntry>();
-  const templateContext = { ...vars, name, plugins: resolved.plugins.map((p) => p.name) };
-  const renderValue = (template: string): string => renderPluginTemplate(template, templateContext);
+  const renderValue = pluginTemplateRenderer({ ...vars, name, plugins: resolved.plugins.map((p) => p.name) });
   const hostSecretKeys: string[] = [];
   const mounts: { source: string; target: string }[] = [];
   // playlabs' base environment (vars/main.yml project_env_base), below the plugins' and the project's.
