@@ -103,4 +103,7 @@ async function rewriteArgv(): Promise<string[]> {
   }
 }
 
-await program.parseAsync(await rewriteArgv(), { from: "user" });
+// No top-level await: the shipped bundle is a CommonJS script (scripts/build.ts).
+void rewriteArgv()
+  .then((argv) => program.parseAsync(argv, { from: "user" }))
+  .catch(report);

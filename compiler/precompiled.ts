@@ -7,6 +7,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import type { Ajv as AjvClass, Options, ValidateFunction } from "ajv";
 import { PRECOMPILED_DIR } from "./paths.js";
+import { requirePrecompiled } from "./precompiled-files.js";
 
 /** Formats plc adds to ajv, by name. */
 export type Formats = Record<string, (text: string) => boolean>;
@@ -38,7 +39,7 @@ export function newAjv(options: Options, formats: Formats): AjvClass {
 export function loadValidator(schema: object, options: Options, formats: Formats): ValidateFunction {
   const file = validatorFile(validatorKey(schema, options, formats));
   if (existsSync(file)) {
-    const factory = require(file) as (formats: Formats) => ValidateFunction;
+    const factory = requirePrecompiled(file) as (formats: Formats) => ValidateFunction;
     return factory(formats);
   }
   return newAjv(options, formats).compile(schema);

@@ -10,7 +10,7 @@ export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const FIXTURES = join(ROOT, "fixtures");
 export const GOLDEN = join(ROOT, "golden");
 /** The shipped CLI, as `bin` names it: the bundle `npm run build` makes. */
-export const CLI = join(ROOT, "build", "bundle", "plc.js");
+export const CLI = join(ROOT, "build", "bundle", "plc.cjs");
 
 export interface FixtureCase {
   name: string;

@@ -2,10 +2,12 @@
 // read one way, from the command line down to the phases.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { SourceMap, type SourceMapPayload } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, it } from "node:test";
+import { CODE_CACHE_SUFFIX, PROGRAM_FILE, WRAPPER_HEAD } from "../compiler/code-cache.js";
 import { CLI, FIXTURES, ROOT } from "./fixtures.js";
 
 /** Every .ts file under a folder. */
@@ -51,35 +53,41 @@ function staticClosure(file: string): { modules: Set<string>; packages: Set<stri
   return { modules, packages };
 }
 
-/** esbuild's metafile of the bundle (scripts/build.ts writes it): which sources went into which output. */
-interface BundleMeta {
-  outputs: Record<string, { imports: { path: string; kind: string; external?: boolean }[]; inputs: Record<string, unknown> }>;
-}
+const BUNDLE = join(ROOT, "build", "bundle");
 
-function readBundleMeta(): BundleMeta {
-  return JSON.parse(readFileSync(join(ROOT, "build", "bundle", "meta.json"), "utf8")) as BundleMeta;
-}
-
-/** The output file that holds a source. */
-function chunkOf(meta: BundleMeta, input: string): string {
-  const found = Object.keys(meta.outputs).find((output) => meta.outputs[output]?.inputs[input] !== undefined);
-  assert.ok(found !== undefined, `${input} is in no output of the bundle`);
-  return found;
-}
-
-/** The sources an output loads before its first line runs: its own and those of the chunks it imports statically. */
-function bundleClosure(meta: BundleMeta, output: string): Set<string> {
-  const inputs = new Set<string>();
-  const seen = new Set<string>();
-  const visit = (path: string): void => {
-    const entry = meta.outputs[path];
-    if (seen.has(path) || entry === undefined) return;
-    seen.add(path);
-    for (const input of Object.keys(entry.inputs)) inputs.add(input);
-    for (const imported of entry.imports) if (imported.kind === "import-statement" && imported.external !== true) visit(imported.path);
-  };
-  visit(output);
-  return inputs;
+/**
+ * The sources whose code a run of the shipped plc executed, by V8's coverage of build/bundle/cli.cjs
+ * mapped back through cli.cjs.map: what a command costs at start-up, whatever file it was bundled into.
+ * esbuild's own helpers map to no source and are left out.
+ */
+function executedSources(args: readonly string[], cwd: string): Set<string> {
+  const coverage = mkdtempSync(join(tmpdir(), "plc-coverage-"));
+  try {
+    const run = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: "utf8", env: { ...process.env, NODE_V8_COVERAGE: coverage, PATH: "/nonexistent" } });
+    assert.equal(run.status, 0, run.stderr);
+    const text = readFileSync(join(BUNDLE, PROGRAM_FILE), "latin1");
+    const lineStarts = [0, ...[...text.matchAll(/\n/g)].map((match) => match.index + 1)];
+    const map = new SourceMap(JSON.parse(readFileSync(join(BUNDLE, `${PROGRAM_FILE}.map`), "utf8")) as SourceMapPayload);
+    const sources = new Set<string>();
+    for (const report of readdirSync(coverage)) {
+      const { result } = JSON.parse(readFileSync(join(coverage, report), "utf8")) as { result: { url: string; functions: { ranges: { startOffset: number; count: number }[] }[] }[] };
+      for (const script of result.filter((entry) => entry.url.endsWith(`/bundle/${PROGRAM_FILE}`))) {
+        for (const fn of script.functions) {
+          const range = fn.ranges[0];
+          // Offsets count from the start of the wrapped text the launcher compiles.
+          const offset = (range?.startOffset ?? 0) - WRAPPER_HEAD.length;
+          if (range === undefined || range.count === 0 || offset < 0) continue;
+          const line = lineStarts.findLastIndex((start) => start <= offset);
+          const entry = map.findEntry(line, offset - (lineStarts[line] ?? 0));
+          if ("originalSource" in entry) sources.add(relative(ROOT, resolve(BUNDLE, entry.originalSource)));
+        }
+      }
+    }
+    assert.ok(sources.has("compiler/cli.ts"), `the coverage names plc's sources: ${[...sources].slice(0, 5).join(" ")}`);
+    return sources;
+  } finally {
+    rmSync(coverage, { recursive: true, force: true });
+  }
 }
 
 /** The first circle found by a depth-first walk, as a list of modules, or undefined. */
@@ -129,20 +137,51 @@ describe("imports", () => {
     assert.deepEqual([...packages].filter((name) => ["ajv", "ejs", "tar", "yaml"].some((heavyName) => name === heavyName || name.startsWith(`${heavyName}/`))), []);
   });
 
-  it("the shipped bundle (build/bundle/plc.js) loads before a command runs only what cli.js does", () => {
-    const meta = readBundleMeta();
-    const loaded = [...bundleClosure(meta, "build/bundle/plc.js")].sort();
-    const startup = loaded.filter((input) => !input.startsWith("node_modules/commander/"));
-    const heavy = startup.filter((input) => !/^build\/compiler\/(commands\/[^/]+|cli|paths|diagnostics|messages)\.js$/.test(input));
-    assert.deepEqual(heavy, [], "sources the bundle loads at start-up that a command should import() when it runs");
-    assert.ok(loaded.includes("build/compiler/cli.js"), "the bundle is made from cli.js");
+  it("the shipped plc runs, before a command runs, only what cli.js loads", () => {
+    const executed = [...executedSources(["--version"], ROOT)].filter((source) => !source.startsWith("node_modules/commander/"));
+    const heavy = executed.filter((source) => !/^compiler\/(commands\/[^/]+|cli|paths|diagnostics|messages)\.ts$/.test(source));
+    assert.deepEqual(heavy, [], "sources plc --version runs that a command should import() when it runs");
   });
 
-  it("plc build's part of the bundle holds nothing only ship, verify or diff need", () => {
-    const meta = readBundleMeta();
-    const loaded = bundleClosure(meta, chunkOf(meta, "build/compiler/write.js"));
-    const shipOnly = [...loaded].filter((input) => /^build\/compiler\/(ship\/(?!self-extracting)|verify\.js|diff\.js|diff-site\.js)/.test(input));
-    assert.deepEqual(shipOnly, []);
+  it("the shipped plc is an executable of its own, as npm links `bin` to it", () => {
+    const run = spawnSync(CLI, ["--version"], { encoding: "utf8" });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /^\d+\.\d+\.\d+\n$/);
+  });
+
+  it("plc build runs nothing only ship, verify or diff need", (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "plc-lazy-"));
+    t.after(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const executed = executedSources(["build", "-o", dir, "image=app:1", "prefix=ybs", "instance=hack", "backup_password=x", "env.SECRET_KEY=x", "-p", "postgres,django"], dir);
+    assert.ok(executed.has("compiler/pack/index.ts") && executed.has("compiler/write.ts"), "the build ran");
+    assert.deepEqual([...executed].filter((source) => /^compiler\/(ship\/(?!self-extracting)|verify\.ts|diff\.ts|diff-site\.ts)/.test(source)), []);
+  });
+
+  it("the shipped plc runs its program and validators from the code caches the build wrote, and a cache V8 refuses changes nothing", (t) => {
+    // In a process of its own, as plc starts: the program's cache and every precompiled validator's.
+    const files = [join(BUNDLE, PROGRAM_FILE), ...filesUnder(join(ROOT, "build", "precompiled", "validate"), ".cjs")];
+    const probe = `import { compileCommonJs } from ${JSON.stringify(join(ROOT, "build", "compiler", "code-cache.js"))}; for (const file of ${JSON.stringify(files)}) process.stdout.write(String(compileCommonJs(file).script.cachedDataRejected) + "\\n")`;
+    const accepted = spawnSync(process.execPath, ["--input-type=module", "-e", probe], { encoding: "utf8" });
+    assert.equal(accepted.stdout, "false\n".repeat(files.length), `V8 took every cache (${String(files.length)} files): ${accepted.stderr}`);
+    // A copy whose cache another Node could have written: two folders deep, as PACKAGE_ROOT needs.
+    const copy = mkdtempSync(join(ROOT, "build", "bundle-refused-"));
+    const out = mkdtempSync(join(tmpdir(), "plc-refused-"));
+    t.after(() => {
+      rmSync(copy, { recursive: true, force: true });
+      rmSync(out, { recursive: true, force: true });
+    });
+    for (const file of readdirSync(BUNDLE)) writeFileSync(join(copy, file), readFileSync(join(BUNDLE, file)));
+    writeFileSync(join(copy, PROGRAM_FILE + CODE_CACHE_SUFFIX), Buffer.alloc(statSync(join(BUNDLE, PROGRAM_FILE + CODE_CACHE_SUFFIX)).size, 0x5a));
+    const spec = ["prefix=ybs", "instance=hack", "image=app:1", "backup_password=x", "env.SECRET_KEY=x", "-p", "postgres,django"];
+    const tarballs = [BUNDLE, copy].map((bundle, index) => {
+      const run = spawnSync(process.execPath, [join(bundle, "plc.cjs"), "build", "-o", join(out, String(index)), ...spec], { cwd: out, encoding: "utf8", env: { ...process.env, PATH: "/nonexistent" } });
+      assert.equal(run.status, 0, run.stderr);
+      const [tarball] = readdirSync(join(out, String(index))).filter((file) => file.endsWith(".tar.gz"));
+      return readFileSync(join(out, String(index), tarball ?? ""));
+    });
+    assert.ok(tarballs[0]?.equals(tarballs[1] ?? Buffer.alloc(0)), "the same tarball with the cache refused");
   });
 
   it("plc build with built-in plugins loads neither ajv, EJS nor nunjucks; external plugins and templated values do", (t) => {

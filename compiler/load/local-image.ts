@@ -2,6 +2,9 @@
 // Its own module, small: build and check start the inspection before importing the compiler, so the
 // docker CLI's own start-up runs beside theirs instead of after load.
 import { execFile, execFileSync, type ChildProcess } from "node:child_process";
+import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, readSync, realpathSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { basename, join } from "node:path";
 
 const INSPECT_TIMEOUT_MS = 10_000;
 const inspectArgs = (image: string): string[] => ["image", "inspect", "--format", "{{json .Config}}", "--", image];
@@ -12,8 +15,69 @@ export interface LocalImage {
   env: Map<string, string> | undefined;
 }
 
+/** Where Docker's CLI looks for the engine on Linux when nothing names another one. */
+export const DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock";
+
+/**
+ * Whether no engine can answer: no `docker` on PATH, or Docker's own CLI (an executable named docker, not
+ * a link to another name nor a script) with nothing naming an engine (DOCKER_HOST, DOCKER_CONTEXT, a
+ * current context in its config) and no default socket. That CLI would then only fail ("Cannot connect to
+ * the Docker daemon"), so its start-up, longer than plc's own, is not paid. Anything else is asked:
+ * podman's docker script, nerdctl linked as docker, a wrapper, a remote engine.
+ */
+export function noEngineAnswers(env: NodeJS.ProcessEnv = process.env, socket = DEFAULT_DOCKER_SOCKET): boolean {
+  if ((env["DOCKER_HOST"] ?? "") !== "" || (env["DOCKER_CONTEXT"] ?? "") !== "") return false;
+  const cli = onPath("docker", env["PATH"] ?? "");
+  if (cli === undefined) return true;
+  try {
+    const real = realpathSync(cli);
+    if (basename(real) !== "docker" || !isElf(real)) return false;
+  } catch {
+    return false;
+  }
+  return !hasCurrentContext(env) && !existsSync(socket);
+}
+
+/** The first executable file of that name in PATH's folders, as execFile would find it. */
+function onPath(name: string, path: string): string | undefined {
+  for (const dir of path.split(":")) {
+    if (dir === "") continue;
+    const file = join(dir, name);
+    try {
+      accessSync(file, constants.X_OK);
+      if (statSync(file).isFile()) return file;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+function isElf(file: string): boolean {
+  const fd = openSync(file, "r");
+  try {
+    const head = Buffer.alloc(4);
+    return readSync(fd, head, 0, 4, 0) === 4 && head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Whether the CLI's config (DOCKER_CONFIG, else ~/.docker) names a context: one it cannot read counts as one. */
+function hasCurrentContext(env: NodeJS.ProcessEnv): boolean {
+  const file = join(env["DOCKER_CONFIG"] ?? join(env["HOME"] ?? homedir(), ".docker"), "config.json");
+  if (!existsSync(file)) return false;
+  try {
+    const context = (JSON.parse(readFileSync(file, "utf8")) as { currentContext?: unknown }).currentContext;
+    return context !== undefined && context !== "" && context !== "default";
+  } catch {
+    return true;
+  }
+}
+
 /** `docker image inspect` on a local engine; undefined when no docker answers. */
 export function inspectLocalImage(image: string): Map<string, string> | undefined {
+  if (noEngineAnswers()) return undefined;
   try {
     const output = execFileSync("docker", inspectArgs(image), { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: INSPECT_TIMEOUT_MS });
     return configEnv(output);
@@ -29,6 +93,10 @@ export function inspectLocalImage(image: string): Map<string, string> | undefine
 export function startLocalImageInspect(image: string): { result: Promise<LocalImage>; cancel: () => void } {
   let child: ChildProcess | undefined;
   const result = new Promise<LocalImage>((resolve) => {
+    if (noEngineAnswers()) {
+      resolve({ image, env: undefined });
+      return;
+    }
     try {
       child = execFile("docker", inspectArgs(image), { encoding: "utf8", timeout: INSPECT_TIMEOUT_MS }, (error, stdout) => {
         resolve({ image, env: error === null ? configEnv(stdout) : undefined });

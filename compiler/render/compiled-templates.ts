@@ -3,9 +3,9 @@
 // The functions are EJS's own output for the options render uses; an external plugin's template, or a
 // build without this step, goes through EJS as it runs.
 import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
 import { dirname, extname, isAbsolute, join, relative, resolve } from "node:path";
 import { PACKAGE_ROOT, PRECOMPILED_DIR } from "../paths.js";
+import { requirePrecompiled } from "../precompiled-files.js";
 
 /** The escape EJS applies to `<%=` output (render's refuses it). */
 export type Escape = (value: unknown) => string;
@@ -34,8 +34,7 @@ let table: Record<string, CompiledTemplate> | undefined;
 
 function compiledTemplates(): Record<string, CompiledTemplate> {
   if (table === undefined) {
-    const require = createRequire(import.meta.url);
-    table = existsSync(COMPILED_TEMPLATES_FILE) ? (require(COMPILED_TEMPLATES_FILE) as Record<string, CompiledTemplate>) : {};
+    table = existsSync(COMPILED_TEMPLATES_FILE) ? (requirePrecompiled(COMPILED_TEMPLATES_FILE) as Record<string, CompiledTemplate>) : {};
   }
   return table;
 }

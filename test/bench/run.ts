@@ -34,7 +34,7 @@ interface Pair {
   baseline: { plc: number; ratio: number } | undefined;
 }
 
-/** PLC_BENCH_BASELINE=path/to/plc.js: an earlier plc measured beside this one, pair by pair. */
+/** PLC_BENCH_BASELINE=path/to/plc.cjs: an earlier plc measured beside this one, pair by pair. */
 const BASELINE = process.env["PLC_BENCH_BASELINE"];
 const STARTUP_RUNS = Number(process.env["PLC_BENCH_STARTUP_RUNS"] ?? "10");
 
@@ -45,8 +45,8 @@ const STARTUP_RUNS = Number(process.env["PLC_BENCH_STARTUP_RUNS"] ?? "10");
 function benchStartup(runs: number): { pairs: Pair[]; bytes: number; tar: Buffer } {
   const dir = mkdtempSync(join(tmpdir(), "plc-bench-"));
   const spec = ["-i", join(FIXTURES, "plugins-full", "inventory"), "image=betagouv/mrs:master", "prefix=ybs", "instance=hack", "-p", "postgres,uwsgi,django", "backup_password=foo", "env.SECRET_KEY=x"];
-  // plc build asks a local docker for the image's config (ENV PLAYLABS_PLUGINS): a docker CLI on PATH
-  // costs a build its own start, daemon or not. The last pair leaves it out, to show plc's own part.
+  // plc build asks a local docker for the image's config (ENV PLAYLABS_PLUGINS) when an engine may answer
+  // (load/local-image.ts); a docker CLI that does costs a build its own start. The last pair has none.
   const noDocker = { ...process.env, PATH: (process.env["PATH"] ?? "").split(":").filter((dir) => !existsSync(join(dir, "docker"))).join(":") };
   const commands: [string, string[], NodeJS.ProcessEnv][] = [
     ["plc --version", ["--version"], process.env],

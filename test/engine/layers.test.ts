@@ -1,13 +1,14 @@
 // Air-gapped releases on the real engine send only the layers the host lacks: v1 goes whole, v2 (the
 // same base plus one small layer) sends its top layer only, and a host missing a layer left out is
-// refused in step 3, before anything changes. plc ship goes to @localhost inside the engine host: the
-// same receiver and stream as over ssh (test/ship covers the ssh transport), with the real dockerd.
+// refused in step 3, before anything changes. plc ship goes to @localhost inside the engine host (the
+// same receiver and stream as over ssh), and once over a real sshd run inside it.
 import assert from "node:assert/strict";
-import { copyFileSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { it } from "node:test";
 import { CLI } from "../fixtures.js";
 import { buildBundle, q, type Bundle } from "../host/sandbox.js";
+import { requireTool } from "../tools.js";
 import { EngineHost, requireEngine } from "./engine.js";
 
 const NAME = "e2e-layers";
@@ -31,7 +32,7 @@ function sentOf(stderr: string): { bytes: number; layers: string } {
 }
 
 it("plc ship sends only the image layers the host's docker lacks, and install.sh refuses a host missing one", async (t) => {
-  if (!requireEngine(t)) return;
+  if (!requireEngine(t) || !requireTool(t, "sshd", "ssh", "ssh-keygen")) return;
   const engine = await EngineHost.start(t);
   const { host } = engine;
   // v1: the busybox rootfs (one layer of about 2 MiB); v2: FROM v1 plus one small file.
@@ -130,5 +131,41 @@ it("plc ship sends only the image layers the host's docker lacks, and install.sh
     assert.match(extra.stderr, /the image parts do not match image\.parts/);
     assert.equal(host.snapshot([HOME], [`${HOME}/log`]), before);
     assert.equal(engine.get(PORT), "v2\n");
+  });
+  await t.test("over ssh (OpenSSH's sshd on the engine host): one connection lists the host's layers, then carries only the one it lacks", () => {
+    // v4: FROM v2 plus one small file; the host has v2's two layers.
+    const context4 = join(host.dir, "v4");
+    mkdirSync(context4);
+    writeFileSync(join(context4, "Dockerfile"), "FROM app:v2\nCOPY release.txt /app/release.txt\nENV APP_VERSION=v4\n");
+    writeFileSync(join(context4, "release.txt"), "v4\n");
+    host.must(`DOCKER_BUILDKIT=0 docker build --quiet --tag app:v4 ${q(context4)} >/dev/null`);
+    const archive4 = archive("v4");
+    const v4 = bundleOf("v4", archive4);
+    engine.docker(["rmi", "app:v4"]);
+    // sshd on the host's loopback, root logging in with a key: plc ship reaches it as any host.
+    const ssh = join(host.dir, "ssh");
+    mkdirSync(ssh);
+    host.must(`ssh-keygen -q -t ed25519 -N '' -f ${q(join(ssh, "host_key"))} && ssh-keygen -q -t ed25519 -N '' -f ${q(join(ssh, "client_key"))}`);
+    writeFileSync(
+      join(ssh, "sshd_config"),
+      ["ListenAddress 127.0.0.1:2222", `HostKey ${join(ssh, "host_key")}`, `PidFile ${join(ssh, "sshd.pid")}`, `AuthorizedKeysFile ${join(ssh, "client_key.pub")}`, "StrictModes no", "UsePAM no", "PasswordAuthentication no", "KbdInteractiveAuthentication no", "PermitRootLogin prohibit-password", "LogLevel VERBOSE", ""].join("\n"),
+    );
+    writeFileSync(join(ssh, "known_hosts"), `[127.0.0.1]:2222 ${readFileSync(join(ssh, "host_key.pub"), "utf8")}`);
+    writeFileSync(
+      join(ssh, "ssh_config"),
+      ["Host engine", "  HostName 127.0.0.1", "  Port 2222", "  User root", `  IdentityFile ${join(ssh, "client_key")}`, "  IdentitiesOnly yes", `  UserKnownHostsFile ${join(ssh, "known_hosts")}`, "  GlobalKnownHostsFile /dev/null", ""].join("\n"),
+    );
+    host.must(`mkdir -p /run/sshd && chmod 0755 /run/sshd && /usr/sbin/sshd -f ${q(join(ssh, "sshd_config"))} -E ${q(join(ssh, "sshd.log"))}`);
+    try {
+      const result = host.sh(`${q(process.execPath)} ${q(CLI)} ship -F ${q(join(ssh, "ssh_config"))} ${q(v4.tarball)} @engine`, { timeout: 120_000 });
+      assert.equal(result.status, 0, result.stderr + result.stdout);
+      assert.equal(sentOf(result.stderr).layers, "1 of 3");
+      assert.ok(sentOf(result.stderr).bytes * 10 < statSync(archive4).size, result.stderr);
+      assert.equal(engine.get(PORT), "v4\n");
+      const log = readFileSync(join(ssh, "sshd.log"), "utf8");
+      assert.equal([...log.matchAll(/Accepted publickey for root/g)].length, 1, `one ssh connection: ${log}`);
+    } finally {
+      host.sh(`kill "$(cat ${q(join(ssh, "sshd.pid"))})"`);
+    }
   });
 });
