@@ -1,7 +1,7 @@
 // Plugin order, the contract of plugin.yml, and what `plc plugins` / `plc check` say about them.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -141,5 +141,36 @@ describe("the command line", () => {
     assert.deepEqual((JSON.parse(fromImage.stdout) as { plugins: string[] }).plugins, ["postgres", "uwsgi", "django"]);
     const fromArgv = plc("check", "--image-archive", archive, "image=betagouv/mrs:master", "-p", "sentry", "sentry_dsn=https://a@s.example.com/1");
     assert.deepEqual((JSON.parse(fromArgv.stdout) as { plugins: string[] }).plugins, ["sentry"]);
+  });
+  it("each plugin env template sees the spec's values, whatever an earlier one wrote to its data", () => {
+    const dir = mkdtempSync(join(tmpdir(), "plc-plugin-data-"));
+    try {
+      mkdirSync(join(dir, "leaky"));
+      writeFileSync(
+        join(dir, "leaky", "plugin.yml"),
+        ["name: leaky", "description: writes to its template data", "env:", "  LEAKY_A: '<% locals.name = \"written\"; arguments[0].plugins = [] %>a'", "  LEAKY_B: '<%- name %> <%- plugins.join(\",\") %>'", ""].join("\n"),
+      );
+      const result = plc("check", "--plugins-dir", dir, "-p", "leaky", "image=app:1", "prefix=yp", "instance=prod");
+      assert.equal(result.status, 0, result.stderr);
+      const values = (JSON.parse(result.stdout) as { values: Record<string, string> }).values;
+      assert.equal(values["env.LEAKY_B"], "yp-prod leaky");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it("what an external plugin's secrets template writes to its data does not reach the bundle's other files", () => {
+    const dir = mkdtempSync(join(tmpdir(), "plc-plugin-secrets-"));
+    try {
+      mkdirSync(join(dir, "pusher"));
+      writeFileSync(join(dir, "pusher", "plugin.yml"), "name: pusher\ndescription: writes to its template data\n");
+      writeFileSync(join(dir, "pusher", "secrets.env.ejs"), `<%- shAssign("PUSHER_KEY", requiredTools.push("leaked-tool") > 0 ? "v" : "") %>\n`);
+      const out = join(dir, "out");
+      const result = plc("render", "-o", out, "--plugins-dir", dir, "-p", "pusher", "image=app:1", "prefix=yp", "instance=prod");
+      assert.equal(result.status, 0, result.stderr);
+      assert.match(readFileSync(join(out, "secrets.keys"), "utf8"), /^PUSHER_KEY$/m, "the plugin's secret is listed");
+      assert.doesNotMatch(readFileSync(join(out, "install.sh"), "utf8"), /leaked-tool/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -60,8 +60,12 @@ export function renderBundle(spec: Spec): Bundle {
   // Plugin secrets are rendered first: their keys go to secrets.keys and install.sh.
   const first = buildContext(spec);
   const extraSecrets = pluginSecrets(spec, first);
-  // The same context but for the plugins' secret keys: nothing else in it depends on them.
-  const context = extraSecrets.length === 0 ? first : { ...first, secretKeys: secretKeysOf(spec, extraSecrets.map((secret) => secret.key)) };
+  // The same context but for the plugins' secret keys: nothing else in it depends on them. plc's own
+  // templates only read it; an external plugin's secrets template may have written to it (EJS copies the
+  // data, not what it holds), so the context is then made anew.
+  const isContextUntouched = spec.plugins.every((plugin) => plugin.secretsTemplate === undefined || isCompiled(plugin.secretsTemplate.file));
+  const context =
+    extraSecrets.length === 0 && isContextUntouched ? first : { ...(isContextUntouched ? first : buildContext(spec)), secretKeys: secretKeysOf(spec, extraSecrets.map((secret) => secret.key)) };
   const data = templateData(context, undefined);
   const files: BundleFile[] = [];
   const script = (path: string, template: string): void => {

@@ -103,23 +103,30 @@ function pluginTemplateRenderer(context: Record<string, unknown>): (template: st
   const joined = locals.join(",");
   // Compiled once per template and set of names: 1000 instances of one inventory render the same ones.
   let templates = pluginTemplates.get(joined);
-  if (templates === undefined) pluginTemplates.set(joined, (templates = new Map<string, ejs.TemplateFunction>()));
+  if (templates === undefined) pluginTemplates.set(joined, (templates = new Map<string, PluginTemplate>()));
   const compiledFor = templates;
   const data = Object.create(null) as Record<string, unknown>;
   for (const key of Object.keys(context)) if (key !== "__proto__" && key !== "constructor") data[key] = context[key];
   return (template) => {
-    let render = compiledFor.get(template);
-    if (render === undefined) {
+    let compiled = compiledFor.get(template);
+    if (compiled === undefined) {
       const options = { strict: true, _with: false, destructuredLocals: locals, async: false, unsafePrototypeLocals: true };
-      render = ejs.compile(template, options as ejs.Options & { async: false }) as ejs.TemplateFunction;
-      compiledFor.set(template, render);
+      // A template that can reach its data object (by name, `arguments` or `eval`) gets a copy of its
+      // own, as EJS gives each render: what it writes there is not seen by the next value.
+      compiled = { render: ejs.compile(template, options as ejs.Options & { async: false }) as ejs.TemplateFunction, isDataReachable: /\b(?:locals|arguments|eval)\b/.test(template) };
+      compiledFor.set(template, compiled);
     }
-    return render(data);
+    return compiled.render(compiled.isDataReachable ? Object.assign(Object.create(null) as Record<string, unknown>, data) : data);
   };
 }
 
+interface PluginTemplate {
+  render: ejs.TemplateFunction;
+  isDataReachable: boolean;
+}
+
 /** By the names a context has, then by template. */
-const pluginTemplates = new Map<string, Map<string, ejs.TemplateFunction>>();
+const pluginTemplates = new Map<string, Map<string, PluginTemplate>>();
 
 /**
  * A vault value is a secret, and only env values and secret variables are kept out of the tarball:
