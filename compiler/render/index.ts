@@ -64,8 +64,8 @@ export function renderBundle(spec: Spec): Bundle {
   // templates only read it; an external plugin's secrets template may have written to it (EJS copies the
   // data, not what it holds), so the context is then made anew.
   const isContextUntouched = spec.plugins.every((plugin) => plugin.secretsTemplate === undefined || isCompiled(plugin.secretsTemplate.file));
-  const context =
-    extraSecrets.length === 0 && isContextUntouched ? first : { ...(isContextUntouched ? first : buildContext(spec)), secretKeys: secretKeysOf(spec, extraSecrets.map((secret) => secret.key)) };
+  const base = isContextUntouched ? first : buildContext(spec);
+  const context = extraSecrets.length === 0 ? base : { ...base, secretKeys: secretKeysOf(spec, extraSecrets.map((secret) => secret.key)) };
   const data = templateData(context, undefined);
   const files: BundleFile[] = [];
   const script = (path: string, template: string): void => {
